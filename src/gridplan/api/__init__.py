@@ -1,0 +1,1 @@
+"""The interfaces: the FastAPI HTTP app and the ``gridplan`` command line."""

@@ -1,0 +1,1 @@
+"""One module per ``gridplan`` command; each exposes ``register(app)``."""

@@ -1,0 +1,351 @@
+"""Layer schemas, normalisation and validation.
+
+Every layer gridplan works with is a GeoDataFrame with documented columns:
+
+========== ============================ =====================================================
+kind       geometry                     columns
+========== ============================ =====================================================
+roads      LineString/MultiLineString   ``road_id``, ``road_class``, ``name``
+buildings  Polygon/MultiPolygon         ``building_id``, ``levels``, ``use``, ``name``
+compounds  Polygon/MultiPolygon/Point   ``compound_id``, ``name``, ``households``,
+                                        ``residents``, ``kind``
+facilities Point                        ``facility_id``, ``kind``, ``name``
+outline    Polygon/MultiPolygon         ``outline_id``, ``name``, ``code``
+areas      Polygon/MultiPolygon         ``area_id``, ``name``, ``code``, ``households``,
+                                        ``residents``
+units      Polygon/MultiPolygon         ``unit_id``, ``households``, ``residents``
+========== ============================ =====================================================
+
+Ids are strings. Extra columns of the input are kept. :func:`validate` lists every problem
+(empty, invalid or wrong-typed geometry, negative or missing counts, duplicate ids) with the
+feature's id, so an import can be all-or-nothing or skip exactly the listed features.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from gridplan.errors import CRSError, FeatureProblem, InputError
+
+
+class LayerKind(StrEnum):
+    """The kinds of layer a store holds."""
+
+    ROADS = "roads"
+    BUILDINGS = "buildings"
+    COMPOUNDS = "compounds"
+    FACILITIES = "facilities"
+    OUTLINE = "outline"
+    AREAS = "areas"
+    UNITS = "units"
+
+
+_POLY = frozenset({"Polygon", "MultiPolygon"})
+_LINE = frozenset({"LineString", "MultiLineString"})
+
+
+@dataclass(frozen=True)
+class LayerSchema:
+    """The columns and geometry types of one layer kind.
+
+    Parameters
+    ----------
+    kind
+        The layer kind.
+    id_column
+        Name of the string id column.
+    geometry_types
+        Accepted shapely geometry type names.
+    columns
+        Attribute columns and their dtype: ``"str"`` or ``"float"``.
+    counts
+        Columns that hold household / resident counts (never negative).
+    """
+
+    kind: LayerKind
+    id_column: str
+    geometry_types: frozenset[str]
+    columns: Mapping[str, str] = field(default_factory=dict)
+    counts: tuple[str, ...] = ()
+
+    @property
+    def all_columns(self) -> list[str]:
+        """Id column, attribute columns, in order (geometry excluded)."""
+        return [self.id_column, *self.columns]
+
+
+SCHEMAS: dict[LayerKind, LayerSchema] = {
+    LayerKind.ROADS: LayerSchema(
+        LayerKind.ROADS, "road_id", _LINE, {"road_class": "str", "name": "str"}
+    ),
+    LayerKind.BUILDINGS: LayerSchema(
+        LayerKind.BUILDINGS,
+        "building_id",
+        _POLY,
+        {"levels": "float", "use": "str", "name": "str"},
+    ),
+    LayerKind.COMPOUNDS: LayerSchema(
+        LayerKind.COMPOUNDS,
+        "compound_id",
+        _POLY | {"Point"},
+        {"name": "str", "households": "float", "residents": "float", "kind": "str"},
+        counts=("households", "residents"),
+    ),
+    LayerKind.FACILITIES: LayerSchema(
+        LayerKind.FACILITIES, "facility_id", frozenset({"Point"}), {"kind": "str", "name": "str"}
+    ),
+    LayerKind.OUTLINE: LayerSchema(
+        LayerKind.OUTLINE, "outline_id", _POLY, {"name": "str", "code": "str"}
+    ),
+    LayerKind.AREAS: LayerSchema(
+        LayerKind.AREAS,
+        "area_id",
+        _POLY,
+        {"name": "str", "code": "str", "households": "float", "residents": "float"},
+        counts=("households", "residents"),
+    ),
+    LayerKind.UNITS: LayerSchema(
+        LayerKind.UNITS,
+        "unit_id",
+        _POLY,
+        {"households": "float", "residents": "float"},
+        counts=("households", "residents"),
+    ),
+}
+
+# Road classes from most to least important. The rank drives the cost of cutting along a
+# road (partition) and the "arterial" test (assignment).
+ROAD_CLASSES: tuple[str, ...] = (
+    "motorway",
+    "trunk",
+    "primary",
+    "secondary",
+    "tertiary",
+    "local",
+    "service",
+    "path",
+    "other",
+)
+ARTERIAL_CLASSES: frozenset[str] = frozenset({"motorway", "trunk", "primary", "secondary"})
+
+# Findings as stored and served (see DESIGN.md "Rule ids").
+FINDING_COLUMNS: tuple[str, ...] = (
+    "rule",
+    "severity",
+    "level",
+    "area_id",
+    "value",
+    "message",
+)
+
+_ID_CANDIDATES = ("id", "ID", "Id", "fid", "FID", "GEOID", "GEOID10", "code", "name")
+
+
+def schema(kind: LayerKind | str) -> LayerSchema:
+    """Return the schema of a layer kind.
+
+    Raises
+    ------
+    InputError
+        If ``kind`` is not a layer kind.
+    """
+    try:
+        return SCHEMAS[LayerKind(kind)]
+    except ValueError as exc:
+        known = ", ".join(k.value for k in LayerKind)
+        raise InputError(f"unknown layer kind {kind!r} (expected one of {known})") from exc
+
+
+def normalise(
+    kind: LayerKind | str,
+    gdf: gpd.GeoDataFrame,
+    *,
+    fields: Mapping[str, str] | None = None,
+    source: str = "",
+) -> gpd.GeoDataFrame:
+    """Rename, add and coerce columns so ``gdf`` follows the schema of ``kind``.
+
+    Parameters
+    ----------
+    kind
+        Target layer kind.
+    gdf
+        Input features, in any CRS (the CRS is kept).
+    fields
+        Map from schema column to input column, e.g. ``{"households": "HU100"}``. A schema
+        column whose input column is not named here is taken from a column of the same name;
+        the id column falls back to a common id column, else the row number.
+    source
+        Name of the input, used in error messages.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        A copy with the schema's columns first (ids as ``str``, counts as ``float``, strings
+        with missing values as ``None``), then the input's other columns.
+
+    Raises
+    ------
+    InputError
+        If a column named in ``fields`` is not in the input.
+    """
+    sch = schema(kind)
+    fields = dict(fields or {})
+    where = f" in {source}" if source else ""
+    missing = [src for src in fields.values() if src not in gdf.columns]
+    if missing:
+        have = ", ".join(str(c) for c in gdf.columns if c != gdf.geometry.name)
+        raise InputError(f"field(s) {', '.join(missing)} not found{where} (fields: {have})")
+    out = gdf.copy()
+    if out.geometry.name != "geometry":
+        out = out.rename_geometry("geometry")
+    data: dict[str, pd.Series] = {}
+    id_src = fields.get(sch.id_column)
+    if id_src is None:
+        if sch.id_column in out.columns:
+            id_src = sch.id_column
+        else:
+            id_src = next((c for c in _ID_CANDIDATES if c in out.columns), None)
+    if id_src is None:
+        ids = pd.Series([str(i + 1) for i in range(len(out))], index=out.index)
+    else:
+        ids = out[id_src].map(_id_text)
+    data[sch.id_column] = ids
+    for col, dtype in sch.columns.items():
+        src = fields.get(col, col)
+        if src in out.columns:
+            values = out[src]
+        else:
+            values = pd.Series([None] * len(out), index=out.index, dtype=object)
+        data[col] = _coerce(values, dtype)
+    used = {id_src, *(fields.get(c, c) for c in sch.columns), "geometry"}
+    extras = [c for c in out.columns if c not in used and c not in data]
+    frame = pd.DataFrame(data, index=out.index)
+    for c in extras:
+        frame[c] = out[c].values
+    result = gpd.GeoDataFrame(frame, geometry=out.geometry.values, crs=out.crs)
+    return result.reset_index(drop=True)
+
+
+def validate(
+    kind: LayerKind | str,
+    gdf: gpd.GeoDataFrame,
+    *,
+    required: Iterable[str] = (),
+    source: str = "",
+) -> tuple[gpd.GeoDataFrame, list[FeatureProblem]]:
+    """Split a normalised layer into valid features and a list of problems.
+
+    Parameters
+    ----------
+    kind
+        The layer kind (``gdf`` must already be normalised to it).
+    gdf
+        The features.
+    required
+        Count columns that every feature must have (e.g. ``("households",)``).
+    source
+        Name used for the layer in problems; defaults to the kind.
+
+    Returns
+    -------
+    valid, problems
+        The valid features (index reset) and one :class:`FeatureProblem` per rejected
+        feature, naming its id and every reason.
+
+    Raises
+    ------
+    CRSError
+        If the layer has no CRS (no feature can be placed, so the whole layer is rejected).
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely import Polygon
+    >>> bow = Polygon([(0, 0), (1, 1), (1, 0), (0, 1)])
+    >>> gdf = gpd.GeoDataFrame({"unit_id": ["a"], "households": [-1.0], "residents": [None]},
+    ...                        geometry=[bow], crs=3857)
+    >>> ok, problems = validate("units", gdf)
+    >>> len(ok), problems[0].reason
+    (0, 'invalid geometry (Self-intersection[0.5 0.5]); negative households (-1)')
+    """
+    sch = schema(kind)
+    layer = source or sch.kind.value
+    if gdf.crs is None:
+        raise CRSError(f"{layer}: the layer has no CRS; set one (e.g. EPSG:4326) and retry")
+    reasons: list[list[str]] = [[] for _ in range(len(gdf))]
+    geoms = np.asarray(gdf.geometry.values, dtype=object)
+    missing = np.array([g is None for g in geoms])
+    empty = missing | shapely.is_empty(geoms)
+    types = shapely.get_type_id(geoms)
+    type_names = np.array([g.geom_type if g is not None else "None" for g in geoms], dtype=object)
+    valid_geom = shapely.is_valid(geoms)
+    for i in np.flatnonzero(empty):
+        reasons[i].append("empty geometry" if not missing[i] else "missing geometry")
+    allowed = " or ".join(sorted(sch.geometry_types))
+    for i in np.flatnonzero(~empty & ~np.isin(type_names, list(sch.geometry_types))):
+        reasons[i].append(f"wrong geometry type {type_names[i]} (expected {allowed})")
+    bad = np.flatnonzero(~empty & ~valid_geom & (types >= 0))
+    for i in bad:
+        reasons[i].append(f"invalid geometry ({shapely.is_valid_reason(geoms[i])})")
+    required = set(required)
+    for col in sch.counts:
+        if col not in gdf.columns:
+            continue
+        values = pd.to_numeric(gdf[col], errors="coerce").to_numpy(dtype=float)
+        for i in np.flatnonzero(values < 0):
+            reasons[i].append(f"negative {col} ({_fmt(values[i])})")
+        if col in required:
+            for i in np.flatnonzero(np.isnan(values)):
+                reasons[i].append(f"missing {col}")
+    ids = gdf[sch.id_column].astype(object).to_numpy()
+    for i in np.flatnonzero(pd.isna(ids)):
+        reasons[i].append(f"missing {sch.id_column}")
+    dup = pd.Series(ids).duplicated(keep=False).to_numpy() & ~pd.isna(ids)
+    for i in np.flatnonzero(dup):
+        reasons[i].append(f"duplicate {sch.id_column} {ids[i]!r}")
+    problems: list[FeatureProblem] = []
+    keep = np.ones(len(gdf), dtype=bool)
+    for i, why in enumerate(reasons):
+        if why:
+            keep[i] = False
+            fid = ids[i] if not pd.isna(ids[i]) else f"row {i + 1}"
+            problems.append(FeatureProblem(layer, str(fid), "; ".join(why)))
+    return gdf[keep].reset_index(drop=True), problems
+
+
+def empty_layer(kind: LayerKind | str, crs: object = "EPSG:4326") -> gpd.GeoDataFrame:
+    """Return an empty GeoDataFrame with the schema of ``kind``."""
+    sch = schema(kind)
+    frame = {
+        c: pd.Series([], dtype=object if t == "str" else float)
+        for c, t in [(sch.id_column, "str"), *sch.columns.items()]
+    }
+    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries([], crs=crs), crs=crs)
+
+
+def _id_text(value: object) -> str | None:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _coerce(values: pd.Series, dtype: str) -> pd.Series:
+    if dtype == "float":
+        return pd.to_numeric(values, errors="coerce").astype(float)
+    return values.map(
+        lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
+    ).astype(object)
+
+
+def _fmt(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"

@@ -1,0 +1,178 @@
+"""The store interface shared by the PostGIS and GeoPackage stores.
+
+Both stores keep geometry in EPSG:4326 and hold the same tables: ``outline``, ``roads``,
+``buildings``, ``compounds``, ``facilities``, ``units`` (layers), ``plans`` (immutable, with
+parent and targets), ``assignments`` and ``areas`` (a plan's rows), ``findings`` (a plan's
+check results) and ``imports`` (what was loaded, and what was skipped and why).
+
+Guarantees, identical in both stores:
+
+* an import is one transaction: every layer of it loads, or nothing changes;
+* plans are append-only: :meth:`Store.save_plan` always creates a new id and never rewrites a
+  stored plan;
+* ``read_layer`` returns features in the schema of :mod:`gridplan.data.layers`, in EPSG:4326,
+  ordered by id.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+
+from gridplan.data.layers import LayerKind
+from gridplan.errors import FeatureProblem, InputError
+from gridplan.plan import Plan, PlanInfo
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What an import loaded and skipped.
+
+    Parameters
+    ----------
+    import_id
+        The id of the import record.
+    loaded
+        Features loaded per layer kind.
+    skipped
+        Features skipped (only with ``skip_invalid``), each with its reason.
+    """
+
+    import_id: int
+    loaded: Mapping[str, int]
+    skipped: Sequence[FeatureProblem] = field(default_factory=tuple)
+
+
+class Store(ABC):
+    """A gridplan store. Open one with :func:`open_store`."""
+
+    url: str
+
+    @abstractmethod
+    def initialise(self) -> None:
+        """Create or migrate the schema (idempotent)."""
+
+    @abstractmethod
+    def import_layers(
+        self,
+        layers: Mapping[LayerKind, gpd.GeoDataFrame],
+        *,
+        source: str = "",
+        skipped: Sequence[FeatureProblem] = (),
+        replace: bool = False,
+    ) -> ImportResult:
+        """Load validated, normalised layers in one transaction.
+
+        Parameters
+        ----------
+        layers
+            Layers already normalised and validated (any CRS; stored as EPSG:4326).
+        source
+            What was imported (a file name), recorded with the import.
+        skipped
+            Features the caller skipped (``--skip-invalid``), recorded with the import.
+        replace
+            Replace the existing features of each layer kind instead of appending.
+
+        Raises
+        ------
+        InputError
+            If an id already exists in the layer (and ``replace`` is false).
+        StoreError
+            If the store cannot be written; nothing is changed.
+        """
+
+    @abstractmethod
+    def read_layer(
+        self, kind: LayerKind, *, bbox: tuple[float, float, float, float] | None = None
+    ) -> gpd.GeoDataFrame:
+        """Read a layer in EPSG:4326, optionally only features intersecting ``bbox``
+        (``minx, miny, maxx, maxy`` in longitude/latitude)."""
+
+    @abstractmethod
+    def count(self, kind: LayerKind) -> int:
+        """Number of features in a layer."""
+
+    @abstractmethod
+    def save_plan(self, plan: Plan, findings: gpd.GeoDataFrame | None = None) -> int:
+        """Store a new plan (and its findings) in one transaction; return its new id.
+
+        Raises
+        ------
+        NotFoundError
+            If ``plan.parent_id`` names no stored plan.
+        ConflictError
+            If ``plan.plan_id`` is already set (plans are never overwritten).
+        """
+
+    @abstractmethod
+    def list_plans(self) -> list[PlanInfo]:
+        """All stored plans, oldest first."""
+
+    @abstractmethod
+    def load_plan(self, plan_id: int | None = None) -> Plan:
+        """Load a plan; ``None`` loads the latest.
+
+        Raises
+        ------
+        NotFoundError
+            If there is no such plan (or no plan at all).
+        """
+
+    @abstractmethod
+    def save_findings(self, plan_id: int, findings: gpd.GeoDataFrame) -> None:
+        """Replace the stored findings of a plan (findings are derived, the plan is not).
+
+        ``findings`` has the columns of :data:`gridplan.data.layers.FINDING_COLUMNS` and a
+        geometry (any type, any CRS)."""
+
+    @abstractmethod
+    def read_findings(self, plan_id: int) -> gpd.GeoDataFrame:
+        """The stored findings of a plan, in EPSG:4326."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_store(url: str | Path, *, initialise: bool = True) -> Store:
+    """Open a store from a PostgreSQL URL or a ``.gpkg`` path.
+
+    Parameters
+    ----------
+    url
+        ``postgresql+psycopg://user@host/db`` (``postgresql://`` also accepted) or a path
+        ending in ``.gpkg``.
+    initialise
+        Create or migrate the schema.
+
+    Raises
+    ------
+    InputError
+        If ``url`` is neither.
+    """
+    text = str(url)
+    if text.startswith(("postgresql://", "postgresql+psycopg://", "postgres://")):
+        from gridplan.data.store.postgis import PostGISStore
+
+        store: Store = PostGISStore(text)
+    elif text.lower().endswith(".gpkg"):
+        from gridplan.data.store.geopackage import GeoPackageStore
+
+        store = GeoPackageStore(Path(text))
+    else:
+        raise InputError(
+            f"--db {text!r}: expected a PostgreSQL URL (postgresql+psycopg://…) or a .gpkg path"
+        )
+    if initialise:
+        store.initialise()
+    return store

@@ -1,0 +1,1 @@
+"""Pure computation on GeoDataFrames and graphs: no web, database or HTML imports."""

@@ -1,0 +1,1 @@
+"""Folium rendering of plans, findings and scenario diffs."""

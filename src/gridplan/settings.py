@@ -1,0 +1,41 @@
+"""Settings: one object, built explicitly and passed in; never created at import time.
+
+Environment variables use the prefix ``GRIDPLAN_`` (``GRIDPLAN_DATABASE_URL`` and so on).
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_STORE = "gridplan.gpkg"
+
+
+class Settings(BaseSettings):
+    """Service and command-line settings.
+
+    Parameters
+    ----------
+    database_url
+        A PostgreSQL URL (``postgresql+psycopg://user@host/db``) or a ``.gpkg`` path.
+    api_token
+        Bearer token required for writes over HTTP; ``None`` disables writes.
+    cors_origins
+        Origins allowed by CORS.
+    max_batch_points
+        Largest ``POST /locate`` batch.
+    max_body_bytes
+        Largest request body accepted.
+    page_limit_default, page_limit_max
+        Paging of OGC API Features item lists.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="GRIDPLAN_", extra="ignore")
+
+    database_url: str = DEFAULT_STORE
+    api_token: str | None = None
+    cors_origins: list[str] = Field(default_factory=list)
+    max_batch_points: int = 100_000
+    max_body_bytes: int = 20_000_000
+    page_limit_default: int = 100
+    page_limit_max: int = 10_000
