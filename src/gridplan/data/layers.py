@@ -313,10 +313,10 @@ def validate(
         reasons[i].append(f"duplicate {sch.id_column} {ids[i]!r}")
     problems: list[FeatureProblem] = []
     keep = np.ones(len(gdf), dtype=bool)
-    for i, why in enumerate(reasons):
+    for row, why in enumerate(reasons):
         if why:
-            keep[i] = False
-            fid = ids[i] if not pd.isna(ids[i]) else f"row {i + 1}"
+            keep[row] = False
+            fid = ids[row] if not pd.isna(ids[row]) else f"row {row + 1}"
             problems.append(FeatureProblem(layer, str(fid), "; ".join(why)))
     return gdf[keep].reset_index(drop=True), problems
 
