@@ -6,7 +6,8 @@ Every layer gridplan works with is a GeoDataFrame with documented columns:
 kind       geometry                     columns
 ========== ============================ =====================================================
 roads      LineString/MultiLineString   ``road_id``, ``road_class``, ``name``
-buildings  Polygon/MultiPolygon         ``building_id``, ``levels``, ``use``, ``name``
+buildings  Polygon/MultiPolygon         ``building_id``, ``levels``, ``use``, ``name``,
+                                        ``households`` (estimated)
 compounds  Polygon/MultiPolygon/Point   ``compound_id``, ``name``, ``households``,
                                         ``residents``, ``kind``
 facilities Point                        ``facility_id``, ``kind``, ``name``
@@ -89,7 +90,8 @@ SCHEMAS: dict[LayerKind, LayerSchema] = {
         LayerKind.BUILDINGS,
         "building_id",
         _POLY,
-        {"levels": "float", "use": "str", "name": "str"},
+        {"levels": "float", "use": "str", "name": "str", "households": "float"},
+        counts=("households",),
     ),
     LayerKind.COMPOUNDS: LayerSchema(
         LayerKind.COMPOUNDS,
