@@ -116,6 +116,8 @@ class UnitGraph:
                 "unit_a": ids[self.edges["u"].to_numpy(dtype=np.int64)],
                 "unit_b": ids[self.edges["v"].to_numpy(dtype=np.int64)],
                 "length": self.edges["length"].to_numpy(dtype=float),
-                "road_class": self.edges["road_class"].to_numpy(dtype=object),
+                "road_class": pd.Series(
+                    self.edges["road_class"].to_numpy(dtype=object), dtype=object
+                ),
             }
         )
