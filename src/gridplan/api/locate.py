@@ -1,0 +1,371 @@
+"""``/locate``: which community and grid hold a point, answered from memory.
+
+The community and grid polygons of a plan are loaded once into two shapely STRtrees
+(:class:`PlanIndex`); a request never goes to the database per point. Indexes are kept per plan
+id (plans never change), and "the latest plan" is re-checked cheaply (see
+:class:`gridplan.api.service.PlanCache`), so a newly stored plan is picked up without a restart.
+
+A point on a shared boundary belongs to the area listed first in the plan (areas are ordered by
+id), so every point inside the subdistrict gets exactly one community.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import OrderedDict
+from typing import Annotated, Any
+
+import numpy as np
+import orjson
+import shapely
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from gridplan.api.service import Service
+from gridplan.errors import InputError, LimitError, NotFoundError
+from gridplan.plan import Level, Plan
+
+_PREDICATE = "covered_by"  # the point lies in the polygon or on its boundary
+
+
+def _area_fragments(plan: Plan, level: Level) -> tuple[np.ndarray, list[bytes]]:
+    areas = plan.areas_at(level)
+    geoms = np.asarray(areas.geometry.values, dtype=object)
+    frags = [
+        orjson.dumps(
+            {
+                "id": _text(row.area_id),
+                "name": _text(row.name),
+                "code": _text(row.code),
+            }
+        )
+        for row in areas[["area_id", "name", "code"]].itertuples(index=False)
+    ]
+    return geoms, frags
+
+
+def _text(value: Any) -> str | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return str(value)
+
+
+class PlanIndex:
+    """The community and grid polygons of one plan in two STRtrees.
+
+    Parameters
+    ----------
+    plan
+        A stored plan (its areas in EPSG:4326).
+
+    Examples
+    --------
+    >>> index = PlanIndex(plan)  # doctest: +SKIP
+    >>> community, grid = index.locate(np.array([-71.41]), np.array([41.82]))  # doctest: +SKIP
+    """
+
+    def __init__(self, plan: Plan) -> None:
+        if plan.plan_id is None:
+            raise ValueError("the plan has not been stored")
+        self.plan_id = plan.plan_id
+        cgeoms, cfrags = _area_fragments(plan, Level.COMMUNITY)
+        ggeoms, gfrags = _area_fragments(plan, Level.GRID)
+        self.community_tree = shapely.STRtree(cgeoms)
+        self.grid_tree = shapely.STRtree(ggeoms)
+        shapely.prepare(cgeoms)
+        shapely.prepare(ggeoms)
+        self._cfrags = cfrags
+        self._gfrags = gfrags
+        self.n_communities = len(cfrags)
+        self.n_grids = len(gfrags)
+
+    @staticmethod
+    def _first_hit(tree: shapely.STRtree, points: np.ndarray) -> np.ndarray:
+        hits = tree.query(points, predicate=_PREDICATE)
+        out = np.full(len(points), -1, dtype=np.int64)
+        if hits.shape[1]:
+            order = np.lexsort((hits[1], hits[0]))
+            pts, areas = hits[0][order], hits[1][order]
+            first = np.ones(len(pts), dtype=bool)
+            first[1:] = pts[1:] != pts[:-1]
+            out[pts[first]] = areas[first]
+        return out
+
+    def locate(self, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The community and grid row holding each point (``-1`` when none).
+
+        Parameters
+        ----------
+        lon, lat
+            Coordinates in EPSG:4326, equal-length float arrays.
+        """
+        points = shapely.points(lon, lat)
+        return self._first_hit(self.community_tree, points), self._first_hit(self.grid_tree, points)
+
+    def community_fragment(self, row: int) -> bytes:
+        """The JSON of one community (``id``, ``name``, ``code``)."""
+        return self._cfrags[row]
+
+    def grid_fragment(self, row: int) -> bytes:
+        """The JSON of one grid, or ``null`` for ``-1``."""
+        return b"null" if row < 0 else self._gfrags[row]
+
+    def answers(self, community: np.ndarray, grid: np.ndarray) -> bytes:
+        """The JSON array of answers, one per point, built without a per-point Python loop.
+
+        Each distinct (community, grid) pair is rendered once; the points then index into
+        those renderings.
+        """
+        if len(community) == 0:
+            return b"[]"
+        width = self.n_grids + 1
+        code = (community + 1) * width + (grid + 1)
+        uniq, inverse = np.unique(code, return_inverse=True)
+        rendered = np.empty(len(uniq), dtype=object)
+        for i, key in enumerate(uniq.tolist()):  # one per distinct pair, not per point
+            c, g = divmod(key, width)
+            if c == 0:
+                rendered[i] = b"null"
+            else:
+                rendered[i] = (
+                    b'{"community":'
+                    + self._cfrags[c - 1]
+                    + b',"grid":'
+                    + self.grid_fragment(g - 1)
+                    + b"}"
+                )
+        return b"[" + b",".join(rendered[inverse.ravel()].tolist()) + b"]"
+
+
+class Locator:
+    """Indexes per plan id (a small LRU), built on first use.
+
+    Parameters
+    ----------
+    service
+        The service whose plan cache supplies the plans.
+    max_indexes
+        How many plan indexes to keep.
+    """
+
+    def __init__(self, service: Service, *, max_indexes: int = 4) -> None:
+        self._service = service
+        self._max = max_indexes
+        self._indexes: OrderedDict[int, PlanIndex] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def cached(self, plan_id: int | None) -> PlanIndex | None:
+        """The index, if it can be had without touching the store."""
+        plans = self._service.plans
+        if plan_id is None:
+            if not plans.latest_is_fresh():
+                return None
+            try:
+                plan_id = plans.latest_id()
+            except NotFoundError:
+                return None
+        return self._indexes.get(plan_id)
+
+    def index(self, plan_id: int | None) -> PlanIndex:
+        """The index of a plan (the latest when ``plan_id`` is ``None``), built if needed."""
+        pid = self._service.plans.resolve(plan_id)
+        found = self._indexes.get(pid)
+        if found is not None:
+            return found
+        index = PlanIndex(self._service.plans.get(pid))
+        with self._lock:
+            self._indexes[pid] = index
+            while len(self._indexes) > self._max:
+                self._indexes.popitem(last=False)
+        return index
+
+    async def index_async(self, plan_id: int | None) -> PlanIndex:
+        """:meth:`index` without blocking the event loop when the store must be asked."""
+        found = self.cached(plan_id)
+        if found is not None:
+            return found
+        return await run_in_threadpool(self.index, plan_id)
+
+
+def _json(body: bytes, status: int = 200) -> Response:
+    return Response(body, status_code=status, media_type="application/json")
+
+
+def parse_points(body: bytes, max_points: int) -> tuple[np.ndarray, np.ndarray]:
+    """Parse a ``POST /locate`` body into longitude and latitude arrays.
+
+    Parameters
+    ----------
+    body
+        ``{"points": [[lon, lat], ...]}`` as UTF-8 JSON.
+    max_points
+        The largest batch allowed.
+
+    Raises
+    ------
+    InputError
+        If the body is not that shape or a coordinate is out of range (naming the point).
+    LimitError
+        If there are more than ``max_points`` points.
+    """
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise InputError(f"the body is not valid JSON: {exc}") from exc
+    if not isinstance(doc, dict) or not isinstance(doc.get("points"), list):
+        raise InputError('the body must be {"points": [[lon, lat], ...]}')
+    points = doc["points"]
+    if len(points) > max_points:
+        raise LimitError(f"{len(points)} points in one batch; at most {max_points} are allowed")
+    if not points:
+        return np.empty(0), np.empty(0)
+    try:
+        raw = np.asarray(points)
+    except ValueError as exc:
+        raise InputError("every point must be a [lon, lat] pair of numbers") from exc
+    if raw.ndim != 2 or raw.shape[1] != 2 or raw.dtype.kind not in "iuf":
+        raise InputError("every point must be a [lon, lat] pair of numbers")
+    coords = raw.astype(np.float64)
+    lon, lat = coords[:, 0], coords[:, 1]
+    bad = ~(np.isfinite(lon) & np.isfinite(lat) & (np.abs(lon) <= 180) & (np.abs(lat) <= 90))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InputError(
+            f"point {i} ({coords[i, 0]}, {coords[i, 1]}) is not a longitude in [-180, 180] "
+            "and a latitude in [-90, 90]"
+        )
+    return lon, lat
+
+
+_BATCH_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["points"],
+    "properties": {
+        "points": {
+            "type": "array",
+            "description": "Points as [longitude, latitude] in WGS84 (EPSG:4326).",
+            "items": {
+                "type": "array",
+                "minItems": 2,
+                "maxItems": 2,
+                "items": {"type": "number"},
+            },
+        }
+    },
+}
+
+_AREA_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string"},
+        "name": {"type": ["string", "null"]},
+        "code": {"type": ["string", "null"]},
+    },
+}
+
+
+def make_router(service: Service) -> APIRouter:
+    """The ``/locate`` routes of one app."""
+    router = APIRouter(tags=["locate"])
+    locator = Locator(service)
+
+    @router.get(
+        "/locate",
+        summary="The community and grid containing a point",
+        responses={
+            200: {
+                "description": "The community and grid (grid is null when the plan has none).",
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {
+                                "plan_id": {"type": "integer"},
+                                "lon": {"type": "number"},
+                                "lat": {"type": "number"},
+                                "community": _AREA_SCHEMA,
+                                "grid": {"oneOf": [_AREA_SCHEMA, {"type": "null"}]},
+                            },
+                        }
+                    }
+                },
+            },
+            400: {"description": "A bad parameter"},
+            404: {"description": "The point is outside every community, or no such plan"},
+        },
+        response_class=Response,
+    )
+    async def locate_one(
+        lon: Annotated[float, Query(ge=-180, le=180, description="Longitude (WGS84)")],
+        lat: Annotated[float, Query(ge=-90, le=90, description="Latitude (WGS84)")],
+        plan: Annotated[int | None, Query(ge=1, description="Plan id (default: latest)")] = None,
+    ) -> Response:
+        if not (math.isfinite(lon) and math.isfinite(lat)):
+            raise InputError("lon and lat must be finite numbers")
+        index = await locator.index_async(plan)
+        c, g = index.locate(np.array([lon]), np.array([lat]))
+        if c[0] < 0:
+            raise NotFoundError(
+                f"the point ({lon}, {lat}) is outside every community of plan {index.plan_id}"
+            )
+        body = b'{"plan_id":%d,"lon":%s,"lat":%s,"community":%s,"grid":%s}' % (
+            index.plan_id,
+            repr(float(lon)).encode(),
+            repr(float(lat)).encode(),
+            index.community_fragment(int(c[0])),
+            index.grid_fragment(int(g[0])),
+        )
+        return _json(body)
+
+    @router.post(
+        "/locate",
+        summary="The community and grid of each of a batch of points, in order",
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": _BATCH_SCHEMA}},
+            }
+        },
+        responses={
+            200: {
+                "description": "One answer per point, in order: "
+                "{community, grid} or null outside every community.",
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {
+                                "plan_id": {"type": "integer"},
+                                "count": {"type": "integer"},
+                                "located": {"type": "integer"},
+                                "results": {"type": "array"},
+                            },
+                        }
+                    }
+                },
+            },
+            400: {"description": "A malformed body or a coordinate out of range"},
+            404: {"description": "No such plan"},
+            422: {"description": "Too many points"},
+        },
+        response_class=Response,
+    )
+    async def locate_many(
+        request: Request,
+        plan: Annotated[int | None, Query(ge=1, description="Plan id (default: latest)")] = None,
+    ) -> Response:
+        body = await request.body()
+        lon, lat = parse_points(body, service.settings.max_batch_points)
+        index = await locator.index_async(plan)
+        c, g = index.locate(lon, lat)
+        located = int((c >= 0).sum())
+        head = b'{"plan_id":%d,"count":%d,"located":%d,"results":' % (
+            index.plan_id,
+            len(c),
+            located,
+        )
+        return _json(head + index.answers(c, g) + b"}")
+
+    return router

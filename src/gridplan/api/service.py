@@ -1,0 +1,158 @@
+"""The state one HTTP app holds: its settings, its store and its cache of immutable plans.
+
+Plans are append-only and never change once stored, so a loaded plan can be kept for as long
+as it is useful. Only "which plan is the latest" can change: :class:`PlanCache` re-asks the
+store at most every ``refresh_seconds`` (one cheap query), and at once after this app stored a
+plan itself.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import TypeVar
+
+from gridplan.data.store.base import Store, open_store
+from gridplan.errors import NotFoundError
+from gridplan.plan import Plan
+from gridplan.settings import Settings
+
+T = TypeVar("T")
+
+
+class Service:
+    """The settings, store and plan cache behind one app.
+
+    Parameters
+    ----------
+    settings
+        The service settings.
+    store
+        An open store; ``None`` opens ``settings.database_url`` on first use.
+    refresh_seconds
+        How stale "the latest plan" may be when another process stores a plan.
+    """
+
+    def __init__(
+        self, settings: Settings, store: Store | None = None, *, refresh_seconds: float = 1.0
+    ) -> None:
+        self.settings = settings
+        self._store = store
+        self._owns_store = store is None
+        self._open_lock = threading.Lock()
+        # A GeoPackage (SQLite) store is used by one thread at a time; PostGIS has a pool.
+        self._call_lock: threading.Lock | None = None
+        if store is not None:
+            self._call_lock = None if _is_postgis(store) else threading.Lock()
+        self.plans = PlanCache(self, refresh_seconds=refresh_seconds)
+
+    @property
+    def store(self) -> Store:
+        """The store, opened on first use."""
+        if self._store is None:
+            with self._open_lock:
+                if self._store is None:
+                    store = open_store(self.settings.database_url)
+                    self._call_lock = None if _is_postgis(store) else threading.Lock()
+                    self._store = store
+        return self._store
+
+    def call(self, func: Callable[[Store], T]) -> T:
+        """Run ``func(store)``, one call at a time when the store is not thread-safe."""
+        store = self.store
+        lock = self._call_lock
+        if lock is None:
+            return func(store)
+        with lock:
+            return func(store)
+
+    def close(self) -> None:
+        """Close the store if this service opened it."""
+        if self._owns_store and self._store is not None:
+            self._store.close()
+            self._store = None
+
+
+def _is_postgis(store: Store) -> bool:
+    return type(store).__name__ == "PostGISStore"
+
+
+class PlanCache:
+    """Stored plans by id (a small LRU) and the id of the latest one.
+
+    Parameters
+    ----------
+    service
+        The service whose store holds the plans.
+    refresh_seconds
+        The latest plan id is re-read from the store at most this often.
+    max_plans
+        How many loaded plans to keep.
+    """
+
+    def __init__(self, service: Service, *, refresh_seconds: float = 1.0, max_plans: int = 8):
+        self._service = service
+        self._refresh = refresh_seconds
+        self._max = max_plans
+        self._plans: OrderedDict[int, Plan] = OrderedDict()
+        self._latest: int | None = None
+        self._checked = -float("inf")
+        self._lock = threading.Lock()
+        #: Bumped whenever the latest plan id changes.
+        self.version = 0
+
+    def latest_is_fresh(self) -> bool:
+        """Whether :meth:`latest_id` can answer without asking the store."""
+        return time.monotonic() - self._checked < self._refresh
+
+    def latest_id(self) -> int:
+        """The id of the latest stored plan.
+
+        Raises
+        ------
+        NotFoundError
+            If no plan is stored.
+        """
+        if not self.latest_is_fresh():
+            infos = self._service.call(lambda s: s.list_plans())
+            latest = max((i.plan_id for i in infos), default=None)
+            with self._lock:
+                if latest != self._latest:
+                    self._latest = latest
+                    self.version += 1
+                self._checked = time.monotonic()
+        if self._latest is None:
+            raise NotFoundError("no plan is stored yet: import or create a plan first")
+        return self._latest
+
+    def invalidate(self) -> None:
+        """Forget the latest plan id (after this app stored a plan)."""
+        with self._lock:
+            self._checked = -float("inf")
+
+    def resolve(self, plan_id: int | None) -> int:
+        """``plan_id``, or the latest plan's id when it is ``None``."""
+        return self.latest_id() if plan_id is None else plan_id
+
+    def get(self, plan_id: int | None = None) -> Plan:
+        """A stored plan (the latest when ``plan_id`` is ``None``).
+
+        Raises
+        ------
+        NotFoundError
+            If there is no such plan.
+        """
+        pid = self.resolve(plan_id)
+        with self._lock:
+            plan = self._plans.get(pid)
+            if plan is not None:
+                self._plans.move_to_end(pid)
+                return plan
+        plan = self._service.call(lambda s: s.load_plan(pid))
+        with self._lock:
+            self._plans[pid] = plan
+            while len(self._plans) > self._max:
+                self._plans.popitem(last=False)
+        return plan
