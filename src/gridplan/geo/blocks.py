@@ -160,7 +160,9 @@ def polygonize_roads(
 
     merged = 0
     if min_area > 0 and len(faces) > 1:
-        faces, merged = _merge_slivers(faces, min_area)
+        before = len(faces)
+        faces, _ = merge_slivers(faces, min_area)
+        merged = before - len(faces)
 
     reps = shapely.point_on_surface(faces)
     order = np.lexsort((np.round(shapely.get_x(reps), 3), -np.round(shapely.get_y(reps), 3)))
@@ -178,19 +180,36 @@ def polygonize_roads(
     return out
 
 
-def _merge_slivers(
-    faces: npt.NDArray[np.object_], min_area: float
-) -> tuple[npt.NDArray[np.object_], int]:
+def merge_slivers(
+    faces: npt.NDArray[np.object_],
+    min_area: float,
+    eligible: npt.NDArray[np.bool_] | None = None,
+) -> tuple[npt.NDArray[np.object_], npt.NDArray[np.int64]]:
     """Merge faces under ``min_area`` into their longest-shared neighbour (vectorised).
 
-    Each round, every small face picks the neighbour it shares the longest boundary with;
-    the picks form a forest whose components are dissolved. Rounds repeat while small faces
-    with neighbours remain.
+    Each round, every small eligible face picks the neighbour it shares the longest boundary
+    with (ties: the larger neighbour); the picks form a forest whose trees are dissolved.
+    Rounds repeat while small faces with neighbours remain.
+
+    Parameters
+    ----------
+    faces
+        Polygons that tile a region (shared edges noded alike).
+    min_area
+        Faces smaller than this merge.
+    eligible
+        Which faces may count as small (default all); others only receive.
+
+    Returns
+    -------
+    faces, labels
+        The merged faces and, per input face, the index of the output face it ended in.
     """
-    merged_total = 0
+    labels = np.arange(len(faces), dtype=np.int64)
+    may = np.ones(len(faces), dtype=bool) if eligible is None else np.asarray(eligible, bool)
     for _ in range(_MAX_MERGE_ROUNDS):
         areas = shapely.area(faces)
-        small = np.flatnonzero(areas < min_area)
+        small = np.flatnonzero((areas < min_area) & may)
         if len(small) == 0:
             break
         tree = shapely.STRtree(faces)
@@ -207,7 +226,6 @@ def _merge_slivers(
         src, dst, shared = src[ok], dst[ok], shared[ok]
         if len(src) == 0:
             break
-        # Per small face, the neighbour with the longest shared boundary (ties: larger face).
         table = pd.DataFrame({"src": src, "dst": dst, "shared": shared, "area": areas[dst]})
         best = table.sort_values(["src", "shared", "area"], ascending=[True, False, False])
         best = best.drop_duplicates("src")
@@ -215,15 +233,27 @@ def _merge_slivers(
         graph = sparse.coo_array(
             (np.ones(len(best)), (best["src"].to_numpy(), best["dst"].to_numpy())), shape=(n, n)
         )
-        _, labels = sparse.csgraph.connected_components(graph, directed=False)
-        counts = np.bincount(labels)
+        _, comp = sparse.csgraph.connected_components(graph, directed=False)
+        counts = np.bincount(comp)
         if (counts > 1).sum() == 0:
             break
-        multi = counts[labels] > 1
-        single_faces = faces[~multi]
-        grouped = pd.Series(np.flatnonzero(multi)).groupby(labels[multi])
+        multi = counts[comp] > 1
+        singles = np.flatnonzero(~multi)
+        grouped = pd.Series(np.flatnonzero(multi)).groupby(comp[multi])
         unions = [shapely.union_all(faces[idx.to_numpy()]) for _, idx in grouped]
-        new_faces = np.concatenate([single_faces, np.asarray(unions, dtype=object)])
-        merged_total += int(n - len(new_faces))
-        faces = new_faces
-    return faces, merged_total
+        # New index: singles first (in order), then one per merged group.
+        new_index = np.empty(n, dtype=np.int64)
+        new_index[singles] = np.arange(len(singles))
+        group_keys = np.asarray(list(grouped.groups.keys()), dtype=np.int64)
+        group_pos = np.full(comp.max() + 1, -1, dtype=np.int64)
+        group_pos[group_keys] = len(singles) + np.arange(len(group_keys))
+        new_index[multi] = group_pos[comp[multi]]
+        new_may = np.zeros(len(singles) + len(group_keys), dtype=bool)
+        new_may[: len(singles)] = may[singles]
+        # a merged face stays eligible only if all its members were
+        all_may = pd.Series(may[multi]).groupby(comp[multi]).all()
+        new_may[len(singles) :] = all_may.reindex(group_keys).to_numpy(dtype=bool)
+        faces = np.concatenate([faces[singles], np.asarray(unions, dtype=object)])
+        may = new_may
+        labels = new_index[labels]
+    return faces, labels

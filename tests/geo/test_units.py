@@ -1,0 +1,178 @@
+"""Tests of unit building and household placement (gridplan.geo.units)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+import shapely
+from shapely import LineString, Point, box
+
+from gridplan.data.road_classes import road_class_from_mtfcc
+from gridplan.errors import InputError
+from gridplan.geo.units import UnitParams, build_units
+
+CRS = "EPSG:3857"
+
+
+def _two_blocks() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """A local road at x=100 splits the 200 x 100 outline into blocks W and E::
+
+    +-----------+-----------+ y=100
+    |  W        |        E  |
+    |     [ C spans ]       |   compound C: x 60..140, y 20..80 (spans the road)
+    |           |           |   compound D: x 150..190, y 10..50 (inside E)
+    +-----------+-----------+ y=0
+    0          100         200
+    """
+    roads = gpd.GeoDataFrame(
+        {"road_class": ["local"]}, geometry=[LineString([(100, -10), (100, 110)])], crs=CRS
+    )
+    outline = gpd.GeoDataFrame(geometry=[box(0, 0, 200, 100)], crs=CRS)
+    return roads, outline
+
+
+def _compounds() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {
+            "compound_id": ["C", "D"],
+            "households": [120.0, 40.0],
+            "residents": [300.0, 100.0],
+        },
+        geometry=[box(60, 20, 140, 80), box(150, 10, 190, 50)],
+        crs=CRS,
+    )
+
+
+def test_carve_keeps_compounds_whole() -> None:
+    roads, outline = _two_blocks()
+    result = build_units(roads, outline, compounds=_compounds())
+    units = result.units
+    assert len(units) == 4  # W rest, E rest, C, D
+    by_compound = units.set_index("compound_id", drop=False)
+    assert by_compound.loc["C", "geometry"].equals(box(60, 20, 140, 80))
+    assert by_compound.loc["C", "households"] == 120.0
+    assert by_compound.loc["D", "residents"] == 100.0
+    assert sorted(units["kind"]) == ["block", "block", "compound", "compound"]
+    # units tile the outline exactly
+    assert float(units["area"].sum()) == pytest.approx(20000.0)
+    assert shapely.union_all(units.geometry.values).equals(box(0, 0, 200, 100))
+    assert float(units["households"].sum()) == 160.0
+    assert set(result.placements["method"]) == {"carved"}
+    assert result.unplaced.empty
+
+
+def test_carve_merges_remainder_sliver() -> None:
+    """Compound E covers x 1..100, y 0..100 of block W: the 1 x 100 strip left over at the
+    outline edge (100 m²) is a sliver and joins E, its only neighbour."""
+    roads, outline = _two_blocks()
+    comp = gpd.GeoDataFrame(
+        {"compound_id": ["E"], "households": [10.0]}, geometry=[box(1, 0, 100, 100)], crs=CRS
+    )
+    units = build_units(roads, outline, compounds=comp, params=UnitParams(min_area=200)).units
+    assert len(units) == 2
+    e = units[units["kind"] == "compound"].iloc[0]
+    assert e["area"] == pytest.approx(10000.0)
+    assert e["compound_id"] == "E"
+
+
+def test_merge_mode_joins_blocks_across_minor_road() -> None:
+    roads, outline = _two_blocks()
+    result = build_units(
+        roads, outline, compounds=_compounds(), params=UnitParams(compound_mode="merge")
+    )
+    assert len(result.units) == 1
+    assert result.units["households"].tolist() == [160.0]
+    assert result.split_compounds == []
+
+
+def test_merge_mode_keeps_arterial_apart() -> None:
+    roads, outline = _two_blocks()
+    roads["road_class"] = "primary"
+    result = build_units(
+        roads, outline, compounds=_compounds(), params=UnitParams(compound_mode="merge")
+    )
+    assert len(result.units) == 2
+    assert result.split_compounds == ["C"]
+    # C goes whole to one unit (equal overlap: the first unit in order)
+    assert float(result.units["households"].sum()) == 160.0
+
+
+def test_none_mode_units_are_blocks() -> None:
+    roads, outline = _two_blocks()
+    result = build_units(
+        roads, outline, compounds=_compounds(), params=UnitParams(compound_mode="none")
+    )
+    assert len(result.units) == 2
+    assert sorted(result.units["households"].tolist()) == [40.0, 120.0]
+    assert result.split_compounds == ["C"]
+
+
+def test_buildings_and_points_placed_and_reported() -> None:
+    """Buildings: b1 in W, b2 inside compound D (skipped: D carries its count), b3 far away.
+    Points: p1 in E, p2 10 m outside the outline (snapped), p3 1 km away (unplaced)."""
+    roads, outline = _two_blocks()
+    buildings = gpd.GeoDataFrame(
+        {"building_id": ["b1", "b2", "b3"], "households": [7.0, 9.0, 11.0]},
+        geometry=[box(10, 10, 20, 20), box(160, 20, 170, 30), box(5000, 0, 5010, 10)],
+        crs=CRS,
+    )
+    points = gpd.GeoDataFrame(
+        {"point_id": ["p1", "p2", "p3"], "households": [1.0, 2.0, 4.0], "residents": [3, 5, 8]},
+        geometry=[Point(180, 90), Point(210, 50), Point(1200, 50)],
+        crs=CRS,
+    )
+    result = build_units(roads, outline, compounds=_compounds(), buildings=buildings, points=points)
+    totals = result.totals.set_index("source")
+    assert totals.loc["buildings", "households_placed"] == 7.0
+    assert totals.loc["buildings", "households_input"] == 27.0
+    assert totals.loc["points", "households_placed"] == 3.0
+    assert totals.loc["points", "residents_unplaced"] == 8.0
+    assert float(result.units["households"].sum()) == 160.0 + 7.0 + 3.0
+    reasons = result.unplaced.set_index("feature_id")["reason"]
+    assert "compound" in reasons["b2"]
+    assert "snap_distance" in reasons["b3"]
+    assert "snap_distance" in reasons["p3"]
+    methods = result.placements.set_index("feature_id")["method"]
+    assert methods["p2"] == "nearest"
+    assert methods["p1"] == "contained"
+
+
+def test_bad_inputs() -> None:
+    roads, outline = _two_blocks()
+    with pytest.raises(InputError, match="compound_mode"):
+        build_units(roads, outline, params=UnitParams(compound_mode="x"))  # type: ignore[arg-type]
+    lines = gpd.GeoDataFrame(geometry=[LineString([(0, 0), (1, 1)])], crs=CRS)
+    with pytest.raises(InputError, match="expected a polygon or point"):
+        build_units(roads, outline, buildings=lines)
+    neg = gpd.GeoDataFrame({"households": [-1.0]}, geometry=[Point(1, 1)], crs=CRS)
+    with pytest.raises(InputError, match="negative households"):
+        build_units(roads, outline, points=neg)
+
+
+@pytest.mark.realdata
+def test_tallahassee_households_conserved(shared_data: Path) -> None:
+    """Roads -> blocks -> 7,102 households from the 254 block points, conserved exactly."""
+    gpkg = shared_data / "tallahassee" / "tallahassee.gpkg"
+    roads = gpd.read_file(gpkg, layer="roads")
+    roads["road_class"] = road_class_from_mtfcc(roads["MTFCC"])
+    points = gpd.read_file(gpkg, layer="block_points").rename(
+        columns={"HU100": "households", "POP100": "residents", "GEOID": "point_id"}
+    )
+    assert len(points) == 254
+    hull = shapely.union_all(
+        [*roads.geometry.values, *points.to_crs(roads.crs).geometry.values]
+    ).convex_hull
+    outline = gpd.GeoDataFrame(geometry=[hull], crs=roads.crs)
+    result = build_units(roads, outline, points=points)
+    assert result.units["households"].sum() == 7102
+    assert result.units["residents"].sum() == 13878
+    assert result.unplaced.empty
+    assert len(result.placements) == 254
+    # Without an outline only closed faces are units: whatever is not placed is reported,
+    # and placed + unplaced is still exactly the input.
+    open_result = build_units(roads, points=points)
+    placed = open_result.units["households"].sum()
+    assert placed + open_result.unplaced["households"].sum() == 7102
+    assert 0 < placed < 7102
