@@ -20,7 +20,7 @@ app = typer.Typer(
 )
 
 #: Command modules, in help order.
-COMMANDS: tuple[str, ...] = ()
+COMMANDS: tuple[str, ...] = ("import_",)
 
 for _name in COMMANDS:
     importlib.import_module(f"gridplan.api.commands.{_name}").register(app)
