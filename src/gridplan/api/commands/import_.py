@@ -1,0 +1,158 @@
+"""``gridplan import FILE``: load a file into the store, all or nothing."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from gridplan.api.console import (
+    DbOption,
+    FormatOption,
+    OutputFormat,
+    console,
+    err_console,
+    guarded,
+    print_json,
+    resolve_db,
+)
+from gridplan.data.households import HouseholdParams
+from gridplan.data.importer import FileImportResult, ImportKind, import_file, infer_kind
+from gridplan.data.store.base import open_store
+from gridplan.errors import InputError
+from gridplan.plan import Level
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``import`` command to ``app``."""
+    app.command("import")(import_command)
+
+
+@guarded
+def import_command(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="GeoPackage, GeoJSON, Shapefile, GeoParquet, CSV (lon/lat or WKT) or OSM .pbf file"
+        ),
+    ],
+    kind: Annotated[
+        ImportKind | None,
+        typer.Option("--kind", help="what the file holds (default: osm for .pbf files)"),
+    ] = None,
+    layer: Annotated[
+        str | None, typer.Option("--layer", help="layer of a multi-layer file")
+    ] = None,
+    field: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--field",
+            help="map a gridplan column to an input column, e.g. --field households=HU100 "
+            "(repeatable)",
+        ),
+    ] = None,
+    skip_invalid: Annotated[
+        bool,
+        typer.Option("--skip-invalid", help="load the valid features and list the invalid ones"),
+    ] = False,
+    gcj02: Annotated[
+        bool,
+        typer.Option("--gcj02", help="coordinates are GCJ-02 (Chinese web maps): convert to WGS84"),
+    ] = False,
+    crs: Annotated[
+        str | None,
+        typer.Option("--crs", help="CRS of a file that has none (CSV default EPSG:4326)"),
+    ] = None,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="replace the layer's stored features")
+    ] = False,
+    level: Annotated[
+        Level, typer.Option("--level", help="areas only: community or grid polygons")
+    ] = Level.COMMUNITY,
+    floor_area: Annotated[
+        float | None,
+        typer.Option(
+            "--floor-area-per-household",
+            help="m² of gross floor area per household for the household estimate (default 90)",
+        ),
+    ] = None,
+    db: str | None = DbOption,
+    fmt: OutputFormat = FormatOption,
+) -> None:
+    """Import FILE into the store in one transaction: everything valid loads, or nothing.
+
+    Invalid features (empty, self-intersecting or wrong-typed geometry, negative households, duplicate ids) stop the import and are listed; with --skip-invalid the rest loads and every skipped feature is listed with its reason.
+    """
+    chosen = infer_kind(file, kind)
+    fields = _parse_fields(field or [])
+    params = HouseholdParams(floor_area_per_household=floor_area) if floor_area else None
+    url = resolve_db(db)
+    status = (
+        err_console.status(f"importing {file.name} …")
+        if fmt is OutputFormat.TABLE
+        else contextlib.nullcontext()
+    )
+    with open_store(url) as store, status:
+        result = import_file(
+            store,
+            file,
+            chosen,
+            skip_invalid=skip_invalid,
+            layer=layer,
+            fields=fields or None,
+            gcj02=gcj02,
+            crs=crs,
+            replace=replace,
+            household_params=params,
+            level=level,
+        )
+    if fmt is OutputFormat.JSON:
+        data = result.to_dict()
+        data["db"] = url
+        print_json(data)
+        return
+    _print_table(result, url)
+
+
+def _parse_fields(items: list[str]) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    for item in items:
+        target, sep, column = item.partition("=")
+        if not sep or not target.strip() or not column.strip():
+            raise InputError(f"--field {item!r}: expected gridplan_column=input_column")
+        fields[target.strip()] = column.strip()
+    return fields
+
+
+def _print_table(result: FileImportResult, url: str) -> None:
+    table = Table(title=f"Imported {result.source} ({result.kind.value}) into {url}")
+    table.add_column("layer")
+    table.add_column("loaded", justify="right")
+    table.add_column("skipped", justify="right")
+    for name, count in result.loaded.items():
+        n_skipped = sum(1 for p in result.skipped if p.layer == name)
+        table.add_row(name, str(count), str(n_skipped))
+    console.print(table)
+    if result.plan_id is not None:
+        console.print(f"stored as plan {result.plan_id} (a drawn plan: areas, no units yet)")
+    if result.households is not None:
+        h = result.households
+        console.print(
+            f"households (estimated from floor area, fractional): {h.households:,.1f} in "
+            f"{h.residential_buildings} residential building(s); residential floor area "
+            f"{h.residential_floor_area:,.0f} m²; {h.default_levels} building(s) used default "
+            f"levels ({h.default_levels_residential} of them residential)",
+            markup=False,
+            highlight=False,
+        )
+    if result.skipped:
+        skipped = Table(title=f"Skipped {len(result.skipped)} invalid feature(s)")
+        skipped.add_column("layer")
+        skipped.add_column("feature")
+        skipped.add_column("reason")
+        for p in result.skipped:
+            skipped.add_row(p.layer, p.feature, p.reason)
+        console.print(skipped)

@@ -1,0 +1,345 @@
+"""The import pipeline: read → normalise → validate → (estimate households) → store.
+
+One file, one transaction: :func:`import_file` reads a file into layers, validates every
+feature and then either
+
+* raises :class:`~gridplan.errors.InvalidFeaturesError` listing **every** problem and writes
+  nothing, or
+* with ``skip_invalid=True``, stores the valid features in **one**
+  :meth:`~gridplan.data.store.base.Store.import_layers` call and records the skipped ones
+  (id and reason) with the import.
+
+Kinds
+-----
+``roads``, ``buildings``, ``compounds``, ``facilities``, ``outline``
+    One layer of a file (:func:`gridplan.data.readers.read_layer_file`). Buildings get
+    estimated households (:mod:`gridplan.data.households`) where the file gives none.
+``osm``
+    An OSM PBF extract (:func:`gridplan.data.osm.read_osm`): roads, buildings (with estimated
+    households), compounds and facilities, all in one transaction.
+``areas``
+    Drawn community (or grid) polygons. A drawn plan is a plan (DESIGN.md): the polygons are
+    stored with :meth:`~gridplan.data.store.base.Store.save_plan` as a new plan with areas at
+    ``level`` and no unit assignments yet; skipped features are recorded in the plan's
+    ``metrics["skipped"]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+from pyproj import CRS
+
+from gridplan.data.crs import to_storage
+from gridplan.data.households import HouseholdParams, HouseholdReport, estimate_households
+from gridplan.data.layers import LayerKind, validate
+from gridplan.data.osm import read_osm
+from gridplan.data.readers import read_layer_file
+from gridplan.data.store.base import Store
+from gridplan.errors import FeatureProblem, InputError, InvalidFeaturesError
+from gridplan.plan import AREA_COLUMNS, Level, Plan, empty_assignments
+
+
+class ImportKind(StrEnum):
+    """What a file holds (``gridplan import --kind``)."""
+
+    ROADS = "roads"
+    BUILDINGS = "buildings"
+    COMPOUNDS = "compounds"
+    FACILITIES = "facilities"
+    AREAS = "areas"
+    OUTLINE = "outline"
+    OSM = "osm"
+
+
+@dataclass(frozen=True)
+class FileImportResult:
+    """What :func:`import_file` loaded and skipped.
+
+    Parameters
+    ----------
+    source
+        The file imported.
+    kind
+        What it was imported as.
+    loaded
+        Features loaded per layer kind (``areas`` for a drawn plan).
+    skipped
+        Features skipped with ``skip_invalid``, each with its id and reason.
+    import_id
+        The store's import record (layer imports).
+    plan_id
+        The new plan (``areas`` imports).
+    households
+        The household estimate's report (buildings and OSM imports).
+    """
+
+    source: str
+    kind: ImportKind
+    loaded: Mapping[str, int]
+    skipped: tuple[FeatureProblem, ...] = ()
+    import_id: int | None = None
+    plan_id: int | None = None
+    households: HouseholdReport | None = None
+    layers: Mapping[str, gpd.GeoDataFrame] = field(default_factory=dict, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable summary (without the layers)."""
+        return {
+            "source": self.source,
+            "kind": self.kind.value,
+            "import_id": self.import_id,
+            "plan_id": self.plan_id,
+            "loaded": dict(self.loaded),
+            "skipped": [
+                {"layer": p.layer, "feature": p.feature, "reason": p.reason} for p in self.skipped
+            ],
+            "households": self.households.to_dict() if self.households else None,
+        }
+
+
+def infer_kind(path: str | Path, kind: ImportKind | str | None = None) -> ImportKind:
+    """The kind to import ``path`` as: ``kind`` if given, ``osm`` for ``.pbf`` files.
+
+    Raises
+    ------
+    InputError
+        If ``kind`` is unknown, or missing for a file that is not an OSM extract.
+    """
+    name = Path(path).name.lower()
+    if kind is None:
+        if name.endswith(".pbf"):
+            return ImportKind.OSM
+        known = "|".join(k.value for k in ImportKind)
+        raise InputError(f"{Path(path).name}: say what the file holds with --kind {known}")
+    try:
+        chosen = ImportKind(kind)
+    except ValueError as exc:
+        known = ", ".join(k.value for k in ImportKind)
+        raise InputError(f"unknown kind {kind!r} (expected one of {known})") from exc
+    if name.endswith(".pbf") and chosen is not ImportKind.OSM:
+        raise InputError(f"{Path(path).name} is an OSM extract: import it with --kind osm")
+    return chosen
+
+
+@dataclass(frozen=True)
+class PreparedImport:
+    """Layers read, normalised and validated, ready to store (see :func:`prepare_import`)."""
+
+    source: str
+    kind: ImportKind
+    layers: dict[LayerKind, gpd.GeoDataFrame]
+    problems: tuple[FeatureProblem, ...]
+    households: HouseholdReport | None = None
+
+
+def prepare_import(
+    path: str | Path,
+    kind: ImportKind | str | None = None,
+    *,
+    layer: str | None = None,
+    fields: Mapping[str, str] | None = None,
+    gcj02: bool = False,
+    crs: str | int | CRS | None = None,
+    household_params: HouseholdParams | None = None,
+    bbox: Sequence[float] | None = None,
+) -> PreparedImport:
+    """Read, normalise and validate a file; estimate building households.
+
+    Nothing is written. The valid features are in ``layers``; every rejected one is in
+    ``problems`` with its id and reason. Households are estimated on the valid buildings only.
+
+    Raises
+    ------
+    InputError, CRSError
+        If the file cannot be read at all (see :func:`gridplan.data.readers.read_layer_file`).
+    """
+    src = Path(path)
+    chosen = infer_kind(src, kind)
+    if chosen is ImportKind.OSM:
+        if layer or fields or crs is not None or gcj02:
+            raise InputError("--layer, --field, --crs and --gcj02 do not apply to OSM extracts")
+        raw = read_osm(src, bbox=bbox)
+    else:
+        if bbox is not None:
+            raise InputError("bbox applies to OSM extracts only")
+        lk = LayerKind(chosen.value)
+        raw = {lk: read_layer_file(src, lk, layer=layer, fields=fields, gcj02=gcj02, crs=crs)}
+    valid: dict[LayerKind, gpd.GeoDataFrame] = {}
+    problems: list[FeatureProblem] = []
+    for lk, gdf in raw.items():
+        ok, bad = validate(lk, gdf, source=lk.value)
+        valid[lk] = ok
+        problems += bad
+    report = None
+    if LayerKind.BUILDINGS in valid and len(valid[LayerKind.BUILDINGS]):
+        estimate = estimate_households(
+            valid[LayerKind.BUILDINGS], household_params, keep_given=True, source=src.name
+        )
+        valid[LayerKind.BUILDINGS] = estimate.buildings
+        report = estimate.report
+    return PreparedImport(src.name, chosen, valid, tuple(problems), report)
+
+
+def import_file(
+    store: Store,
+    path: str | Path,
+    kind: ImportKind | str | None = None,
+    *,
+    skip_invalid: bool = False,
+    layer: str | None = None,
+    fields: Mapping[str, str] | None = None,
+    gcj02: bool = False,
+    crs: str | int | CRS | None = None,
+    replace: bool = False,
+    household_params: HouseholdParams | None = None,
+    level: Level | str = Level.COMMUNITY,
+    bbox: Sequence[float] | None = None,
+) -> FileImportResult:
+    """Import a file into a store, all or nothing.
+
+    Parameters
+    ----------
+    store
+        The store to write to.
+    path
+        The file.
+    kind
+        What it holds (:class:`ImportKind`); inferred as ``osm`` for ``.pbf`` files.
+    skip_invalid
+        Load the valid features and report the invalid ones instead of failing.
+    layer, fields, gcj02, crs
+        Passed to :func:`gridplan.data.readers.read_layer_file`.
+    replace
+        Replace the layers' existing features instead of appending (not for ``areas``).
+    household_params
+        Parameters of the household estimate for buildings.
+    level
+        For ``areas``: whether the polygons are communities or grids.
+    bbox
+        For ``osm``: read only this ``minx, miny, maxx, maxy`` (longitude/latitude).
+
+    Returns
+    -------
+    FileImportResult
+
+    Raises
+    ------
+    InvalidFeaturesError
+        If any feature is invalid and ``skip_invalid`` is false; nothing is written.
+    InputError, CRSError
+        If the file cannot be read; nothing is written.
+
+    Examples
+    --------
+    >>> from gridplan.data.store import open_store
+    >>> with open_store("gridplan.gpkg") as store:  # doctest: +SKIP
+    ...     result = import_file(store, "tallahassee.gpkg", "roads")
+    >>> result.loaded  # doctest: +SKIP
+    {'roads': 567}
+    """
+    prepared = prepare_import(
+        path,
+        kind,
+        layer=layer,
+        fields=fields,
+        gcj02=gcj02,
+        crs=crs,
+        household_params=household_params,
+        bbox=bbox,
+    )
+    if prepared.problems and not skip_invalid:
+        raise InvalidFeaturesError(list(prepared.problems))
+    if prepared.kind is ImportKind.AREAS:
+        if replace:
+            raise InputError("--replace does not apply to areas: every import is a new plan")
+        return _import_areas(store, prepared, Level(level))
+    layers = {lk: gdf for lk, gdf in prepared.layers.items() if len(gdf) or replace}
+    if not any(len(gdf) for gdf in layers.values()):
+        raise InputError(f"{prepared.source}: no valid features to import")
+    result = store.import_layers(
+        layers, source=prepared.source, skipped=prepared.problems, replace=replace
+    )
+    return FileImportResult(
+        source=prepared.source,
+        kind=prepared.kind,
+        loaded=dict(result.loaded),
+        skipped=prepared.problems,
+        import_id=result.import_id,
+        households=prepared.households,
+        layers={lk.value: gdf for lk, gdf in layers.items()},
+    )
+
+
+def areas_plan(
+    areas: gpd.GeoDataFrame,
+    *,
+    name: str,
+    level: Level | str = Level.COMMUNITY,
+    source: str = "",
+    skipped: Sequence[FeatureProblem] = (),
+) -> Plan:
+    """Build a drawn plan from normalised ``areas`` polygons (no unit assignments yet).
+
+    ``parent_id`` (a grid's community) is taken from a ``parent_id`` column when there is one.
+    Skipped features are recorded in ``metrics["skipped"]``.
+    """
+    lv = Level(level)
+    wgs = to_storage(areas, source or name)
+    parent = (
+        wgs["parent_id"].map(lambda v: None if pd.isna(v) else str(v))
+        if "parent_id" in wgs.columns
+        else pd.Series([None] * len(wgs), index=wgs.index, dtype=object)
+    )
+    frame = {
+        "level": [lv.value] * len(wgs),
+        "area_id": wgs["area_id"].astype(object),
+        "name": wgs["name"].astype(object),
+        "code": wgs["code"].astype(object),
+        "parent_id": parent.astype(object),
+        "households": wgs["households"].astype(float),
+        "residents": wgs["residents"].astype(float),
+    }
+    plan_areas = gpd.GeoDataFrame(
+        pd.DataFrame(frame, columns=list(AREA_COLUMNS)), geometry=wgs.geometry.values, crs=wgs.crs
+    )
+    metrics: dict[str, Any] = {
+        "drawn": True,
+        "areas": len(plan_areas),
+        "skipped": [{"feature": p.feature, "reason": p.reason} for p in skipped],
+    }
+    return Plan(
+        name=name,
+        assignments=empty_assignments(),
+        areas=plan_areas,
+        metrics=metrics,
+        source=f"import:{source}" if source else "import",
+    )
+
+
+def _import_areas(store: Store, prepared: PreparedImport, level: Level) -> FileImportResult:
+    areas = prepared.layers[LayerKind.AREAS]
+    if not len(areas):
+        raise InputError(f"{prepared.source}: no valid areas to import")
+    plan = areas_plan(
+        areas,
+        name=Path(prepared.source).stem,
+        level=level,
+        source=prepared.source,
+        skipped=prepared.problems,
+    )
+    plan_id = store.save_plan(plan)
+    return FileImportResult(
+        source=prepared.source,
+        kind=prepared.kind,
+        loaded={LayerKind.AREAS.value: len(areas)},
+        skipped=prepared.problems,
+        plan_id=plan_id,
+        layers={LayerKind.AREAS.value: areas},
+    )
