@@ -25,10 +25,18 @@ from gridplan.data.store.base import open_store
 from gridplan.errors import InputError
 from gridplan.plan import Level
 
+HELP = (
+    "Import FILE into the store in one transaction: everything valid loads, or nothing.\n\n"
+    "Invalid features (empty, self-intersecting or wrong-typed geometry, negative households, "
+    "duplicate ids) stop the import and are listed; with --skip-invalid the rest loads and "
+    "every skipped feature is listed with its reason. Buildings (and OSM extracts) get "
+    "households estimated from floor area (fractional estimates)."
+)
+
 
 def register(app: typer.Typer) -> None:
     """Add the ``import`` command to ``app``."""
-    app.command("import")(import_command)
+    app.command("import", help=HELP)(import_command)
 
 
 @guarded
@@ -82,10 +90,7 @@ def import_command(
     db: str | None = DbOption,
     fmt: OutputFormat = FormatOption,
 ) -> None:
-    """Import FILE into the store in one transaction: everything valid loads, or nothing.
-
-    Invalid features (empty, self-intersecting or wrong-typed geometry, negative households, duplicate ids) stop the import and are listed; with --skip-invalid the rest loads and every skipped feature is listed with its reason.
-    """
+    """Import FILE into the store in one transaction (see ``HELP``)."""
     chosen = infer_kind(file, kind)
     fields = _parse_fields(field or [])
     params = HouseholdParams(floor_area_per_household=floor_area) if floor_area else None
