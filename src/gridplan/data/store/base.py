@@ -11,7 +11,13 @@ Guarantees, identical in both stores:
 * plans are append-only: :meth:`Store.save_plan` always creates a new id and never rewrites a
   stored plan;
 * ``read_layer`` returns features in the schema of :mod:`gridplan.data.layers`, in EPSG:4326,
-  ordered by id.
+  ordered by id (numeric ids numerically, then other ids by code point), followed by the
+  input's extra columns (kept as JSON, returned in alphabetical order);
+* ids are unique per layer: importing an id that is already stored is refused (the whole
+  import) unless ``replace`` is set;
+* ``areas`` is not a store layer: drawn community/grid polygons are stored as a plan, whose
+  areas come back as MultiPolygons;
+* the same rows come back from both stores (same ids, values and geometries).
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import geopandas as gpd
@@ -40,11 +47,17 @@ class ImportResult:
         Features loaded per layer kind.
     skipped
         Features skipped (only with ``skip_invalid``), each with its reason.
+    source
+        What was imported (as given to :meth:`Store.import_layers`).
+    created_at
+        When the import was stored (UTC).
     """
 
     import_id: int
     loaded: Mapping[str, int]
     skipped: Sequence[FeatureProblem] = field(default_factory=tuple)
+    source: str = ""
+    created_at: datetime | None = None
 
 
 class Store(ABC):
@@ -81,7 +94,8 @@ class Store(ABC):
         Raises
         ------
         InputError
-            If an id already exists in the layer (and ``replace`` is false).
+            If an id already exists in the layer (and ``replace`` is false), ids repeat
+            within a layer, or a kind is not a store layer (``areas``: save a plan).
         StoreError
             If the store cannot be written; nothing is changed.
         """
@@ -91,11 +105,22 @@ class Store(ABC):
         self, kind: LayerKind, *, bbox: tuple[float, float, float, float] | None = None
     ) -> gpd.GeoDataFrame:
         """Read a layer in EPSG:4326, optionally only features intersecting ``bbox``
-        (``minx, miny, maxx, maxy`` in longitude/latitude)."""
+        (``minx, miny, maxx, maxy`` in longitude/latitude; exact geometry intersection).
+
+        Raises
+        ------
+        InputError
+            If ``kind`` is not a store layer or ``bbox`` is malformed.
+        """
 
     @abstractmethod
     def count(self, kind: LayerKind) -> int:
         """Number of features in a layer."""
+
+    @abstractmethod
+    def read_imports(self) -> list[ImportResult]:
+        """Every import recorded, oldest first: what it loaded per layer and what it skipped
+        and why."""
 
     @abstractmethod
     def save_plan(self, plan: Plan, findings: gpd.GeoDataFrame | None = None) -> int:
@@ -132,7 +157,13 @@ class Store(ABC):
 
     @abstractmethod
     def read_findings(self, plan_id: int) -> gpd.GeoDataFrame:
-        """The stored findings of a plan, in EPSG:4326."""
+        """The stored findings of a plan, in EPSG:4326, in the order they were saved.
+
+        Raises
+        ------
+        NotFoundError
+            If there is no such plan.
+        """
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""

@@ -1,0 +1,535 @@
+"""The embedded GeoPackage store: every command works without a database server.
+
+One ``.gpkg`` file holds the same tables as the PostGIS store (see
+:mod:`gridplan.data.store.tables`): the layers and plan ``areas``/``findings`` as GeoPackage
+feature layers (EPSG:4326, R-tree spatial index), ``imports``, ``plans`` and ``assignments``
+as attribute tables, JSON in text columns. Features are written with pyogrio; attribute rows
+are read with :mod:`sqlite3` (parameterised SQL) and layers with pyogrio ``where=``/``bbox=``
+so a read never loads more than it returns.
+
+All-or-nothing writes use copy-on-write: under an exclusive lock (``<file>.lock``), a write
+copies the file next to itself, changes the copy, and atomically replaces the original with
+:func:`os.replace`. A failure at any point deletes the copy and leaves the store untouched;
+readers always see either the old or the new file, never a half-written one.
+
+Examples
+--------
+>>> store = GeoPackageStore("gridplan.gpkg")  # doctest: +SKIP
+>>> store.initialise()  # doctest: +SKIP
+>>> store.count("roads")  # doctest: +SKIP
+0
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import sqlite3
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import closing, contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+from pyogrio.errors import DataLayerError, DataSourceError, FieldError, GeometryError
+
+from gridplan.data.layers import LayerKind
+from gridplan.data.store import records
+from gridplan.data.store.base import ImportResult, Store
+from gridplan.errors import (
+    ConflictError,
+    FeatureProblem,
+    GridplanError,
+    InputError,
+    NotFoundError,
+    StoreError,
+)
+from gridplan.plan import Plan, PlanInfo
+
+#: Version of the table layout written by :meth:`GeoPackageStore.initialise`.
+STORE_VERSION = "0001"
+_BATCH = 500
+_ERRORS = (OSError, sqlite3.Error, DataSourceError, DataLayerError, FieldError, GeometryError)
+
+
+def _layer_template(kind: LayerKind) -> gpd.GeoDataFrame:
+    sch = records.layer_schema(kind)
+    cols: dict[str, pd.Series] = {sch.id_column: pd.Series([], dtype=object)}
+    for name, dtype in sch.columns.items():
+        cols[name] = pd.Series([], dtype=float if dtype == "float" else object)
+    cols["attrs"] = pd.Series([], dtype=object)
+    cols["import_id"] = pd.Series([], dtype="int64")
+    return gpd.GeoDataFrame(cols, geometry=gpd.GeoSeries([], crs=4326), crs=4326)
+
+
+def _attribute_templates() -> dict[str, pd.DataFrame]:
+    i64, text = "int64", object
+    return {
+        "gridplan_store": pd.DataFrame(
+            {"key": pd.Series([], dtype=text), "value": pd.Series([], dtype=text)}
+        ),
+        "imports": pd.DataFrame(
+            {
+                "import_id": pd.Series([], dtype=i64),
+                "kinds": pd.Series([], dtype=text),
+                "source": pd.Series([], dtype=text),
+                "created_at": pd.Series([], dtype=text),
+                "loaded": pd.Series([], dtype=text),
+                "skipped": pd.Series([], dtype=text),
+            }
+        ),
+        "plans": pd.DataFrame(
+            {
+                "plan_id": pd.Series([], dtype=i64),
+                "name": pd.Series([], dtype=text),
+                "parent_id": pd.Series([], dtype="Int64"),
+                "created_at": pd.Series([], dtype=text),
+                "source": pd.Series([], dtype=text),
+                "targets": pd.Series([], dtype=text),
+                "metrics": pd.Series([], dtype=text),
+            }
+        ),
+        "assignments": pd.DataFrame(
+            {
+                "plan_id": pd.Series([], dtype=i64),
+                "seq": pd.Series([], dtype=i64),
+                "unit_id": pd.Series([], dtype=text),
+                "community_id": pd.Series([], dtype=text),
+                "grid_id": pd.Series([], dtype=text),
+            }
+        ),
+    }
+
+
+def _plan_layer_templates() -> dict[str, tuple[gpd.GeoDataFrame, str]]:
+    areas: dict[str, pd.Series] = {
+        "plan_id": pd.Series([], dtype="int64"),
+        "seq": pd.Series([], dtype="int64"),
+    }
+    for col in records.AREA_COLUMNS_STORED:
+        areas[col] = pd.Series([], dtype=float if col in records.AREA_FLOATS else object)
+    findings: dict[str, pd.Series] = {
+        "plan_id": pd.Series([], dtype="int64"),
+        "seq": pd.Series([], dtype="int64"),
+    }
+    for col in records.FINDING_COLUMNS:
+        findings[col] = pd.Series([], dtype=float if col in records.FINDING_FLOATS else object)
+    empty = gpd.GeoSeries([], crs=4326)
+    return {
+        "areas": (gpd.GeoDataFrame(areas, geometry=empty, crs=4326), "MultiPolygon"),
+        "findings": (gpd.GeoDataFrame(findings, geometry=empty, crs=4326), "Unknown"),
+    }
+
+
+# Extra SQLite indexes (the R-tree spatial indexes are made by GDAL).
+_INDEXES: tuple[str, ...] = (
+    *(
+        f'CREATE UNIQUE INDEX IF NOT EXISTS "ux_{k.value}_id" '
+        f'ON "{k.value}" ("{records.layer_schema(k).id_column}")'
+        for k in records.LAYER_KINDS
+    ),
+    *(
+        f'CREATE INDEX IF NOT EXISTS "ix_{k.value}_import_id" ON "{k.value}" ("import_id")'
+        for k in records.LAYER_KINDS
+    ),
+    'CREATE UNIQUE INDEX IF NOT EXISTS "ux_imports_id" ON "imports" ("import_id")',
+    'CREATE UNIQUE INDEX IF NOT EXISTS "ux_plans_id" ON "plans" ("plan_id")',
+    'CREATE INDEX IF NOT EXISTS "ix_plans_parent_id" ON "plans" ("parent_id")',
+    'CREATE UNIQUE INDEX IF NOT EXISTS "ux_assignments_plan_unit" '
+    'ON "assignments" ("plan_id", "unit_id")',
+    'CREATE INDEX IF NOT EXISTS "ix_assignments_plan_seq" ON "assignments" ("plan_id", "seq")',
+    'CREATE UNIQUE INDEX IF NOT EXISTS "ux_areas_plan_level_area" '
+    'ON "areas" ("plan_id", "level", "area_id")',
+    'CREATE INDEX IF NOT EXISTS "ix_areas_plan_seq" ON "areas" ("plan_id", "seq")',
+    'CREATE INDEX IF NOT EXISTS "ix_findings_plan_seq" ON "findings" ("plan_id", "seq")',
+)
+
+
+class GeoPackageStore(Store):
+    """A store in one GeoPackage file.
+
+    Parameters
+    ----------
+    path
+        The ``.gpkg`` file (created by :meth:`initialise`).
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.url = str(self.path)
+
+    def __repr__(self) -> str:
+        return f"GeoPackageStore({self.url!r})"
+
+    # ------------------------------------------------------------------ schema
+
+    def initialise(self) -> None:
+        """Create the file and any missing table (idempotent).
+
+        Raises
+        ------
+        StoreError
+            If the file cannot be created, or is not a gridplan store.
+        """
+        if self.path.exists() and self._has_all_tables():
+            return
+        with self._writing("initialise") as tmp:
+            have = set(_layer_names(tmp)) if tmp.exists() else set()
+            for kind in records.LAYER_KINDS:
+                if kind.value not in have:
+                    _write(tmp, _layer_template(kind), kind.value, geometry_type="Unknown")
+            for name, (frame, geometry_type) in _plan_layer_templates().items():
+                if name not in have:
+                    _write(tmp, frame, name, geometry_type=geometry_type)
+            for name, table in _attribute_templates().items():
+                if name not in have:
+                    _write(tmp, table, name)
+            with closing(sqlite3.connect(tmp)) as con, con:
+                for sql in _INDEXES:
+                    con.execute(sql)
+                version = con.execute(
+                    "SELECT value FROM gridplan_store WHERE key = ?", ("version",)
+                ).fetchone()
+                if version is None:
+                    con.execute(
+                        "INSERT INTO gridplan_store (key, value) VALUES (?, ?)",
+                        ("version", STORE_VERSION),
+                    )
+
+    def _has_all_tables(self) -> bool:
+        try:
+            names = set(_layer_names(self.path))
+        except _ERRORS as exc:
+            raise StoreError(f"{self.path} is not a readable GeoPackage: {exc}") from exc
+        wanted = {k.value for k in records.LAYER_KINDS}
+        wanted |= set(_plan_layer_templates()) | set(_attribute_templates())
+        return wanted <= names
+
+    # ------------------------------------------------------------------ layers
+
+    def import_layers(
+        self,
+        layers: Mapping[LayerKind, gpd.GeoDataFrame],
+        *,
+        source: str = "",
+        skipped: Sequence[FeatureProblem] = (),
+        replace: bool = False,
+    ) -> ImportResult:
+        rows = {records.layer_schema(k).kind: records.layer_rows(k, g) for k, g in layers.items()}
+        now = datetime.now(UTC)
+        loaded = {k.value: len(r) for k, r in rows.items()}
+        with self._writing("import") as tmp:
+            with closing(_connect(tmp)) as con:
+                import_id = _next_id(con, "imports", "import_id")
+                for kind, frame in rows.items():
+                    if not replace:
+                        _reject_existing(con, kind, frame)
+            record = pd.DataFrame(
+                {
+                    "import_id": [import_id],
+                    "kinds": [",".join(loaded)],
+                    "source": [source],
+                    "created_at": [now.isoformat()],
+                    "loaded": [records.dumps(loaded)],
+                    "skipped": [records.dumps(records.problems_json(skipped))],
+                }
+            )
+            _write(tmp, record, "imports", append=True)
+            if replace:
+                with closing(sqlite3.connect(tmp)) as con, con:
+                    for kind in rows:
+                        con.execute(f'DELETE FROM "{kind.value}"')
+            for kind, frame in rows.items():
+                self._write_layer(tmp, kind, frame, import_id)
+        return ImportResult(import_id, loaded, tuple(skipped), source, now)
+
+    def _write_layer(
+        self, tmp: Path, kind: LayerKind, frame: gpd.GeoDataFrame, import_id: int
+    ) -> None:
+        if not len(frame):
+            return
+        out = frame.copy()
+        out["attrs"] = [records.dumps(a) for a in frame["attrs"]]
+        out["import_id"] = np.full(len(frame), import_id, dtype="int64")
+        _write(tmp, out, kind.value, append=True)
+
+    def read_layer(
+        self, kind: LayerKind, *, bbox: tuple[float, float, float, float] | None = None
+    ) -> gpd.GeoDataFrame:
+        sch = records.layer_schema(kind)
+        box = records.check_bbox(bbox) if bbox is not None else None
+        frame = self._read(sch.kind.value, [*sch.all_columns, "attrs"], bbox=box)
+        out = records.layer_frame(sch.kind, frame, np.asarray(frame.geometry.values))
+        return records.clip_to_bbox(out, box)
+
+    def count(self, kind: LayerKind) -> int:
+        name = records.layer_schema(kind).kind.value
+        with self._reading() as con:
+            return int(con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0])
+
+    def read_imports(self) -> list[ImportResult]:
+        with self._reading() as con:
+            rows = con.execute(
+                "SELECT import_id, loaded, skipped, source, created_at FROM imports "
+                "ORDER BY import_id"
+            ).fetchall()
+        return [
+            ImportResult(
+                int(r[0]),
+                dict(records.loads(r[1]) or {}),
+                records.problems_from_json(records.loads(r[2])),
+                r[3] or "",
+                datetime.fromisoformat(r[4]),
+            )
+            for r in rows
+        ]
+
+    # ------------------------------------------------------------------ plans
+
+    def save_plan(self, plan: Plan, findings: gpd.GeoDataFrame | None = None) -> int:
+        if plan.plan_id is not None:
+            raise ConflictError(
+                f"plan {plan.plan_id} is already stored; plans are never overwritten "
+                "(save a new plan with parent_id instead)"
+            )
+        assignments = records.assignment_rows(plan.assignments)
+        areas = records.area_rows(plan.areas)
+        found = records.finding_rows(findings)
+        with self._writing("save a plan") as tmp:
+            with closing(_connect(tmp)) as con:
+                if plan.parent_id is not None:
+                    _require_plan(con, plan.parent_id, what="parent plan")
+                plan_id = _next_id(con, "plans", "plan_id")
+            head = pd.DataFrame(
+                {
+                    "plan_id": [plan_id],
+                    "name": [plan.name],
+                    "parent_id": pd.array([plan.parent_id], dtype="Int64"),
+                    "created_at": [datetime.now(UTC).isoformat()],
+                    "source": [plan.source],
+                    "targets": [records.dumps(dict(plan.targets))],
+                    "metrics": [records.dumps(dict(plan.metrics))],
+                }
+            )
+            _write(tmp, head, "plans", append=True)
+            if len(assignments):
+                rows = assignments.copy()
+                rows.insert(0, "seq", np.arange(len(rows), dtype="int64"))
+                rows.insert(0, "plan_id", np.full(len(rows), plan_id, dtype="int64"))
+                _write(tmp, rows, "assignments", append=True)
+            if len(areas):
+                out = areas.copy()
+                out["attrs"] = [records.dumps(a) for a in areas["attrs"]]
+                out.insert(0, "seq", np.arange(len(out), dtype="int64"))
+                out.insert(0, "plan_id", np.full(len(out), plan_id, dtype="int64"))
+                _write(tmp, out, "areas", append=True)
+            _write_findings(tmp, plan_id, found)
+        return plan_id
+
+    def list_plans(self) -> list[PlanInfo]:
+        with self._reading() as con:
+            rows = con.execute(f"SELECT {_PLAN_COLUMNS} FROM plans ORDER BY plan_id").fetchall()
+        return [_plan_info(r) for r in rows]
+
+    def load_plan(self, plan_id: int | None = None) -> Plan:
+        with self._reading() as con:
+            if plan_id is None:
+                head = con.execute(
+                    f"SELECT {_PLAN_COLUMNS} FROM plans ORDER BY plan_id DESC LIMIT 1"
+                ).fetchone()
+            else:
+                head = con.execute(
+                    f"SELECT {_PLAN_COLUMNS} FROM plans WHERE plan_id = ?", (int(plan_id),)
+                ).fetchone()
+            if head is None:
+                raise NotFoundError(
+                    "no plan is stored" if plan_id is None else f"plan {plan_id} not found"
+                )
+            info = _plan_info(head)
+            arows = con.execute(
+                "SELECT unit_id, community_id, grid_id FROM assignments WHERE plan_id = ? "
+                "ORDER BY seq",
+                (info.plan_id,),
+            ).fetchall()
+        assignments = records.assignment_frame(
+            pd.DataFrame(arows, columns=["unit_id", "community_id", "grid_id"], dtype=object)
+        )
+        frame = self._read(
+            "areas", ["seq", *records.AREA_COLUMNS_STORED], where=f"plan_id = {info.plan_id}"
+        )
+        frame = frame.sort_values("seq", kind="stable").reset_index(drop=True)
+        areas = records.area_frame(frame, np.asarray(frame.geometry.values))
+        return Plan(
+            name=info.name,
+            assignments=assignments,
+            areas=areas,
+            targets=info.targets,
+            metrics=info.metrics,
+            parent_id=info.parent_id,
+            source=info.source,
+            plan_id=info.plan_id,
+            created_at=info.created_at,
+        )
+
+    def save_findings(self, plan_id: int, findings: gpd.GeoDataFrame) -> None:
+        found = records.finding_rows(findings)
+        with self._writing("save findings") as tmp:
+            with closing(sqlite3.connect(tmp)) as con, con:
+                _require_plan(con, plan_id)
+                con.execute("DELETE FROM findings WHERE plan_id = ?", (int(plan_id),))
+            _write_findings(tmp, int(plan_id), found)
+
+    def read_findings(self, plan_id: int) -> gpd.GeoDataFrame:
+        with self._reading() as con:
+            _require_plan(con, plan_id)
+        frame = self._read(
+            "findings", ["seq", *records.FINDING_COLUMNS], where=f"plan_id = {int(plan_id)}"
+        )
+        frame = frame.sort_values("seq", kind="stable").reset_index(drop=True)
+        return records.finding_frame(frame, np.asarray(frame.geometry.values))
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _require_file(self) -> None:
+        if not self.path.exists():
+            raise StoreError(f"no gridplan store at {self.path} (initialise it first)")
+
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        self._require_file()
+        try:
+            with closing(_connect(self.path)) as con:
+                yield con
+        except GridplanError:
+            raise
+        except _ERRORS as exc:
+            raise StoreError(f"cannot read {self.path}: {exc}") from exc
+
+    def _read(
+        self,
+        layer: str,
+        columns: list[str],
+        *,
+        bbox: tuple[float, float, float, float] | None = None,
+        where: str | None = None,
+    ) -> gpd.GeoDataFrame:
+        self._require_file()
+        try:
+            frame = pyogrio.read_dataframe(
+                self.path, layer=layer, columns=columns, bbox=bbox, where=where, use_arrow=True
+            )
+        except _ERRORS as exc:
+            raise StoreError(f"cannot read {layer} from {self.path}: {exc}") from exc
+        if frame.crs is None:
+            frame = frame.set_crs(4326)
+        return frame
+
+    @contextmanager
+    def _writing(self, action: str) -> Iterator[Path]:
+        """Copy-on-write under an exclusive lock: yield a private copy of the file; replace
+        the file with it if the block succeeds, delete it otherwise."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        tmp = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex[:8]}.tmp.gpkg")
+        try:
+            with open(lock_path, "a+b") as lock:
+                fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+                try:
+                    if self.path.exists():
+                        shutil.copyfile(self.path, tmp)
+                    elif action != "initialise":
+                        raise StoreError(f"no gridplan store at {self.path} (initialise it first)")
+                    yield tmp
+                    os.replace(tmp, self.path)
+                finally:
+                    fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+        except GridplanError:
+            raise
+        except _ERRORS as exc:
+            raise StoreError(f"cannot {action} in {self.path}: {exc}; nothing changed") from exc
+        finally:
+            for leftover in (tmp, tmp.with_name(tmp.name + "-journal")):
+                leftover.unlink(missing_ok=True)
+
+
+_PLAN_COLUMNS = "plan_id, name, parent_id, created_at, source, targets, metrics"
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+
+
+def _layer_names(path: Path) -> list[str]:
+    return [str(n) for n in pyogrio.list_layers(path)[:, 0]]
+
+
+def _write(
+    path: Path,
+    frame: pd.DataFrame,
+    layer: str,
+    *,
+    append: bool = False,
+    geometry_type: str | None = None,
+) -> None:
+    kwargs: dict[str, Any] = {"layer": layer, "append": append, "driver": "GPKG"}
+    if isinstance(frame, gpd.GeoDataFrame):
+        kwargs["promote_to_multi"] = False
+        if geometry_type is not None:
+            kwargs["geometry_type"] = geometry_type
+    pyogrio.write_dataframe(frame, path, **kwargs)
+
+
+def _write_findings(tmp: Path, plan_id: int, found: gpd.GeoDataFrame) -> None:
+    if not len(found):
+        return
+    out = found.copy()
+    out.insert(0, "seq", np.arange(len(out), dtype="int64"))
+    out.insert(0, "plan_id", np.full(len(out), plan_id, dtype="int64"))
+    _write(tmp, out, "findings", append=True)
+
+
+def _next_id(con: sqlite3.Connection, table: str, column: str) -> int:
+    row = con.execute(f'SELECT max("{column}") FROM "{table}"').fetchone()
+    return int(row[0] or 0) + 1
+
+
+def _reject_existing(con: sqlite3.Connection, kind: LayerKind, frame: pd.DataFrame) -> None:
+    id_column = records.layer_schema(kind).id_column
+    ids = [str(v) for v in frame[id_column]]
+    clash: list[str] = []
+    for start in range(0, len(ids), _BATCH):
+        chunk = ids[start : start + _BATCH]
+        marks = ", ".join("?" * len(chunk))
+        clash += [
+            r[0]
+            for r in con.execute(
+                f'SELECT "{id_column}" FROM "{kind.value}" WHERE "{id_column}" IN ({marks})',
+                chunk,
+            )
+        ]
+    if clash:
+        raise InputError(records.clash_message(kind, id_column, clash))
+
+
+def _require_plan(con: sqlite3.Connection, plan_id: int, what: str = "plan") -> None:
+    found = con.execute("SELECT 1 FROM plans WHERE plan_id = ?", (int(plan_id),)).fetchone()
+    if found is None:
+        raise NotFoundError(f"{what} {plan_id} not found")
+
+
+def _plan_info(row: Sequence[Any]) -> PlanInfo:
+    return PlanInfo(
+        plan_id=int(row[0]),
+        name=row[1],
+        parent_id=None if row[2] is None else int(row[2]),
+        created_at=datetime.fromisoformat(row[3]).astimezone(UTC),
+        source=row[4] or "",
+        targets=dict(records.loads(row[5]) or {}),
+        metrics=dict(records.loads(row[6]) or {}),
+    )

@@ -1,0 +1,498 @@
+"""Conversion between gridplan frames and the rows both stores keep.
+
+The PostGIS and GeoPackage stores hold the same rows; this module is the one place that
+decides what those rows are, so the two stores give identical results:
+
+* a layer row is the schema's id and attribute columns (ids as text, counts as floats), an
+  ``attrs`` mapping holding the input's extra columns (JSON: nulls dropped, numpy scalars and
+  timestamps made JSON-native) and a geometry in EPSG:4326;
+* reading turns rows back into the layer schema, extras from ``attrs`` in alphabetical order,
+  sorted by id (numeric ids numerically first, then other ids by code point);
+* a plan's ``areas`` are stored as MultiPolygons, its ``assignments`` as text, its targets and
+  metrics as JSON; findings keep the columns of :data:`~gridplan.data.layers.FINDING_COLUMNS`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime, time
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import shapely
+
+from gridplan.data.crs import STORAGE_CRS, to_storage
+from gridplan.data.layers import FINDING_COLUMNS, SCHEMAS, LayerKind, LayerSchema
+from gridplan.errors import FeatureProblem, InputError
+from gridplan.plan import AREA_COLUMNS, ASSIGNMENT_COLUMNS
+
+#: The layer kinds a store keeps as layers (``areas`` are a plan's rows, not a layer).
+LAYER_KINDS: tuple[LayerKind, ...] = (
+    LayerKind.OUTLINE,
+    LayerKind.ROADS,
+    LayerKind.BUILDINGS,
+    LayerKind.COMPOUNDS,
+    LayerKind.FACILITIES,
+    LayerKind.UNITS,
+)
+#: Attribute columns of a stored finding that hold numbers (the others are text).
+FINDING_FLOATS: frozenset[str] = frozenset({"value"})
+#: Columns of a stored area that hold numbers.
+AREA_FLOATS: frozenset[str] = frozenset({"households", "residents"})
+#: Stored attribute columns of a plan's areas (geometry apart).
+AREA_COLUMNS_STORED: tuple[str, ...] = (*AREA_COLUMNS, "attrs")
+
+
+def layer_schema(kind: LayerKind | str) -> LayerSchema:
+    """Return the schema of a layer kind a store keeps as a layer.
+
+    Raises
+    ------
+    InputError
+        If ``kind`` is unknown, or is ``areas`` (drawn areas are stored as a plan).
+    """
+    try:
+        lk = LayerKind(kind)
+    except ValueError as exc:
+        known = ", ".join(k.value for k in LAYER_KINDS)
+        raise InputError(f"unknown layer kind {kind!r} (expected one of {known})") from exc
+    if lk not in LAYER_KINDS:
+        raise InputError(
+            "areas are not a store layer: drawn community or grid polygons are stored as a "
+            "plan (Store.save_plan)"
+        )
+    return SCHEMAS[lk]
+
+
+# --------------------------------------------------------------------------- JSON values
+
+
+def json_value(value: Any) -> Any:
+    """Return ``value`` as a JSON-native value (``None`` for missing values).
+
+    NaN, NaT and ``None`` become ``None``; numpy scalars become Python numbers; dates and
+    times become ISO 8601 text; infinities become the text ``"inf"``/``"-inf"``; mappings and
+    sequences are converted item by item; anything else becomes its ``str``.
+
+    Examples
+    --------
+    >>> json_value(np.int64(3)), json_value(float("nan")), json_value({"a": np.float32(0.5)})
+    (3, None, {'a': 0.5})
+    """
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        if math.isnan(value):
+            return None
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return value
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(k): json_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | np.ndarray):
+        return [json_value(v) for v in value]
+    if isinstance(value, bytes):
+        return value.hex()
+    return str(value)
+
+
+def dumps(value: Any) -> str:
+    """Serialise ``value`` to JSON text (UTF-8 kept as is, NaN as ``null``)."""
+    return json.dumps(json_value(value), ensure_ascii=False, allow_nan=False)
+
+
+def loads(text: str | bytes | None) -> Any:
+    """Parse JSON text (``None`` stays ``None``)."""
+    if text is None:
+        return None
+    return json.loads(text)
+
+
+# --------------------------------------------------------------------------- layers
+
+
+def layer_rows(kind: LayerKind | str, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Turn a normalised layer into the rows a store keeps.
+
+    Parameters
+    ----------
+    kind
+        The layer kind.
+    gdf
+        Normalised features (any CRS).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The id and attribute columns of the schema, ``attrs`` (one dict of extra columns per
+        row, nulls dropped) and the geometry, in EPSG:4326.
+
+    Raises
+    ------
+    InputError
+        If the id column is missing, an id is missing, or an id is repeated.
+    CRSError
+        If the layer has no CRS.
+    """
+    sch = layer_schema(kind)
+    if sch.id_column not in gdf.columns:
+        raise InputError(f"{sch.kind}: no {sch.id_column} column (normalise the layer first)")
+    geo = to_storage(gdf, sch.kind.value) if len(gdf) else gdf.set_crs(STORAGE_CRS, True)
+    ids = _text_column(geo[sch.id_column])
+    missing = int(ids.isna().sum())
+    if missing:
+        raise InputError(f"{sch.kind}: {missing} feature(s) have no {sch.id_column}")
+    dups = sorted(set(ids[ids.duplicated()]), key=id_sort_key)
+    if dups:
+        raise InputError(f"{sch.kind}: duplicate {sch.id_column} {_names(dups)}")
+    data: dict[str, Any] = {sch.id_column: ids}
+    for col, dtype in sch.columns.items():
+        values = geo[col] if col in geo.columns else pd.Series([None] * len(geo))
+        data[col] = _float_column(values) if dtype == "float" else _text_column(values)
+    extras = [c for c in geo.columns if c not in data and c != geo.geometry.name]
+    data["attrs"] = attrs_column(geo, extras)
+    frame = pd.DataFrame({k: _reindexed(v, len(geo)) for k, v in data.items()})
+    return gpd.GeoDataFrame(frame, geometry=np.asarray(geo.geometry.values), crs=STORAGE_CRS)
+
+
+def attrs_column(frame: pd.DataFrame, columns: Sequence[str]) -> list[dict[str, Any]]:
+    """One JSON-native dict per row of ``frame[columns]``, nulls dropped."""
+    out: list[dict[str, Any]] = [{} for _ in range(len(frame))]
+    for col in columns:
+        for row, value in enumerate(frame[col].tolist()):
+            v = json_value(value)
+            if v is not None:
+                out[row][str(col)] = v
+    return out
+
+
+def layer_frame(
+    kind: LayerKind | str,
+    rows: pd.DataFrame,
+    geometry: npt.NDArray[np.object_] | Sequence[Any],
+) -> gpd.GeoDataFrame:
+    """Turn stored rows back into a layer in the schema of ``kind``.
+
+    Parameters
+    ----------
+    kind
+        The layer kind.
+    rows
+        The id and attribute columns and ``attrs`` (dicts or JSON text).
+    geometry
+        Shapely geometries, one per row.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Schema columns, then extra columns in alphabetical order, then ``geometry``, in
+        EPSG:4326, sorted by id.
+    """
+    sch = layer_schema(kind)
+    n = len(rows)
+    data: dict[str, pd.Series] = {sch.id_column: _text_column(rows[sch.id_column])}
+    for col, dtype in sch.columns.items():
+        data[col] = _float_column(rows[col]) if dtype == "float" else _text_column(rows[col])
+    data.update(extras_frame(rows["attrs"] if "attrs" in rows.columns else [{}] * n, data))
+    frame = pd.DataFrame({k: _reindexed(v, n) for k, v in data.items()}, index=range(n))
+    out = gpd.GeoDataFrame(frame, geometry=np.asarray(geometry, dtype=object), crs=STORAGE_CRS)
+    order = sorted(range(n), key=lambda i: id_sort_key(frame[sch.id_column].iat[i]))
+    return out.iloc[order].reset_index(drop=True)
+
+
+def extras_frame(attrs: Iterable[Any], taken: Iterable[str] = ()) -> dict[str, pd.Series]:
+    """Columns rebuilt from per-row ``attrs`` (dicts or JSON text), in alphabetical order.
+
+    A column whose values are all numbers (or missing) is a float column when any value is
+    missing or fractional, an integer column otherwise; others are object columns with
+    ``None`` for missing values.
+    """
+    dicts = [a if isinstance(a, Mapping) else (loads(a) or {}) for a in attrs]
+    skip = set(taken)
+    keys = sorted({k for d in dicts for k in d} - skip)
+    out: dict[str, pd.Series] = {}
+    for key in keys:
+        values = [d.get(key) for d in dicts]
+        out[key] = _infer_column(values)
+    return out
+
+
+def _infer_column(values: list[Any]) -> pd.Series:
+    present = [v for v in values if v is not None]
+    numeric = present and all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in present
+    )
+    if numeric:
+        if len(present) == len(values) and all(isinstance(v, int) for v in present):
+            return pd.Series(values, dtype="int64")
+        return pd.Series([np.nan if v is None else v for v in values], dtype=float)
+    if present and len(present) == len(values) and all(isinstance(v, bool) for v in present):
+        return pd.Series(values, dtype=bool)
+    return pd.Series(values, dtype=object)
+
+
+def id_sort_key(value: str) -> tuple[int, int, str]:
+    """Sort key for ids: numeric ids numerically first, then others by code point.
+
+    Examples
+    --------
+    >>> sorted(["10", "b", "2", "a"], key=id_sort_key)
+    ['2', '10', 'a', 'b']
+    """
+    if value.isascii() and value.isdigit():
+        return (0, int(value), value)
+    return (1, 0, value)
+
+
+def clip_to_bbox(
+    gdf: gpd.GeoDataFrame, bbox: tuple[float, float, float, float] | None
+) -> gpd.GeoDataFrame:
+    """Keep the features whose geometry intersects ``bbox`` (``minx, miny, maxx, maxy``)."""
+    if bbox is None:
+        return gdf
+    box = shapely.box(*check_bbox(bbox))
+    keep = shapely.intersects(np.asarray(gdf.geometry.values), box)
+    return gdf[keep].reset_index(drop=True)
+
+
+def check_bbox(bbox: Sequence[float]) -> tuple[float, float, float, float]:
+    """Validate a ``minx, miny, maxx, maxy`` box in longitude/latitude.
+
+    Raises
+    ------
+    InputError
+        If it does not have four finite numbers with ``minx <= maxx`` and ``miny <= maxy``.
+    """
+    try:
+        minx, miny, maxx, maxy = (float(v) for v in bbox)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"bbox {bbox!r}: expected four numbers minx, miny, maxx, maxy") from exc
+    if not all(math.isfinite(v) for v in (minx, miny, maxx, maxy)):
+        raise InputError(f"bbox {bbox!r}: values must be finite")
+    if minx > maxx or miny > maxy:
+        raise InputError(f"bbox {bbox!r}: minx must be <= maxx and miny <= maxy")
+    return minx, miny, maxx, maxy
+
+
+# --------------------------------------------------------------------------- plans
+
+
+def assignment_rows(assignments: pd.DataFrame) -> pd.DataFrame:
+    """A plan's assignments as text columns ``unit_id``, ``community_id``, ``grid_id``.
+
+    Raises
+    ------
+    InputError
+        If a column is missing, a unit id is missing, or a unit is assigned twice.
+    """
+    missing = [c for c in ASSIGNMENT_COLUMNS if c not in assignments.columns]
+    if missing:
+        raise InputError(f"plan assignments: missing column(s) {', '.join(missing)}")
+    n = len(assignments)
+    out = pd.DataFrame({c: _reindexed(_text_column(assignments[c]), n) for c in ASSIGNMENT_COLUMNS})
+    if out["unit_id"].isna().any():
+        raise InputError("plan assignments: a row has no unit_id")
+    dups = sorted(set(out["unit_id"][out["unit_id"].duplicated()]), key=id_sort_key)
+    if dups:
+        raise InputError(f"plan assignments: unit(s) assigned more than once: {_names(dups)}")
+    return out
+
+
+def assignment_frame(rows: pd.DataFrame) -> pd.DataFrame:
+    """Stored assignment rows back as a plan's assignments table (object columns)."""
+    n = len(rows)
+    return pd.DataFrame(
+        {c: _reindexed(_text_column(rows[c]), n) for c in ASSIGNMENT_COLUMNS}, index=range(n)
+    )
+
+
+def area_rows(areas: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """A plan's areas as stored: :data:`~gridplan.plan.AREA_COLUMNS`, ``attrs`` (extra
+    columns) and a MultiPolygon geometry in EPSG:4326.
+
+    Raises
+    ------
+    InputError
+        If a column is missing, an area has no id or level, a (level, area_id) pair is
+        repeated, or a geometry is not polygonal.
+    """
+    missing = [c for c in ("level", "area_id") if c not in areas.columns]
+    if missing:
+        raise InputError(f"plan areas: missing column(s) {', '.join(missing)}")
+    geo = areas
+    if len(areas):
+        geo = to_storage(areas, "plan areas")
+    n = len(geo)
+    data: dict[str, Any] = {}
+    for col in AREA_COLUMNS:
+        values = geo[col] if col in geo.columns else pd.Series([None] * n)
+        data[col] = _float_column(values) if col in AREA_FLOATS else _text_column(values)
+    for col in ("level", "area_id"):
+        if pd.isna(data[col]).any():
+            raise InputError(f"plan areas: a row has no {col}")
+    keys = pd.Series(list(zip(data["level"], data["area_id"], strict=True)))
+    dups = sorted({f"{lv}:{a}" for lv, a in keys[keys.duplicated()]})
+    if dups:
+        raise InputError(f"plan areas: repeated area id(s) {_names(dups)}")
+    extras = [c for c in geo.columns if c not in data and c != geo.geometry.name]
+    data["attrs"] = attrs_column(geo, extras)
+    frame = pd.DataFrame({k: _reindexed(v, n) for k, v in data.items()})
+    geoms = to_multipolygons(np.asarray(geo.geometry.values, dtype=object) if n else [])
+    return gpd.GeoDataFrame(frame, geometry=geoms, crs=STORAGE_CRS)
+
+
+def area_frame(rows: pd.DataFrame, geometry: Sequence[Any] | npt.NDArray[Any]) -> gpd.GeoDataFrame:
+    """Stored area rows back as a plan's areas (MultiPolygons, EPSG:4326)."""
+    n = len(rows)
+    data: dict[str, pd.Series] = {}
+    for col in AREA_COLUMNS:
+        data[col] = _float_column(rows[col]) if col in AREA_FLOATS else _text_column(rows[col])
+    data.update(extras_frame(rows["attrs"] if "attrs" in rows.columns else [{}] * n, data))
+    frame = pd.DataFrame({k: _reindexed(v, n) for k, v in data.items()}, index=range(n))
+    return gpd.GeoDataFrame(
+        frame, geometry=np.asarray(list(geometry), dtype=object), crs=STORAGE_CRS
+    )
+
+
+def to_multipolygons(geoms: Sequence[Any] | npt.NDArray[np.object_]) -> npt.NDArray[np.object_]:
+    """Promote Polygons to one-part MultiPolygons (MultiPolygons and nulls unchanged).
+
+    Raises
+    ------
+    InputError
+        If a geometry is neither.
+    """
+    arr = np.asarray(geoms, dtype=object)
+    out = arr.copy()
+    for i, g in enumerate(arr):
+        if g is None:
+            continue
+        if g.geom_type == "Polygon":
+            out[i] = shapely.MultiPolygon([g]) if not g.is_empty else shapely.MultiPolygon()
+        elif g.geom_type != "MultiPolygon":
+            raise InputError(f"plan areas: area {i + 1} has a {g.geom_type}, not a polygon")
+    return out
+
+
+def finding_rows(findings: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
+    """Findings as stored: :data:`~gridplan.data.layers.FINDING_COLUMNS` and a geometry
+    (any type or null) in EPSG:4326.
+
+    Raises
+    ------
+    InputError
+        If a column is missing.
+    """
+    if findings is None:
+        return empty_findings()
+    missing = [c for c in FINDING_COLUMNS if c not in findings.columns]
+    if missing:
+        raise InputError(f"findings: missing column(s) {', '.join(missing)}")
+    geo = findings
+    if len(findings) and isinstance(findings, gpd.GeoDataFrame) and findings.crs is not None:
+        geo = to_storage(findings, "findings")
+    elif len(findings) and _has_geometry(findings):
+        raise InputError("findings: geometries without a CRS")
+    n = len(geo)
+    data = {
+        c: _reindexed(_float_column(geo[c]) if c in FINDING_FLOATS else _text_column(geo[c]), n)
+        for c in FINDING_COLUMNS
+    }
+    geoms = (
+        np.asarray(geo.geometry.values, dtype=object)
+        if isinstance(geo, gpd.GeoDataFrame) and geo._geometry_column_name in geo.columns
+        else np.full(n, None, dtype=object)
+    )
+    return gpd.GeoDataFrame(pd.DataFrame(data), geometry=geoms, crs=STORAGE_CRS)
+
+
+def finding_frame(
+    rows: pd.DataFrame, geometry: Sequence[Any] | npt.NDArray[Any]
+) -> gpd.GeoDataFrame:
+    """Stored finding rows back as findings (EPSG:4326, stored order)."""
+    n = len(rows)
+    data = {
+        c: _reindexed(_float_column(rows[c]) if c in FINDING_FLOATS else _text_column(rows[c]), n)
+        for c in FINDING_COLUMNS
+    }
+    return gpd.GeoDataFrame(
+        pd.DataFrame(data, index=range(n)),
+        geometry=np.asarray(list(geometry), dtype=object),
+        crs=STORAGE_CRS,
+    )
+
+
+def empty_findings() -> gpd.GeoDataFrame:
+    """An empty findings frame."""
+    return finding_frame(pd.DataFrame({c: [] for c in FINDING_COLUMNS}), [])
+
+
+def clash_message(kind: LayerKind, id_column: str, ids: Sequence[str]) -> str:
+    """The message of an import whose ids are already stored."""
+    shown = sorted({str(i) for i in ids}, key=id_sort_key)
+    return (
+        f"{kind.value}: {len(shown)} {id_column}(s) already stored: {_names(shown)}; "
+        "nothing was loaded (import with replace to replace the layer)"
+    )
+
+
+def problems_json(problems: Sequence[FeatureProblem]) -> list[dict[str, str]]:
+    """Skipped features as JSON-native records (``layer``, ``feature``, ``reason``)."""
+    return [{"layer": p.layer, "feature": p.feature, "reason": p.reason} for p in problems]
+
+
+def problems_from_json(records: Iterable[Mapping[str, Any]] | None) -> tuple[FeatureProblem, ...]:
+    """Inverse of :func:`problems_json`."""
+    return tuple(
+        FeatureProblem(str(r["layer"]), str(r["feature"]), str(r["reason"])) for r in records or []
+    )
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _has_geometry(frame: pd.DataFrame) -> bool:
+    return isinstance(frame, gpd.GeoDataFrame) and frame.geometry.notna().any()
+
+
+def _text_column(values: Iterable[Any]) -> pd.Series:
+    """Text with ``None`` for missing values (object dtype, whole floats shown as ints)."""
+    out: list[str | None] = []
+    for v in values.tolist() if isinstance(values, pd.Series) else values:
+        j = json_value(v)
+        if j is None:
+            out.append(None)
+        elif isinstance(j, float) and j.is_integer():
+            out.append(str(int(j)))
+        else:
+            out.append(j if isinstance(j, str) else str(j))
+    return pd.Series(out, dtype=object)
+
+
+def _float_column(values: Iterable[Any]) -> pd.Series:
+    series = values if isinstance(values, pd.Series) else pd.Series(list(values), dtype=object)
+    return pd.Series(pd.to_numeric(series, errors="coerce").to_numpy(dtype=float), dtype=float)
+
+
+def _reindexed(values: Any, n: int) -> Any:
+    """A Series with a fresh 0..n-1 index (other sequences unchanged)."""
+    if isinstance(values, pd.Series):
+        return values.reset_index(drop=True)
+    return values
+
+
+def _names(values: Sequence[str], limit: int = 10) -> str:
+    shown = ", ".join(repr(v) for v in values[:limit])
+    more = f" (and {len(values) - limit} more)" if len(values) > limit else ""
+    return shown + more
