@@ -36,6 +36,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyrosm
+from pyrosm.exceptions import PBFException
 
 from gridplan.data.layers import LayerKind, empty_layer, normalise
 from gridplan.data.road_classes import road_class_from_highway
@@ -102,7 +103,7 @@ def read_osm(
                 if facility_amenities
                 else None
             )
-    except (OSError, ValueError, RuntimeError, KeyError) as exc:
+    except (PBFException, OSError, ValueError, RuntimeError, KeyError) as exc:
         raise InputError(f"{src.name}: cannot read OSM data ({exc})") from exc
     return {
         LayerKind.ROADS: _roads(roads, src.name),
