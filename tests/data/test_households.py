@@ -111,7 +111,7 @@ def test_bad_parameters_and_missing_crs() -> None:
     with pytest.raises(InputError, match="positive"):
         HouseholdParams(default_levels={"house": -1.0})
     gdf = gpd.GeoDataFrame({"building_id": ["x"]}, geometry=[box(0, 0, 1, 1)])
-    with pytest.raises(CRSError, match="town.gpkg"):
+    with pytest.raises(CRSError, match=r"town\.gpkg"):
         estimate_households(gdf, source="town.gpkg")
 
 

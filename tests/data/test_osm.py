@@ -169,5 +169,5 @@ def test_bad_inputs(tmp_path: Path, helsinki_pbf: Path) -> None:
         read_osm(helsinki_pbf, bbox=(25, 60, 24, 61))
     broken = tmp_path / "broken.osm.pbf"
     broken.write_bytes(b"not a pbf at all")
-    with pytest.raises(InputError, match="broken.osm.pbf"):
+    with pytest.raises(InputError, match=r"broken\.osm\.pbf"):
         read_osm(broken)
