@@ -19,6 +19,12 @@ app = typer.Typer(
     add_completion=False,
 )
 
+
+@app.callback()
+def _root() -> None:
+    """Keep ``gridplan <command>`` a command group even while only one command is registered."""
+
+
 #: Command modules, in help order.
 COMMANDS: tuple[str, ...] = ("import_",)
 
