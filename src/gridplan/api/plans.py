@@ -10,19 +10,23 @@ scenario document; a new plan; a write, so it needs the bearer token).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Annotated, Any
 
+import geopandas as gpd
 import numpy as np
 import orjson
 import pandas as pd
-from fastapi import APIRouter, Depends, Path, Request
-from fastapi.concurrency import run_in_threadpool
+from fastapi import APIRouter, Path, Request
 from starlette.responses import HTMLResponse, Response
 
-from gridplan.api.auth import writer
 from gridplan.api.service import Service
 from gridplan.data.layers import LayerKind
+from gridplan.data.store.base import Store
 from gridplan.errors import InputError
+from gridplan.geo.rules import CheckConfig, check_areas
+from gridplan.maps.inputs import MapLayers
+from gridplan.maps.render import map_html, render_plan_map
 from gridplan.plan import Level, Plan, PlanInfo
 
 PlanId = Annotated[int, Path(ge=1, description="Plan id")]
@@ -208,5 +212,116 @@ def make_router(service: Service) -> APIRouter:
         )
         return _json(plan_diff(before, after, households))
 
-    _ = run_in_threadpool, writer, Depends, HTMLResponse, InputError  # used below once wired
+    @router.get(
+        "/plans/{plan_id}/checks",
+        summary="Check a plan against the boundary rules (per level)",
+        responses=_ERRORS,
+    )
+    def checks(plan_id: PlanId) -> Response:
+        plan = service.plans.get(plan_id)
+        context = service.call(_check_layers)
+        return _json(check_plan(plan, **context))
+
+    @router.get(
+        "/plans/{plan_id}/map",
+        summary="The plan as a self-contained Folium (Leaflet) HTML map",
+        response_class=HTMLResponse,
+        responses={200: {"content": {"text/html": {}}, "description": "The map"}, **_ERRORS},
+    )
+    def plan_map(plan_id: PlanId) -> Response:
+        plan = service.plans.get(plan_id)
+        findings = service.call(lambda s: s.read_findings(plan_id))
+        layers = service.call(_map_layers)
+        html = map_html(
+            render_plan_map(
+                MapLayers.from_plan(plan, findings=findings if len(findings) else None, **layers)
+            )
+        )
+        return HTMLResponse(html)
+
     return router
+
+
+def _nonempty(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame | None:
+    return frame if len(frame) else None
+
+
+def _check_layers(store: Store) -> dict[str, gpd.GeoDataFrame | None]:
+    return {
+        "roads": _nonempty(store.read_layer(LayerKind.ROADS)),
+        "compounds": _nonempty(store.read_layer(LayerKind.COMPOUNDS)),
+        "outline": _nonempty(store.read_layer(LayerKind.OUTLINE)),
+        "units": _nonempty(store.read_layer(LayerKind.UNITS)),
+    }
+
+
+def _map_layers(store: Store) -> dict[str, gpd.GeoDataFrame | None]:
+    return {
+        "roads": _nonempty(store.read_layer(LayerKind.ROADS)),
+        "compounds": _nonempty(store.read_layer(LayerKind.COMPOUNDS)),
+        "facilities": _nonempty(store.read_layer(LayerKind.FACILITIES)),
+    }
+
+
+def check_config(targets: Mapping[str, Any], level: Level) -> CheckConfig:
+    """The check configuration of one level from a plan's targets.
+
+    ``{"community": {"residents": [3000, 5000]}}`` checks communities by residents in that
+    band; a level with a ``households`` band is checked by households; a level without
+    targets uses the default bands.
+
+    Raises
+    ------
+    InputError
+        If a band is not two numbers ``lo <= hi``.
+    """
+    wanted = targets.get(level.value) if isinstance(targets, Mapping) else None
+    if not isinstance(wanted, Mapping) or not wanted:
+        return CheckConfig()
+    measure = "households" if "households" in wanted else "residents"
+    band = wanted.get(measure)
+    if not isinstance(band, list | tuple) or len(band) != 2:
+        raise InputError(f"plan target {level.value}.{measure} must be [lo, hi], not {band!r}")
+    try:
+        lo, hi = float(band[0]), float(band[1])
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"plan target {level.value}.{measure} must be numbers") from exc
+    return CheckConfig(measure=measure).with_band(level, lo, hi)
+
+
+def check_plan(
+    plan: Plan,
+    *,
+    roads: gpd.GeoDataFrame | None = None,
+    compounds: gpd.GeoDataFrame | None = None,
+    outline: gpd.GeoDataFrame | None = None,
+    units: gpd.GeoDataFrame | None = None,
+) -> dict[str, Any]:
+    """Run the rule engine on each level of a plan.
+
+    Returns
+    -------
+    dict
+        ``{"plan_id", "levels": {"community": <CheckReport.to_json()> + measure, band,
+        notes, "grid": ...}}`` (``grid`` only when the plan has grids).
+    """
+    levels: dict[str, Any] = {}
+    for level in (Level.COMMUNITY, Level.GRID):
+        areas = plan.areas_at(level)
+        if level is Level.GRID and areas.empty:
+            continue
+        report = check_areas(
+            areas,
+            level=level,
+            roads=roads,
+            compounds=compounds,
+            outline=outline,
+            units=units,
+            config=check_config(plan.targets, level),
+        )
+        doc = report.to_json()
+        doc["measure"] = report.measure
+        doc["band"] = list(report.band) if report.band is not None else None
+        doc["notes"] = list(report.notes)
+        levels[level.value] = doc
+    return _jsonable({"plan_id": plan.plan_id, "levels": levels})
