@@ -1,0 +1,11 @@
+"""The rule engine: check community and grid boundaries against policy.
+
+:func:`check_areas` runs every rule of DESIGN.md ("Rule ids") on a set of polygons and
+returns a :class:`CheckReport`; :class:`CheckConfig` holds the bands and tolerances.
+"""
+
+from gridplan.geo.rules.config import DEFAULT_BANDS, RULES, CheckConfig
+from gridplan.geo.rules.engine import check_areas
+from gridplan.geo.rules.report import CheckReport
+
+__all__ = ["DEFAULT_BANDS", "RULES", "CheckConfig", "CheckReport", "check_areas"]

@@ -1,0 +1,133 @@
+"""Configuration of the boundary checks: size bands per level and rule tolerances.
+
+Every number is a default, never a constant: a jurisdiction passes its own
+:class:`CheckConfig` (the command line builds one from its options).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+
+from gridplan.errors import InputError
+from gridplan.plan import Level
+
+#: The two measures a size band can be expressed in.
+MEASURES: tuple[str, ...] = ("households", "residents")
+
+#: Default bands ``(level, measure) -> (lo, hi)`` from the community-building opinions and
+#: the local grid standards (DESIGN.md, "The rules it serves").
+DEFAULT_BANDS: Mapping[tuple[str, str], tuple[float, float]] = MappingProxyType(
+    {
+        ("community", "households"): (1000.0, 3000.0),
+        ("community", "residents"): (3000.0, 5000.0),
+        ("grid", "households"): (300.0, 500.0),
+    }
+)
+
+#: Default severity of each rule.
+DEFAULT_SEVERITIES: Mapping[str, str] = MappingProxyType(
+    {
+        "size.under": "warning",
+        "size.over": "warning",
+        "enclave.exclave": "error",
+        "enclave.embedded": "warning",
+        "roads.off_road": "warning",
+        "coverage.gap": "error",
+        "coverage.overlap": "error",
+        "compound.split": "warning",
+        "compound.unassigned": "error",
+    }
+)
+
+#: Rule ids in report order.
+RULES: tuple[str, ...] = tuple(DEFAULT_SEVERITIES)
+
+
+@dataclass(frozen=True)
+class CheckConfig:
+    """What the checks measure and how tolerant they are.
+
+    Parameters
+    ----------
+    measure
+        ``"households"`` or ``"residents"``: what the size band counts.
+    bands
+        Bands per ``(level, measure)`` as ``(lo, hi)`` (inclusive).
+    road_tolerance
+        Metres: a boundary stretch follows a road when it runs within this distance of a road
+        centreline (default 15 m).
+    road_max_angle
+        Degrees: ... and runs along it, i.e. its direction differs from the road's by at most
+        this angle (default 35°). A boundary that meets a road end-on or crosses it does not
+        follow it. ``90`` counts every stretch within the tolerance, whatever its direction.
+    road_classes
+        Only roads of these classes count as boundaries (``None``: every road).
+    min_off_road_length
+        Metres: off-road stretches shorter than this are not reported (they still lower
+        ``road_boundary_share``). ``None`` uses ``road_tolerance``.
+    sliver_width
+        Metres: gaps, overlaps and detached parts narrower than this are digitising slivers,
+        ignored and counted (default 1 m, like the gap width of GEOS/PostGIS coverage
+        validation). Boundaries closer than this to each other are shared.
+    sample_step
+        Metres: boundaries are measured in pieces at most this long (default 2 m).
+    compound_min_share
+        A compound counts as split only when each side holds at least this share of it.
+    severities
+        Severity per rule id.
+    """
+
+    measure: str = "households"
+    bands: Mapping[tuple[str, str], tuple[float, float]] = field(
+        default_factory=lambda: dict(DEFAULT_BANDS)
+    )
+    road_tolerance: float = 15.0
+    road_max_angle: float = 35.0
+    road_classes: frozenset[str] | None = None
+    min_off_road_length: float | None = None
+    sliver_width: float = 1.0
+    sample_step: float = 2.0
+    compound_min_share: float = 0.01
+    severities: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_SEVERITIES))
+
+    def __post_init__(self) -> None:
+        if self.measure not in MEASURES:
+            raise InputError(f"measure must be households or residents, not {self.measure!r}")
+        for (level, measure), (lo, hi) in self.bands.items():
+            if not 0 <= lo <= hi:
+                raise InputError(f"band for {level} {measure} must satisfy 0 <= lo <= hi")
+        for name in ("road_tolerance", "sliver_width", "sample_step"):
+            if not getattr(self, name) > 0:
+                raise InputError(f"{name} must be positive")
+        if not 0 < self.road_max_angle <= 90:
+            raise InputError("road_max_angle must be in (0, 90] degrees")
+        if not 0 <= self.compound_min_share < 0.5:
+            raise InputError("compound_min_share must be in [0, 0.5)")
+
+    def band(self, level: Level | str) -> tuple[float, float]:
+        """The band of ``level`` in :attr:`measure`.
+
+        Raises
+        ------
+        InputError
+            If no band is configured for the level and measure.
+        """
+        key = (Level(level).value, self.measure)
+        if key not in self.bands:
+            raise InputError(f"no {self.measure} band is configured for level {key[0]}")
+        return self.bands[key]
+
+    def with_band(self, level: Level | str, lo: float, hi: float) -> CheckConfig:
+        """A copy whose band for ``level`` (in :attr:`measure`) is ``lo``–``hi``."""
+        bands = dict(self.bands)
+        bands[(Level(level).value, self.measure)] = (float(lo), float(hi))
+        return replace(self, bands=bands)
+
+    @property
+    def off_road_min_length(self) -> float:
+        """The shortest reported off-road stretch, in metres."""
+        if self.min_off_road_length is None:
+            return self.road_tolerance
+        return self.min_off_road_length

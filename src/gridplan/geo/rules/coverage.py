@@ -1,0 +1,133 @@
+"""``coverage.gap`` and ``coverage.overlap`` inside the outline.
+
+Overlaps are the polygonal intersections of areas that the ``STRtree`` pairs as
+intersecting (skipped outright when GEOS says the areas form a valid coverage). Gaps are the
+parts of the outline (by default: the areas' union with its holes filled) that no area
+covers. A gap or overlap narrower than the sliver width — its negative buffer by half the
+width is empty — is a digitising sliver: it is ignored and counted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import shapely
+
+from gridplan.geo.rules.config import CheckConfig
+from gridplan.geo.rules.context import CheckContext
+from gridplan.geo.rules.finding import fmt, label, no_findings, raw_findings
+
+Geoms = npt.NDArray[np.object_]
+
+
+@dataclass(frozen=True)
+class CoverageResult:
+    """Gap and overlap findings and the slivers ignored."""
+
+    findings: pd.DataFrame
+    ignored_gaps: int
+    ignored_overlaps: int
+
+
+def coverage_findings(ctx: CheckContext, config: CheckConfig) -> CoverageResult:
+    """Find the gaps and overlaps of the areas inside the outline."""
+    overlaps, ignored_overlaps = _overlaps(ctx, config)
+    gaps, ignored_gaps = _gaps(ctx, config)
+    frames = [f for f in (gaps, overlaps) if len(f)]
+    findings = pd.concat(frames, ignore_index=True) if frames else no_findings()
+    return CoverageResult(findings, ignored_gaps, ignored_overlaps)
+
+
+def _polygons(geoms: Geoms) -> tuple[Geoms, npt.NDArray[np.int64]]:
+    """Polygon parts of ``geoms`` (collections exploded) with the index of their source."""
+    parts, index = shapely.get_parts(geoms, return_index=True)
+    while True:
+        nested = shapely.get_type_id(parts) == shapely.GeometryType.GEOMETRYCOLLECTION
+        if not nested.any():
+            break
+        inner, where = shapely.get_parts(parts[nested], return_index=True)
+        parts = np.concatenate([parts[~nested], inner])
+        index = np.concatenate([index[~nested], index[nested][where]])
+    poly = (shapely.get_type_id(parts) == shapely.GeometryType.POLYGON) & (shapely.area(parts) > 0)
+    return parts[poly], index[poly].astype(np.int64)
+
+
+def _is_sliver(polys: Geoms, width: float) -> npt.NDArray[np.bool_]:
+    return np.asarray(shapely.is_empty(shapely.buffer(polys, -width / 2.0)), dtype=bool)
+
+
+def _overlaps(ctx: CheckContext, config: CheckConfig) -> tuple[pd.DataFrame, int]:
+    if ctx.coverage_valid or ctx.n < 2:
+        return no_findings(), 0
+    tree = shapely.STRtree(ctx.geoms)
+    a, b = tree.query(ctx.geoms, predicate="intersects")
+    pair = a < b
+    a, b = a[pair], b[pair]
+    # Touching pairs share only lines or points: their interiors do not meet.
+    touching = shapely.touches(ctx.geoms[a], ctx.geoms[b])
+    a, b = a[~touching], b[~touching]
+    if len(a) == 0:
+        return no_findings(), 0
+    inter = shapely.intersection(ctx.geoms[a], ctx.geoms[b])
+    inter = shapely.intersection(inter, ctx.outline)
+    polys, src = _polygons(inter)
+    sliver = _is_sliver(polys, config.sliver_width)
+    ignored = int(sliver.sum())
+    polys, src = polys[~sliver], src[~sliver]
+    if len(polys) == 0:
+        return no_findings(), ignored
+    frame = pd.DataFrame({"src": src, "geometry": polys, "area": shapely.area(polys)})
+    grouped = frame.groupby("src", sort=True)
+    pairs = grouped["area"].sum()
+    merged = grouped["geometry"].agg(lambda g: shapely.union_all(np.asarray(g, dtype=object)))
+    areas, values, messages, geoms = [], [], [], []
+    for s, size in pairs.items():
+        i, j = int(a[int(s)]), int(b[int(s)])
+        areas.append(i)
+        values.append(float(size))
+        messages.append(
+            f"{ctx.level}s {label(ctx.ids, ctx.names, i)} and {label(ctx.ids, ctx.names, j)} "
+            f"overlap by {fmt(float(size))} m²"
+        )
+        geoms.append(merged[s])
+    return raw_findings("coverage.overlap", areas, values, messages, geoms), ignored
+
+
+def _gaps(ctx: CheckContext, config: CheckConfig) -> tuple[pd.DataFrame, int]:
+    # Without a given outline, ctx.outline is the union with its holes filled.
+    uncovered = shapely.difference(ctx.outline, ctx.union)
+    polys, _ = _polygons(np.asarray([uncovered], dtype=object))
+    if len(polys) == 0:
+        return no_findings(), 0
+    sliver = _is_sliver(polys, config.sliver_width)
+    ignored = int(sliver.sum())
+    gaps = polys[~sliver]
+    if len(gaps) == 0:
+        return no_findings(), ignored
+    tree = shapely.STRtree(ctx.geoms)
+    g, a = tree.query(gaps, predicate="dwithin", distance=config.sliver_width)
+    shared = shapely.length(
+        shapely.intersection(
+            shapely.boundary(ctx.geoms[a]), shapely.buffer(gaps[g], config.sliver_width)
+        )
+    )
+    frame = pd.DataFrame({"gap": g, "area": a, "shared": shared}).sort_values(
+        ["gap", "shared", "area"], ascending=[True, False, True]
+    )
+    around = frame.groupby("gap")["area"].agg(list)
+    areas, values, messages = [], [], []
+    for k, poly in enumerate(gaps):
+        size = float(shapely.area(poly))
+        nbs = around.get(k, [])
+        areas.append(int(nbs[0]) if nbs else -1)
+        values.append(size)
+        names = ", ".join(label(ctx.ids, ctx.names, int(x)) for x in nbs[:5])
+        more = f" and {len(nbs) - 5} more" if len(nbs) > 5 else ""
+        messages.append(
+            f"gap of {fmt(size)} m² covered by no {ctx.level}"
+            + (f", between {names}{more}" if nbs else "")
+        )
+    return raw_findings("coverage.gap", areas, values, messages, gaps), ignored

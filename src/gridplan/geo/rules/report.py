@@ -1,0 +1,124 @@
+"""The result of a check: per-area metrics, findings, and the JSON contract of ``check``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from gridplan.data.crs import STORAGE_CRS
+from gridplan.data.layers import FINDING_COLUMNS
+from gridplan.geo.rules.config import RULES
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """What a check found.
+
+    Parameters
+    ----------
+    level
+        ``community`` or ``grid``.
+    measure
+        What the size band counted (``households`` or ``residents``).
+    band
+        The size band ``(lo, hi)``, or ``None`` when the measure was unknown.
+    areas
+        One row per area: ``id``, ``name``, ``households``, ``residents``,
+        ``road_boundary_share``, ``parts``, ``polsby_popper``.
+    findings
+        :data:`~gridplan.data.layers.FINDING_COLUMNS` plus ``geometry``, in the CRS of the
+        areas as given; ``area_id`` is the id of the area (``None`` for a finding that
+        belongs to no area, e.g. an unassigned compound).
+    ignored_slivers
+        Gaps, overlaps and detached parts narrower than the sliver width, by rule id.
+    notes
+        What could not be checked and why (e.g. no households known, no roads given).
+    """
+
+    level: str
+    measure: str
+    band: tuple[float, float] | None
+    areas: pd.DataFrame
+    findings: gpd.GeoDataFrame
+    ignored_slivers: Mapping[str, int] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+    def by_rule(self) -> dict[str, int]:
+        """Number of findings per rule id, in rule order (rules with none left out)."""
+        counts = self.findings["rule"].value_counts()
+        return {r: int(counts[r]) for r in RULES if r in counts.index}
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``gridplan check --format json`` document.
+
+        ``{"level", "summary": {"areas", "findings", "by_rule", "ignored_slivers"},
+        "areas": [{"id", "name", "households", "residents", "road_boundary_share", "parts",
+        "polsby_popper"}], "findings": [{"rule", "area", "severity", "value", "message",
+        "geometry"}]}``, geometries as GeoJSON in WGS84, ``NaN`` as ``None``.
+        """
+        wgs = self.findings.to_crs(STORAGE_CRS) if len(self.findings) else self.findings
+        geojson = shapely.to_geojson(np.asarray(wgs.geometry.values, dtype=object))
+        findings = [
+            {
+                "rule": rule,
+                "area": area,
+                "severity": severity,
+                "value": _number(value),
+                "message": message,
+                "geometry": json.loads(g) if g is not None else None,
+            }
+            for rule, area, severity, value, message, g in zip(
+                wgs["rule"],
+                wgs["area_id"],
+                wgs["severity"],
+                wgs["value"],
+                wgs["message"],
+                geojson,
+                strict=True,
+            )
+        ]
+        areas = [
+            {
+                "id": row.id,
+                "name": row.name,
+                "households": _number(row.households),
+                "residents": _number(row.residents),
+                "road_boundary_share": _number(row.road_boundary_share),
+                "parts": int(row.parts),
+                "polsby_popper": _number(row.polsby_popper),
+            }
+            for row in self.areas.itertuples(index=False)
+        ]
+        return {
+            "level": self.level,
+            "summary": {
+                "areas": len(self.areas),
+                "findings": len(self.findings),
+                "by_rule": self.by_rule(),
+                "ignored_slivers": dict(self.ignored_slivers),
+            },
+            "areas": areas,
+            "findings": findings,
+        }
+
+    def findings_for_store(self) -> gpd.GeoDataFrame:
+        """The findings with exactly the stored columns (FINDING_COLUMNS + geometry)."""
+        return gpd.GeoDataFrame(
+            self.findings[list(FINDING_COLUMNS)].copy(),
+            geometry=self.findings.geometry.values,
+            crs=self.findings.crs,
+        )
+
+
+def _number(value: object) -> float | None:
+    if value is None:
+        return None
+    number = float(value)  # type: ignore[arg-type]
+    return None if np.isnan(number) or np.isinf(number) else number
