@@ -1,20 +1,18 @@
 """The one mapping of the gridplan error hierarchy to HTTP statuses.
 
-==================================== ====== ================================================
-error                                status meaning
-==================================== ====== ================================================
-:class:`~gridplan.errors.LimitError`  422   the request is larger than the limits allow
-:class:`~gridplan.errors.InputError`  400   a bad parameter or document (incl. CRS, features)
-:class:`~gridplan.errors.NotFoundError` 404 an unknown plan, collection, feature; a point
-                                             outside every community
-:class:`~gridplan.errors.ConflictError` 409 the request contradicts stored state
-:class:`~gridplan.errors.AuthError`   401   a write without a valid bearer token
-:class:`~gridplan.errors.ScenarioError` 422 a scenario step failed (the body names the step)
-:class:`~gridplan.errors.InfeasibleError` 422 no plan satisfies the constraints
-:class:`~gridplan.errors.StoreError`  503   the store cannot be reached or written
-request validation (FastAPI)          422   a parameter of the wrong type or out of range
-anything else                         500   a bug: the traceback is logged
-==================================== ====== ================================================
+* ``LimitError`` -> 422: the request is larger than the limits allow (batch, body);
+* ``InputError`` (also ``CRSError``, ``InvalidFeaturesError``) -> 400: a bad parameter or
+  document;
+* ``NotFoundError`` -> 404: an unknown plan, collection or feature, a point outside every
+  community;
+* ``ConflictError`` -> 409: the request contradicts stored state;
+* ``AuthError`` -> 401: a write without a valid bearer token;
+* ``ScenarioError`` -> 422: a scenario step failed (the body names the step and action);
+* ``InfeasibleError`` -> 422: no plan satisfies the constraints;
+* ``StoreError`` -> 503: the store cannot be reached or written (also a SQLAlchemy
+  connection failure the store did not wrap);
+* FastAPI request validation -> 422: a parameter of the wrong type or out of range;
+* anything else -> 500 with a generic body, and the traceback is logged (a bug).
 
 Every error body is JSON: ``{"code": "<ErrorClass>", "description": "<reason>"}`` (plus
 ``step``, ``action``, ``reason`` for a scenario error and ``problems`` for invalid features).
@@ -28,7 +26,7 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -142,5 +140,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_handler)
     app.add_exception_handler(StarletteHTTPException, _http_handler)
     app.add_exception_handler(OperationalError, _database_handler)
-    app.add_exception_handler(DBAPIError, _database_handler)
+    app.add_exception_handler(InterfaceError, _database_handler)
     app.add_exception_handler(Exception, _unexpected_handler)

@@ -1,0 +1,174 @@
+"""The service as a whole: the error mapping, health, an unreachable database, CORS, the
+GeoPackage store, and the ``serve`` command's bad input."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+import shapely
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from gridplan.api.app import create_app
+from gridplan.api.cli import app as cli_app
+from gridplan.api.errors import error_body, status_for
+from gridplan.data.layers import LayerKind
+from gridplan.errors import (
+    AuthError,
+    ConflictError,
+    CRSError,
+    FeatureProblem,
+    InfeasibleError,
+    InputError,
+    InvalidFeaturesError,
+    LimitError,
+    NotFoundError,
+    ScenarioError,
+    StoreError,
+)
+from gridplan.plan import Plan
+from gridplan.settings import Settings
+
+
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [
+        (InputError("bad"), 400),
+        (CRSError("no crs"), 400),
+        (InvalidFeaturesError([FeatureProblem("units", "u1", "empty geometry")]), 400),
+        (LimitError("too many"), 422),
+        (NotFoundError("plan 9 not found"), 404),
+        (ConflictError("already stored"), 409),
+        (AuthError("no token"), 401),
+        (ScenarioError(2, "merge", "no community X"), 422),
+        (InfeasibleError("unit u1 alone exceeds 3000"), 422),
+        (StoreError("down"), 503),
+    ],
+)
+def test_error_mapping(error: Exception, status: int) -> None:
+    assert status_for(error) == status  # type: ignore[arg-type]
+    body = error_body(error)  # type: ignore[arg-type]
+    assert body["code"] == type(error).__name__
+    assert body["description"] == str(error)
+
+
+def test_error_bodies_carry_the_details() -> None:
+    body = error_body(ScenarioError(2, "merge", "no community X"))
+    assert body == {
+        "code": "ScenarioError",
+        "description": "step 2 (merge): no community X",
+        "step": 2,
+        "action": "merge",
+        "reason": "no community X",
+    }
+    body = error_body(InvalidFeaturesError([FeatureProblem("units", "u1", "empty geometry")]))
+    assert body["problems"] == [{"layer": "units", "feature": "u1", "reason": "empty geometry"}]
+
+
+def test_an_unexpected_error_is_a_logged_500(caplog: pytest.LogCaptureFixture) -> None:
+    """The last-resort handler: a bug becomes a generic 500 and a logged traceback (the
+    schemathesis run shows that no request reaches it)."""
+    app = create_app(Settings(database_url="unused.gpkg"))
+
+    def boom() -> None:
+        raise RuntimeError("a bug")
+
+    app.add_api_route("/boom", boom)
+    with (
+        TestClient(app, raise_server_exceptions=False) as client,
+        caplog.at_level(logging.ERROR, "gridplan.api"),
+    ):
+        r = client.get("/boom")
+    assert r.status_code == 500
+    assert r.json() == {"code": "InternalError", "description": "internal server error"}
+    assert "a bug" in caplog.text and "Traceback" in caplog.text
+
+
+@pytest.mark.postgis
+def test_unreachable_database_is_503() -> None:
+    from gridplan.data.store.postgis import PostGISStore
+
+    store = PostGISStore("postgresql+psycopg://postgres@localhost:1/nowhere", schema="t_none")
+    app = create_app(Settings(), store=store)
+    with TestClient(app) as client:
+        r = client.get("/healthz")
+        assert r.status_code == 503
+        assert r.json() == {"status": "unavailable", "database": "unreachable"}
+        for url in ("/plans", "/locate?lon=1&lat=1", "/collections/units/items"):
+            r = client.get(url)
+            assert r.status_code == 503, url
+            assert r.json()["code"] == "StoreError"
+
+
+@pytest.mark.postgis
+@pytest.mark.realdata
+def test_healthz_and_cors(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok", "database": "reachable"}
+    allowed = "https://dashboard.example.org"
+    r = client.options(
+        "/locate",
+        headers={"Origin": allowed, "Access-Control-Request-Method": "POST"},
+    )
+    assert r.status_code == 200
+    assert r.headers["access-control-allow-origin"] == allowed
+    r = client.get("/conformance", headers={"Origin": allowed})
+    assert r.headers["access-control-allow-origin"] == allowed
+    r = client.get("/conformance", headers={"Origin": "https://elsewhere.example.com"})
+    assert "access-control-allow-origin" not in r.headers
+
+
+def test_geopackage_store(gpkg_store: Any) -> None:
+    """The same app on the embedded store (a quick local run)::
+
+    +----+----+
+    | u1 | u2 |    one community "C" of both units, households 5 + 7
+    +----+----+
+    """
+    units = gpd.GeoDataFrame(
+        {"unit_id": ["u1", "u2"], "households": [5.0, 7.0], "residents": [10.0, 14.0]},
+        geometry=[shapely.box(0, 0, 0.01, 0.01), shapely.box(0.01, 0, 0.02, 0.01)],
+        crs=4326,
+    )
+    gpkg_store.import_layers({LayerKind.UNITS: units})
+    areas = gpd.GeoDataFrame(
+        {
+            "level": ["community"],
+            "area_id": ["C"],
+            "name": ["社区 C"],
+            "code": ["350582001004"],
+            "parent_id": [None],
+            "households": [12.0],
+            "residents": [24.0],
+        },
+        geometry=[shapely.box(0, 0, 0.02, 0.01)],
+        crs=4326,
+    )
+    assignments = pd.DataFrame(
+        {"unit_id": ["u1", "u2"], "community_id": ["C", "C"], "grid_id": [None, None]}
+    )
+    plan_id = gpkg_store.save_plan(Plan("gpkg", assignments, areas))
+    with TestClient(create_app(Settings(), store=gpkg_store)) as client:
+        assert client.get("/healthz").status_code == 200
+        doc = client.get("/locate", params={"lon": 0.015, "lat": 0.005}).json()
+        assert doc["plan_id"] == plan_id
+        assert doc["community"] == {"id": "C", "name": "社区 C", "code": "350582001004"}
+        items = client.get("/collections/units/items", params={"bbox": "0.012,0,0.02,0.01"})
+        assert [f["id"] for f in items.json()["features"]] == ["u2"]
+        assert client.get("/collections/communities/items").json()["numberMatched"] == 1
+
+
+def test_serve_rejects_a_bad_store(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli_app, ["serve", "--db", str(tmp_path / "nope.txt")])
+    assert result.exit_code == 2
+    assert "expected a PostgreSQL URL" in result.output
+
+
+def test_serve_rejects_a_bad_port() -> None:
+    result = CliRunner().invoke(cli_app, ["serve", "--port", "70000"])
+    assert result.exit_code == 2
+    assert "65535" in result.output
