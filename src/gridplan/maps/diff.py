@@ -129,7 +129,7 @@ def plan_diff(
     """
     old = _communities(before)
     new = _communities(after)
-    crs = metric_crs(to_storage(new, "after communities"), "after communities")
+    crs = metric_crs(_raw_communities(after), "after communities")
     old_m = old.to_crs(crs)
     new_m = new.to_crs(crs)
     areas = _area_changes(old_m, new_m, min_area_m2)
@@ -201,9 +201,12 @@ def render_diff_map(
 # --- computation ------------------------------------------------------------------------
 
 
+def _raw_communities(side: Plan | MapLayers) -> gpd.GeoDataFrame:
+    return side.areas_at(Level.COMMUNITY) if isinstance(side, Plan) else side.communities
+
+
 def _communities(side: Plan | MapLayers) -> gpd.GeoDataFrame:
-    frame = side.areas_at(Level.COMMUNITY) if isinstance(side, Plan) else side.communities
-    out = to_storage(frame, "communities").copy()
+    out = to_storage(_raw_communities(side), "communities").copy()
     out["area_id"] = out["area_id"].astype(str)
     return out
 

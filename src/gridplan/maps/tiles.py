@@ -148,8 +148,9 @@ def make_self_contained(fmap: folium.Map) -> None:
 
 
 _EXTERNAL = re.compile(
-    r"""(?:\bsrc\s*=\s*["']?\s*https?:|\bhref\s*=\s*["']?\s*https?:|url\(\s*["']?\s*https?:"""
-    r"""|@import\s+["']?https?:)""",
+    r"""<(?:script|img|iframe|link|source|embed|video|audio|object)\b[^>]*?"""
+    r"""\b(?:src|href|data)\s*=\s*["']?\s*(?:https?:)?//"""
+    r"""|url\(\s*["']?\s*(?:https?:)?//|@import\s+(?:url\()?["']?(?:https?:)?//""",
     re.IGNORECASE,
 )
 
@@ -157,9 +158,11 @@ _EXTERNAL = re.compile(
 def external_resources(html: str) -> list[str]:
     """Every place in ``html`` that would load something over the network.
 
-    Looks for ``src=``/``href=`` attributes, CSS ``url()`` and ``@import`` pointing at
-    ``http(s)``. Tile URL templates (inside the map script) are not attributes and are not
-    listed: use :func:`http_strings` for every ``http(s)`` string.
+    Looks for ``src``/``href``/``data`` attributes of elements that load (scripts, style
+    links, images, frames, media), CSS ``url()`` and ``@import`` pointing at ``http(s)`` or
+    protocol-relative addresses. Plain links (``<a href>``) load nothing and tile URL
+    templates live inside the map script: use :func:`http_strings` for every ``http(s)``
+    string.
     """
     return [html[max(m.start() - 40, 0) : m.end() + 60] for m in _EXTERNAL.finditer(html)]
 

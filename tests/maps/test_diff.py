@@ -1,0 +1,191 @@
+"""Plan comparison and the diff map, on a hand-drawn before/after pair.
+
+Metres in UTM 50N (offset X0, Y0)::
+
+    before                                   after
+    y=2000 +-------------------+------+      +-------------------+------+
+           | D (1,500)         | E    |      | D (1,500)         | F    |
+    y=1000 +---------+---------+ (500)|      +----+--------------+ (new)|
+           | A 2,000 | B 2,000 |      |      | A  | B 3,000      |      |
+           |  k2  k1 |         |      |      |1000|  k1          |      |
+    y=0    +---------+---------+------+      +----+--------------+------+
+          x=0      2000      4000   5000    x=0  1000           4000   5000
+
+A's east half (x 1000..2000, with compound k1 of 300 households) moves to B; E is removed and
+F (same ground) is new; D is unchanged. Units u1..u8 are 500 m wide strips along y 0..1000,
+500 households each.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from mapkit import features_of, overlay_names
+from shapely import box
+
+from gridplan.maps.diff import plan_diff, render_diff_map
+from gridplan.maps.inputs import MapLayers
+from gridplan.maps.render import map_html
+from gridplan.plan import Plan
+
+CRS = "EPSG:32650"
+X0, Y0 = 654_000.0, 2_745_000.0
+
+
+def _b(x0: float, y0: float, x1: float, y1: float) -> object:
+    return box(X0 + x0, Y0 + y0, X0 + x1, Y0 + y1)
+
+
+def _areas(
+    rows: list[tuple[str, str, float, tuple[float, float, float, float]]],
+) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {
+            "level": "community",
+            "area_id": [r[0] for r in rows],
+            "name": [r[1] for r in rows],
+            "code": None,
+            "parent_id": None,
+            "households": [r[2] for r in rows],
+            "residents": None,
+        },
+        geometry=[_b(*r[3]) for r in rows],
+        crs=CRS,
+    )
+
+
+BEFORE = [
+    ("A", "青新社区", 2000.0, (0, 0, 2000, 1000)),
+    ("B", "阳光社区", 2000.0, (2000, 0, 4000, 1000)),
+    ("D", "锦青社区", 1500.0, (0, 1000, 4000, 2000)),
+    ("E", "旧社区", 500.0, (4000, 0, 5000, 2000)),
+]
+AFTER = [
+    ("A", "青新社区", 1000.0, (0, 0, 1000, 1000)),
+    ("B", "阳光社区", 3000.0, (1000, 0, 4000, 1000)),
+    ("D", "锦青社区", 1500.0, (0, 1000, 4000, 2000)),
+    ("F", "湖光西路社区", 500.0, (4000, 0, 5000, 2000)),
+]
+
+
+def _compounds() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {
+            "compound_id": ["k1", "k2", "k3"],
+            "name": ["银星花园", "镇长楼", "世纪公园"],
+            "households": [300.0, 80.0, 120.0],
+        },
+        geometry=[_b(1400, 400, 1600, 600), _b(400, 400, 600, 600), _b(2900, 1400, 3100, 1600)],
+        crs=CRS,
+    )
+
+
+def _units() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {"unit_id": [f"u{i + 1}" for i in range(8)], "households": [500.0] * 8},
+        geometry=[_b(500 * i, 0, 500 * (i + 1), 1000) for i in range(8)],
+        crs=CRS,
+    )
+
+
+def _plan(rows: list[tuple[str, str, float, tuple[float, float, float, float]]], cut: int) -> Plan:
+    assignments = pd.DataFrame(
+        {
+            "unit_id": [f"u{i + 1}" for i in range(8)],
+            "community_id": ["A" if i < cut else "B" for i in range(8)],
+            "grid_id": None,
+        }
+    )
+    return Plan(name=f"cut {cut}", assignments=assignments, areas=_areas(rows))
+
+
+@pytest.fixture(scope="module")
+def before() -> MapLayers:
+    return MapLayers(_areas(BEFORE), title="before")
+
+
+@pytest.fixture(scope="module")
+def after() -> MapLayers:
+    return MapLayers(_areas(AFTER), title="after")
+
+
+def test_area_changes(before: MapLayers, after: MapLayers) -> None:
+    diff = plan_diff(before, after, compounds=_compounds())
+    table = diff.areas.set_index("area_id")
+    assert table["change"].to_dict() == {
+        "A": "changed",
+        "B": "changed",
+        "D": "unchanged",
+        "E": "removed",
+        "F": "new",
+    }
+    assert table.loc["B", ["households_before", "households_after", "delta"]].tolist() == [
+        2000.0,
+        3000.0,
+        1000.0,
+    ]
+    assert table.loc["E", "delta"] == -500.0
+    assert table.loc["A", "area_changed_m2"] == pytest.approx(1_000_000, rel=1e-6)
+
+
+def test_territory_and_compounds_moved(before: MapLayers, after: MapLayers) -> None:
+    diff = plan_diff(before, after, compounds=_compounds())
+    moved = diff.moved.sort_values("from_id")
+    assert moved[["from_id", "to_id"]].values.tolist() == [["A", "B"], ["E", "F"]]
+    assert moved["area_m2"].round().tolist() == [1_000_000, 2_000_000]
+    assert moved.crs.to_epsg() == 4326
+    assert diff.compounds[["compound_id", "from_id", "to_id"]].values.tolist() == [["k1", "A", "B"]]
+    assert diff.households_moved == 300.0  # no unit counts: the moved compounds' households
+
+
+def test_unit_level_moves_count_households() -> None:
+    before, after = _plan(BEFORE, cut=4), _plan(AFTER, cut=2)
+    diff = plan_diff(before, after, units=_units())
+    assert diff.moved[["from_id", "to_id", "households"]].values.tolist() == [["A", "B", 1000.0]]
+    assert diff.moved["area_m2"].iloc[0] == pytest.approx(1_000_000, rel=1e-3)
+    assert diff.households_moved == 1000.0
+
+
+def test_identical_plans_have_no_changes(before: MapLayers) -> None:
+    diff = plan_diff(before, before, compounds=_compounds())
+    assert set(diff.areas["change"]) == {"unchanged"}
+    assert diff.moved.empty and diff.compounds.empty
+
+
+def test_diff_map_layers_and_popups(before: MapLayers, after: MapLayers) -> None:
+    page = map_html(render_diff_map(before, after, compounds=_compounds()))
+    names = list(overlay_names(page))
+    assert names == [
+        "Boundaries before",
+        "Communities after (by change)",
+        "Communities removed (1)",
+        "Territory moved (2)",
+        "Compounds moved (1)",
+        "Compound moves, old → new community (1)",
+    ]
+    after_props = {
+        f["properties"]["area_id"]: f["properties"] for f in features_of(page, "Communities after")
+    }
+    assert after_props["B"]["before"] == "2,000"
+    assert after_props["B"]["after"] == "3,000"
+    assert after_props["B"]["delta"] == "+1,000"
+    assert after_props["F"]["change"] == "new" and after_props["F"]["before"] == "–"
+    assert after_props["D"]["_s"] == "unchanged"
+    removed = features_of(page, "Communities removed")[0]["properties"]
+    assert removed["name"] == "旧社区" and removed["delta"] == "-500"
+    moved = {
+        (p["from"], p["to"])
+        for p in (f["properties"] for f in features_of(page, "Territory moved"))
+    }
+    assert moved == {("青新社区", "阳光社区"), ("旧社区", "湖光西路社区")}
+    comp = features_of(page, "Compounds moved")[0]["properties"]
+    assert (comp["name"], comp["from"], comp["to"], comp["households"]) == (
+        "银星花园",
+        "青新社区",
+        "阳光社区",
+        "300",
+    )
+    assert "households moved: 300" in page
+    assert "L.polyline(" in page
+    assert '<div id="gridplan-title">before → after</div>' in page

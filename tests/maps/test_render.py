@@ -1,0 +1,301 @@
+"""Structural tests of rendered plan maps (the hand-drawn subdistrict of ``mapkit``)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from mapkit import CRS, features_of, layer_data, overlay_names, tiny_communities, tiny_layers
+
+from gridplan.data.crs import to_gcj02, to_storage
+from gridplan.errors import CRSError, InputError
+from gridplan.maps.inputs import MapLayers, bands_from_targets
+from gridplan.maps.render import compound_communities, map_html, render_plan_map, save_map
+from gridplan.maps.simplify import simplify_for_display
+from gridplan.maps.style import FINDING_STYLES, Band, band_status
+from gridplan.maps.tiles import external_resources, http_strings, leaflet_assets
+from gridplan.plan import Plan, empty_assignments
+
+
+@pytest.fixture(scope="module")
+def page() -> str:
+    return map_html(render_plan_map(tiny_layers()))
+
+
+def test_layer_control_lists_every_layer(page: str) -> None:
+    names = list(overlay_names(page))
+    assert names[0] == "Communities (band 1,000–3,000 households)"
+    assert "Grids (4)" in names
+    assert "Compounds (3), coloured by community" in names
+    assert "Roads (2)" in names
+    assert "Facilities (1) with 10/15-minute walks" in names
+    findings = [n for n in names if n.startswith("Finding ")]
+    assert findings == [
+        "Finding roads.off_road (1)",
+        "Finding enclave.exclave (1)",
+        "Finding enclave.embedded (1)",
+        "Finding coverage.gap (1)",
+        "Finding coverage.overlap (1)",
+        "Finding compound.split (1)",
+        "Finding compound.unassigned (1)",
+        "Finding size.under (1)",
+        "Finding size.over (1)",
+    ]
+    assert "L.control.layers" in page and '"collapsed": false' in page
+
+
+def test_feature_counts(page: str) -> None:
+    assert len(features_of(page, "Communities")) == 3
+    assert len(features_of(page, "Grids")) == 4
+    assert len(features_of(page, "Compounds")) == 3
+    assert len(features_of(page, "Roads")) == 2
+    assert len(features_of(page, "Finding roads.off_road")) == 1
+    point = features_of(page, "Finding compound.unassigned")[0]
+    assert point["geometry"]["type"] == "Point"
+    # 3 communities + 4 grids + 3 compounds + 2 roads + 9 findings
+    assert sum(len(d["features"]) for d in layer_data(page).values()) == 21
+
+
+def test_communities_coloured_by_band_status(page: str) -> None:
+    props = {f["properties"]["code"]: f["properties"] for f in features_of(page, "Communities")}
+    assert props["350582001004"]["_s"] == "in"
+    assert props["350582001015"]["_s"] == "over"
+    assert props["350582001005"]["_s"] == "under"
+    # the three statuses are drawn with three different fills
+    fills = set(re.findall(r'"fillColor": "(#[0-9a-f]{6})"', page))
+    assert {"#1a9850", "#d73027", "#4575b4"} <= fills
+
+
+def test_popup_content(page: str) -> None:
+    a = next(f["properties"] for f in features_of(page, "Communities") if f["id"] == 0)
+    assert a["name"] == "青新社区"
+    assert a["code"] == "350582001004"
+    assert a["households"] == "1,200"
+    assert a["residents"] == "3,600"
+    assert a["status"] == "in the band (1,000–3,000 households)"
+    assert a["road_share"] == "75%"
+    assert "enclave.exclave: part 2 of 2" in a["findings"]
+    assert "compound.split" in a["findings"]
+    b = next(f["properties"] for f in features_of(page, "Communities") if f["id"] == 1)
+    assert "size.over: 3,500 households &gt; 3,000" in b["findings"]
+    # the popup and tooltip show these fields, with readable labels
+    assert '"road_share", "findings"]' in page.replace("\n", "")
+    for alias in ("road share", "band", "findings", "households", "residents"):
+        assert f'"{alias}"' in page
+
+
+def test_grid_codes_compounds_and_roads(page: str) -> None:
+    grids = features_of(page, "Grids")
+    assert [g["properties"]["code"] for g in grids][:2] == ["350582001004001", "350582001004002"]
+    assert grids[0]["properties"]["community"] == "青新社区"
+    assert "layer.bindTooltip(feature.properties.code" in page  # permanent code labels
+    comps = {c["properties"]["name"]: c["properties"] for c in features_of(page, "Compounds")}
+    assert comps["新世纪豪园"]["community"] == "青新社区"
+    assert comps["阳光时代广场"]["community"] == "阳光社区"
+    assert comps["孤楼"]["community"] == "unassigned"
+    assert comps["新世纪豪园"]["_s"] != comps["阳光时代广场"]["_s"]  # neighbours differ
+    roads = {r["properties"]["road_class"] for r in features_of(page, "Roads")}
+    assert roads == {"local", "primary"}
+
+
+def test_legend_states_band_and_counts(page: str) -> None:
+    legend = re.search(r'<div id="gridplan-legend">(.*?)</div>\s*\n', page, re.S)
+    assert legend, "no legend"
+    text = legend.group(1)
+    assert "Communities: band 1,000–3,000 households" in text
+    for status in ("under the band (1)", "in the band (1)", "over the band (1)"):
+        assert status in text
+    assert "Grids: band 300–500 households" in text
+    assert "10-minute walk (800 m) at 80 m/min" in text
+    assert "15-minute walk (1,200 m) at 80 m/min" in text
+    assert "roads.off_road (1)" in text and "primary" in text
+
+
+def test_walking_circles_in_metres() -> None:
+    page = map_html(render_plan_map(tiny_layers()))
+    radii = sorted(float(r) for r in re.findall(r'"radius": ([0-9.]+)', page) if float(r) > 50)
+    assert radii == [800.0, 1200.0]
+    slow = map_html(render_plan_map(tiny_layers(), walk_speed_m_per_min=60, walk_minutes=(5,)))
+    assert sorted(float(r) for r in re.findall(r'"radius": ([0-9.]+)', slow) if float(r) > 50) == [
+        300.0
+    ]
+    assert "L.circle(" in page
+
+
+def test_each_finding_rule_has_its_own_style() -> None:
+    styles = {json.dumps(s, sort_keys=True) for s in FINDING_STYLES.values()}
+    assert len(styles) == len(FINDING_STYLES)
+
+
+def test_offline_page_makes_no_request(page: str) -> None:
+    assert external_resources(page) == []
+    assert http_strings(page) == []
+    css, js = leaflet_assets()
+    assert js in page and css in page
+    # the only http strings in the whole file are inside the inlined Leaflet source
+    leftovers = set(http_strings(page, ignore_leaflet=False))
+    assert leftovers <= {
+        "http://www.w3.org/2000/svg",
+        "https://leafletjs.com",
+        "https://bugs.chromium.org/p/chromium/issues/detail?id=600120",
+        "https://bugzilla.mozilla.org/show_bug.cgi?id=888319",
+    }
+    assert "cdn.jsdelivr" not in page and "jquery" not in page.lower()
+    assert "L.tileLayer" not in page
+    assert "data:image/png;base64," in page  # Leaflet's images are inlined
+
+
+def test_external_resources_are_found() -> None:
+    page = '<script src="https://x.org/a.js"></script><link rel="stylesheet" href="//x.org/b.css">'
+    page += "<style>.a{background:url('http://x.org/c.png')}</style><a href=\"https://x.org\">x</a>"
+    assert len(external_resources(page)) == 3
+
+
+def test_osm_tiles_add_only_the_tile_layer() -> None:
+    page = map_html(render_plan_map(tiny_layers(), tiles="osm"))
+    assert http_strings(page) == ["https://tile.openstreetmap.org/{z}/{x}/{y}.png"]
+    assert external_resources(page) == []
+
+
+def test_gaode_tiles_draw_in_gcj02() -> None:
+    layers = tiny_layers()
+    wgs = map_html(render_plan_map(layers))
+    gcj = map_html(render_plan_map(layers, tiles="gaode"))
+    assert "autonavi.com" in gcj
+    ring_wgs = np.array(features_of(wgs, "Communities")[0]["geometry"]["coordinates"][0])
+    ring_gcj = np.array(features_of(gcj, "Communities")[0]["geometry"]["coordinates"][0])
+    expected = to_gcj02(to_storage(tiny_communities())).geometry.iloc[0].exterior.coords
+    assert np.allclose(ring_gcj, np.array(expected), atol=2e-6)
+    shift = np.abs(ring_gcj - ring_wgs).max()
+    assert 0.001 < shift < 0.01  # a few hundred metres, the GCJ-02 offset near Jinjiang
+    # the walking circle's centre moves with the geometry
+    centres = re.findall(r"L\.circle\(\s*\[([0-9.]+), ([0-9.]+)\]", gcj)
+    assert (
+        centres
+        and abs(
+            float(centres[0][1])
+            - float(re.findall(r"L\.circle\(\s*\[([0-9.]+), ([0-9.]+)\]", wgs)[0][1])
+        )
+        > 0.001
+    )
+
+
+def test_chinese_text_and_utf8_file(tmp_path: Path) -> None:
+    path = save_map(render_plan_map(tiny_layers()), tmp_path / "sub" / "map.html")
+    raw = path.read_bytes()
+    text = raw.decode("utf-8")
+    assert '<meta http-equiv="content-type" content="text/html; charset=UTF-8" />' in text
+    assert "青阳街道 test plan" in text  # the title, as raw UTF-8
+    names = {f["properties"]["name"] for f in features_of(text, "Communities")}
+    assert names == {"青新社区", "阳光社区", "锦青社区"}
+
+
+def test_html_in_names_is_escaped() -> None:
+    communities = tiny_communities()
+    communities.loc[0, "name"] = "<script>alert(1)</script>"
+    page = map_html(render_plan_map(MapLayers(communities)))
+    assert "<script>alert(1)</script>" not in page
+    props = features_of(page, "Communities")[0]["properties"]
+    assert props["name"] == "&lt;script&gt;alert(1)&lt;/script&gt;"
+
+
+def test_plan_input_uses_targets_and_metrics() -> None:
+    comm = tiny_communities().drop(columns=["road_boundary_share"]).assign(level="community")
+    comm["parent_id"] = None
+    plan = Plan(
+        name="青阳 2026",
+        assignments=empty_assignments(),
+        areas=gpd.GeoDataFrame(comm, geometry="geometry", crs=CRS),
+        targets={"community": {"residents": [3000, 5000]}},
+        plan_id=7,
+    )
+    metrics = pd.DataFrame(
+        {"level": ["community"] * 3, "area_id": ["A", "B", "C"], "road_boundary_share": [1, 0, 0.5]}
+    )
+    layers = MapLayers.from_plan(plan, metrics=metrics)
+    assert layers.title == "青阳 2026 (plan 7)"
+    assert layers.grids is None
+    page = map_html(render_plan_map(layers))
+    assert "Communities (band 3,000–5,000 residents)" in overlay_names(page)
+    props = [f["properties"] for f in features_of(page, "Communities")]
+    assert [p["_s"] for p in props] == ["in", "over", "under"]
+    assert [p["road_share"] for p in props] == ["100%", "0%", "50%"]
+
+
+def test_bands_from_targets_default_and_override() -> None:
+    bands = bands_from_targets({})
+    assert bands["community"] == Band(1000, 3000, "households")
+    assert bands["grid"] == Band(300, 500, "households")
+    bands = bands_from_targets({"grid": {"households": [200, 400]}})
+    assert bands["grid"] == Band(200, 400, "households")
+
+
+def test_band_status_bounds_inclusive() -> None:
+    got = band_status([999, 1000, 3000, 3000.5, np.nan], Band(1000, 3000)).tolist()
+    assert got == ["under", "in", "in", "over", "unknown"]
+    assert band_status([5], None).tolist() == ["unknown"]
+    with pytest.raises(ValueError, match="not a range"):
+        Band(10, 5)
+
+
+def test_compound_membership_from_points_and_column() -> None:
+    layers = tiny_layers()
+    assert layers.compounds is not None
+    assert compound_communities(layers.compounds, layers.communities) == ["A", "B", None]
+    given = layers.compounds.assign(community_id=["C", None, "A"])
+    assert compound_communities(given, layers.communities) == ["C", None, "A"]
+
+
+def test_bad_layers_are_input_errors() -> None:
+    comm = tiny_communities()
+    with pytest.raises(InputError, match=r"communities: missing column\(s\) area_id"):
+        MapLayers(comm.drop(columns=["area_id"]))
+    with pytest.raises(InputError, match="communities is empty"):
+        MapLayers(comm.iloc[:0])
+    with pytest.raises(CRSError, match="no CRS"):
+        MapLayers(comm.set_crs(None, allow_override=True))
+    with pytest.raises(InputError, match="roads: missing column"):
+        MapLayers(comm, roads=gpd.GeoDataFrame({"x": [1]}, geometry=[None], crs=CRS))
+    with pytest.raises(ValueError, match="positive"):
+        render_plan_map(MapLayers(comm), walk_speed_m_per_min=0)
+    with pytest.raises(ValueError, match="unknown tiles"):
+        render_plan_map(MapLayers(comm), tiles="google")
+
+
+def test_simplify_keeps_shared_edges() -> None:
+    """Two squares sharing a wiggly edge (1 cm wiggles): simplified together, no sliver.
+
+    +-----+-----+
+    |  L  ~  R  |    ~ = shared edge with 200 sub-metre wiggles
+    +-----+-----+
+    """
+    ys = np.linspace(0, 1000, 201)
+    xs = 1000 + np.where(np.arange(201) % 2 == 0, 0.0, 0.01)
+    edge = list(zip(xs, ys, strict=True))
+    left = shapely.Polygon([(0, 0), *edge, (0, 1000)])
+    right = shapely.Polygon([*edge, (2000, 1000), (2000, 0)])
+    gdf = gpd.GeoDataFrame(
+        {"area_id": ["L", "R"]},
+        geometry=gpd.GeoSeries([left, right]).translate(X0_, Y0_).values,
+        crs=CRS,
+    )
+    out = simplify_for_display(gdf, tolerance_m=1.0, coverage=True)
+    assert out.crs.to_epsg() == 4326
+    assert shapely.get_num_coordinates(out.geometry.values).sum() < 20
+    assert shapely.get_num_coordinates(gdf.geometry.values).sum() > 400
+    metric = out.to_crs(CRS)
+    overlap = metric.geometry.iloc[0].intersection(metric.geometry.iloc[1]).area
+    union = metric.geometry.union_all().area
+    assert overlap < 1.0 and abs(union - 2_000_000) < 50
+    # coordinates are rounded to 6 decimals
+    coords = shapely.get_coordinates(out.geometry.values)
+    assert np.allclose(coords, np.round(coords, 6), atol=1e-12)
+
+
+X0_, Y0_ = 654_000.0, 2_745_000.0
