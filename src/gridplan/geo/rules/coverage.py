@@ -18,7 +18,7 @@ import shapely
 
 from gridplan.geo.rules.config import CheckConfig
 from gridplan.geo.rules.context import CheckContext
-from gridplan.geo.rules.finding import fmt, label, no_findings, raw_findings
+from gridplan.geo.rules.finding import fmt, label, no_findings, plural, raw_findings
 
 Geoms = npt.NDArray[np.object_]
 
@@ -89,8 +89,8 @@ def _overlaps(ctx: CheckContext, config: CheckConfig) -> tuple[pd.DataFrame, int
         areas.append(i)
         values.append(float(size))
         messages.append(
-            f"{ctx.level}s {label(ctx.ids, ctx.names, i)} and {label(ctx.ids, ctx.names, j)} "
-            f"overlap by {fmt(float(size))} m²"
+            f"{plural(ctx.level)} {label(ctx.ids, ctx.names, i)} and "
+            f"{label(ctx.ids, ctx.names, j)} overlap by {fmt(float(size))} m²"
         )
         geoms.append(merged[s])
     return raw_findings("coverage.overlap", areas, values, messages, geoms), ignored

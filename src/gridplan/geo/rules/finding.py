@@ -54,3 +54,8 @@ def fmt(value: float) -> str:
         if abs(value - round(value)) < 0.05 or abs(value) >= 100
         else f"{value:,.1f}"
     )
+
+
+def plural(level: str) -> str:
+    """``communities`` / ``grids``."""
+    return "communities" if level == "community" else f"{level}s"

@@ -17,7 +17,7 @@ import shapely
 from gridplan.geo.rules.boundary import BoundaryPieces
 from gridplan.geo.rules.config import CheckConfig
 from gridplan.geo.rules.context import CheckContext
-from gridplan.geo.rules.finding import fmt, label, no_findings, raw_findings
+from gridplan.geo.rules.finding import fmt, label, no_findings, plural, raw_findings
 
 Floats = npt.NDArray[np.float64]
 
@@ -85,7 +85,7 @@ def off_road_findings(
     for r in chosen:
         a = int(run_area[r])
         where = (
-            f"between {ctx.level}s {label(ctx.ids, ctx.names, a)} and "
+            f"between {plural(ctx.level)} {label(ctx.ids, ctx.names, a)} and "
             f"{label(ctx.ids, ctx.names, int(run_nb[r]))}"
             if run_nb[r] >= 0
             else f"of {ctx.level} {label(ctx.ids, ctx.names, a)} (facing no other area)"
