@@ -155,31 +155,30 @@ class PostGISStore(Store):
         now = datetime.now(UTC)
         loaded = {k.value: len(r) for k, r in rows.items()}
         with self._begin("import") as conn:
-            import_id = conn.execute(
-                insert(self._t.imports)
-                .values(
+            if not replace:
+                for kind, frame in rows.items():
+                    self._reject_existing(conn, kind, frame)
+            import_id = self._next_id(conn, self._t.imports.c.import_id)
+            conn.execute(
+                insert(self._t.imports).values(
+                    import_id=import_id,
                     kinds=",".join(loaded),
                     source=source,
                     created_at=now,
                     loaded=loaded,
                     skipped=records.problems_json(skipped),
                 )
-                .returning(self._t.imports.c.import_id)
-            ).scalar_one()
+            )
             for kind, frame in rows.items():
-                table = self._t.layers[kind]
-                id_col = table.c[records.layer_schema(kind).id_column]
                 if replace:
-                    conn.execute(delete(table))
-                else:
-                    self._reject_existing(conn, kind, table, id_col, frame[id_col.name])
+                    conn.execute(delete(self._t.layers[kind]))
                 self._write_layer(conn, kind, frame, import_id)
         return ImportResult(int(import_id), loaded, tuple(skipped), source, now)
 
-    def _reject_existing(
-        self, conn: Connection, kind: LayerKind, table: Table, id_col: Column[Any], ids: pd.Series
-    ) -> None:
-        values = [str(v) for v in ids]
+    def _reject_existing(self, conn: Connection, kind: LayerKind, frame: pd.DataFrame) -> None:
+        table = self._t.layers[kind]
+        id_col = table.c[records.layer_schema(kind).id_column]
+        values = [str(v) for v in frame[id_col.name]]
         clash: list[str] = []
         for start in range(0, len(values), _BATCH):
             chunk = values[start : start + _BATCH]
@@ -253,19 +252,17 @@ class PostGISStore(Store):
         with self._begin("save a plan") as conn:
             if plan.parent_id is not None:
                 self._require_plan(conn, plan.parent_id, what="parent plan")
-            plan_id = int(
-                conn.execute(
-                    insert(t.plans)
-                    .values(
-                        name=plan.name,
-                        parent_id=plan.parent_id,
-                        created_at=datetime.now(UTC),
-                        source=plan.source,
-                        targets=records.json_value(dict(plan.targets)),
-                        metrics=records.json_value(dict(plan.metrics)),
-                    )
-                    .returning(t.plans.c.plan_id)
-                ).scalar_one()
+            plan_id = self._next_id(conn, t.plans.c.plan_id)
+            conn.execute(
+                insert(t.plans).values(
+                    plan_id=plan_id,
+                    name=plan.name,
+                    parent_id=plan.parent_id,
+                    created_at=datetime.now(UTC),
+                    source=plan.source,
+                    targets=records.json_value(dict(plan.targets)),
+                    metrics=records.json_value(dict(plan.metrics)),
+                )
             )
             rows = assignments.astype(object).where(assignments.notna(), None).to_dict("records")
             for seq, row in enumerate(rows):
@@ -357,6 +354,17 @@ class PostGISStore(Store):
         for row, geom in zip(rows, _ewkb(found.geometry.values), strict=True):
             row.update(plan_id=plan_id, geometry=geom)
         _insert(conn, self._t.findings, rows)
+
+    def _next_id(self, conn: Connection, column: Column[Any]) -> int:
+        """The next id of a header table, gap-free (as in the GeoPackage store).
+
+        The table is locked against other writers (not readers) until the transaction ends,
+        so concurrent imports or plan saves get consecutive ids and a rolled-back write leaves
+        no gap (a sequence would).
+        """
+        table = column.table
+        conn.execute(text(f'LOCK TABLE "{self.schema}"."{table.name}" IN SHARE ROW EXCLUSIVE MODE'))
+        return int(conn.execute(select(func.coalesce(func.max(column), 0) + 1)).scalar_one())
 
     def _require_plan(self, conn: Connection, plan_id: int, what: str = "plan") -> None:
         t = self._t.plans
