@@ -254,6 +254,24 @@ def import_file(
         household_params=household_params,
         bbox=bbox,
     )
+    return store_prepared(store, prepared, skip_invalid=skip_invalid, replace=replace, level=level)
+
+
+def store_prepared(
+    store: Store,
+    prepared: PreparedImport,
+    *,
+    skip_invalid: bool = False,
+    replace: bool = False,
+    level: Level | str = Level.COMMUNITY,
+) -> FileImportResult:
+    """Store what :func:`prepare_import` read, all or nothing (see :func:`import_file`).
+
+    Raises
+    ------
+    InvalidFeaturesError
+        If ``prepared`` has problems and ``skip_invalid`` is false; nothing is written.
+    """
     if prepared.problems and not skip_invalid:
         raise InvalidFeaturesError(list(prepared.problems))
     if prepared.kind is ImportKind.AREAS:

@@ -20,9 +20,15 @@ from gridplan.api.console import (
     resolve_db,
 )
 from gridplan.data.households import HouseholdParams
-from gridplan.data.importer import FileImportResult, ImportKind, import_file, infer_kind
+from gridplan.data.importer import (
+    FileImportResult,
+    ImportKind,
+    infer_kind,
+    prepare_import,
+    store_prepared,
+)
 from gridplan.data.store.base import open_store
-from gridplan.errors import InputError
+from gridplan.errors import InputError, InvalidFeaturesError
 from gridplan.plan import Level
 
 HELP = (
@@ -100,20 +106,22 @@ def import_command(
         if fmt is OutputFormat.TABLE
         else contextlib.nullcontext()
     )
-    with open_store(url) as store, status:
-        result = import_file(
-            store,
+    with status:
+        prepared = prepare_import(
             file,
             chosen,
-            skip_invalid=skip_invalid,
             layer=layer,
             fields=fields or None,
             gcj02=gcj02,
             crs=crs,
-            replace=replace,
             household_params=params,
-            level=level,
         )
+        if prepared.problems and not skip_invalid:
+            raise InvalidFeaturesError(list(prepared.problems))
+        with open_store(url) as store:
+            result = store_prepared(
+                store, prepared, skip_invalid=skip_invalid, replace=replace, level=level
+            )
     if fmt is OutputFormat.JSON:
         data = result.to_dict()
         data["db"] = url
