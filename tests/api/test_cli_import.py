@@ -112,6 +112,18 @@ def test_pbf_is_osm_and_households_are_reported(tmp_path: Path, helsinki_pbf: Pa
     assert "way/86941886" in table.stdout  # a skipped, broken footprint
 
 
+@pytest.mark.realdata
+def test_bbox_reads_part_of_an_extract(tmp_path: Path, helsinki_pbf: Path) -> None:
+    db = str(tmp_path / "gridplan.gpkg")
+    args = ["import", str(helsinki_pbf), "--db", db, "--skip-invalid", "--format", "json"]
+    part = runner.invoke(app, [*args, "--bbox", "24.93,60.16,24.94,60.17"])
+    assert part.exit_code == 0, part.output
+    assert 0 < json.loads(part.stdout)["loaded"]["roads"] < 867
+    bad = runner.invoke(app, [*args, "--bbox", "24.93,60.16"])
+    assert bad.exit_code == 2
+    assert "four numbers" in bad.stderr
+
+
 def test_bad_options_exit_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("GRIDPLAN_DATABASE_URL", raising=False)

@@ -93,6 +93,14 @@ def import_command(
             help="m² of gross floor area per household for the household estimate (default 90)",
         ),
     ] = None,
+    bbox: Annotated[
+        str | None,
+        typer.Option(
+            "--bbox",
+            help="OSM only: read just minx,miny,maxx,maxy (longitude/latitude), e.g. the "
+            "subdistrict's box out of a city extract",
+        ),
+    ] = None,
     db: str | None = DbOption,
     fmt: OutputFormat = FormatOption,
 ) -> None:
@@ -115,6 +123,7 @@ def import_command(
             gcj02=gcj02,
             crs=crs,
             household_params=params,
+            bbox=_parse_bbox(bbox) if bbox else None,
         )
         if prepared.problems and not skip_invalid:
             raise InvalidFeaturesError(list(prepared.problems))
@@ -128,6 +137,15 @@ def import_command(
         print_json(data)
         return
     _print_table(result, url)
+
+
+def _parse_bbox(text: str) -> tuple[float, float, float, float]:
+    parts = text.replace(" ", "").split(",")
+    try:
+        minx, miny, maxx, maxy = (float(p) for p in parts)
+    except ValueError as exc:
+        raise InputError(f"--bbox {text!r}: expected minx,miny,maxx,maxy (four numbers)") from exc
+    return minx, miny, maxx, maxy
 
 
 def _parse_fields(items: list[str]) -> dict[str, str]:
