@@ -25,7 +25,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from gridplan.api.service import Service
+from gridplan.api.service import PLAN_ID_MAX, Service
 from gridplan.data.layers import LayerKind
 from gridplan.errors import InputError, NotFoundError
 from gridplan.plan import Level
@@ -419,7 +419,8 @@ def make_router(service: Service) -> APIRouter:
         ] = None,
         offset: Annotated[int, Query(ge=0, description="Features to skip")] = 0,
         plan: Annotated[
-            int | None, Query(ge=1, description="Plan id (plan collections; default: latest)")
+            int | None,
+            Query(ge=1, le=PLAN_ID_MAX, description="Plan id (plan collections; default: latest)"),
         ] = None,
     ) -> Response:
         c = collection_for(name)
@@ -470,7 +471,8 @@ def make_router(service: Service) -> APIRouter:
         name: Annotated[str, Path(description="Collection id")],
         feature_id: Annotated[str, Path(description="Feature id")],
         plan: Annotated[
-            int | None, Query(ge=1, description="Plan id (plan collections; default: latest)")
+            int | None,
+            Query(ge=1, le=PLAN_ID_MAX, description="Plan id (plan collections; default: latest)"),
         ] = None,
     ) -> Response:
         c = collection_for(name)

@@ -23,7 +23,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from gridplan.api.service import Service
+from gridplan.api.service import PLAN_ID_MAX, Service
 from gridplan.errors import InputError, LimitError, NotFoundError
 from gridplan.plan import Level, Plan
 
@@ -300,7 +300,9 @@ def make_router(service: Service) -> APIRouter:
     async def locate_one(
         lon: Annotated[float, Query(ge=-180, le=180, description="Longitude (WGS84)")],
         lat: Annotated[float, Query(ge=-90, le=90, description="Latitude (WGS84)")],
-        plan: Annotated[int | None, Query(ge=1, description="Plan id (default: latest)")] = None,
+        plan: Annotated[
+            int | None, Query(ge=1, le=PLAN_ID_MAX, description="Plan id (default: latest)")
+        ] = None,
     ) -> Response:
         if not (math.isfinite(lon) and math.isfinite(lat)):
             raise InputError("lon and lat must be finite numbers")
@@ -354,7 +356,9 @@ def make_router(service: Service) -> APIRouter:
     )
     async def locate_many(
         request: Request,
-        plan: Annotated[int | None, Query(ge=1, description="Plan id (default: latest)")] = None,
+        plan: Annotated[
+            int | None, Query(ge=1, le=PLAN_ID_MAX, description="Plan id (default: latest)")
+        ] = None,
     ) -> Response:
         body = await request.body()
         lon, lat = parse_points(body, service.settings.max_batch_points)

@@ -20,7 +20,7 @@ import pandas as pd
 from fastapi import APIRouter, Path, Request
 from starlette.responses import HTMLResponse, Response
 
-from gridplan.api.service import Service
+from gridplan.api.service import PLAN_ID_MAX, Service
 from gridplan.data.layers import LayerKind
 from gridplan.data.store.base import Store
 from gridplan.errors import InputError
@@ -29,7 +29,7 @@ from gridplan.maps.inputs import MapLayers
 from gridplan.maps.render import map_html, render_plan_map
 from gridplan.plan import Level, Plan, PlanInfo
 
-PlanId = Annotated[int, Path(ge=1, description="Plan id")]
+PlanId = Annotated[int, Path(ge=1, le=PLAN_ID_MAX, description="Plan id")]
 
 
 def info_json(info: PlanInfo, base: str) -> dict[str, Any]:

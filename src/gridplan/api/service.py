@@ -21,6 +21,9 @@ from gridplan.settings import Settings
 
 T = TypeVar("T")
 
+#: The largest plan id (plan ids are 32-bit integers in the stores).
+PLAN_ID_MAX = 2_147_483_647
+
 
 class Service:
     """The settings, store and plan cache behind one app.
