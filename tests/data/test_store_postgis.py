@@ -1,0 +1,124 @@
+"""The PostGIS schema as the Alembic migration creates it: tables, SRIDs, GiST indexes."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from gridplan.data.store.base import open_store
+from gridplan.data.store.postgis import PostGISStore
+from gridplan.data.store.tables import store_tables
+from gridplan.errors import InputError, StoreError
+
+pytestmark = pytest.mark.postgis
+
+GEOMETRY_TABLES = {
+    "outline",
+    "roads",
+    "buildings",
+    "compounds",
+    "facilities",
+    "units",
+    "areas",
+    "findings",
+}
+ALL_TABLES = GEOMETRY_TABLES | {"imports", "plans", "assignments", "alembic_version"}
+
+
+def _rows(store: PostGISStore, sql: str) -> list[tuple[object, ...]]:
+    with store._engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(text(sql), {"schema": store.schema}).all()]
+
+
+def test_migration_creates_the_tables_in_the_store_schema(postgis_store: PostGISStore) -> None:
+    tables = _rows(
+        postgis_store,
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = :schema",
+    )
+    assert {t[0] for t in tables} == ALL_TABLES
+    assert postgis_store.revision() == "0001"
+
+
+def test_every_geometry_has_srid_4326_and_a_gist_index(postgis_store: PostGISStore) -> None:
+    columns = _rows(
+        postgis_store,
+        "SELECT f_table_name, srid, type FROM geometry_columns WHERE f_table_schema = :schema",
+    )
+    assert {c[0] for c in columns} == GEOMETRY_TABLES
+    assert {c[1] for c in columns} == {4326}
+    assert dict((c[0], c[2]) for c in columns)["areas"] == "MULTIPOLYGON"
+    gist = _rows(
+        postgis_store,
+        "SELECT tablename, indexdef FROM pg_indexes WHERE schemaname = :schema "
+        "AND indexdef LIKE '%USING gist (geometry)%'",
+    )
+    assert {g[0] for g in gist} == GEOMETRY_TABLES
+    btree = _rows(
+        postgis_store,
+        "SELECT indexname FROM pg_indexes WHERE schemaname = :schema "
+        "AND indexdef LIKE '%USING btree%'",
+    )
+    names = {b[0] for b in btree}
+    assert {"ix_roads_import_id", "ix_findings_plan_id", "ix_plans_parent_id"} <= names
+    assert {"uq_assignments_plan_unit", "uq_areas_plan_level_area", "roads_pkey"} <= names
+
+
+def test_migration_is_idempotent(postgis_store: PostGISStore) -> None:
+    postgis_store.initialise()
+    postgis_store.initialise()
+    versions = _rows(
+        postgis_store, f'SELECT version_num FROM "{postgis_store.schema}".alembic_version'
+    )
+    assert versions == [("0001",)]
+
+
+def test_query_tables_match_the_migration(postgis_store: PostGISStore) -> None:
+    """The Core tables used for queries have exactly the migrated columns."""
+    migrated: dict[str, set[str]] = {}
+    for table, column in _rows(
+        postgis_store,
+        "SELECT table_name, column_name FROM information_schema.columns "
+        "WHERE table_schema = :schema",
+    ):
+        migrated.setdefault(str(table), set()).add(str(column))
+    defined = {
+        t.name: {c.name for c in t.columns} for t in store_tables("x").metadata.sorted_tables
+    }
+    migrated.pop("alembic_version")
+    assert defined == migrated
+
+
+@pytest.fixture
+def fresh_schema(postgis_url: str) -> Iterator[str]:
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    yield name
+    engine = create_engine(postgis_url)
+    with engine.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
+    engine.dispose()
+
+
+def test_open_store_initialises_a_new_schema(postgis_url: str, fresh_schema: str) -> None:
+    store = PostGISStore(postgis_url, schema=fresh_schema)
+    assert store.revision() is None
+    store.initialise()
+    assert store.revision() == "0001"
+    assert store.count("roads") == 0
+    store.close()
+    plain = postgis_url.replace("postgresql+psycopg://", "postgresql://")
+    with open_store(plain, initialise=False) as default:
+        assert isinstance(default, PostGISStore) and default.schema == "gridplan"
+        assert default.url.startswith("postgresql+psycopg://")
+
+
+def test_bad_schema_name_and_unreachable_database() -> None:
+    with pytest.raises(InputError, match="schema"):
+        PostGISStore("postgresql+psycopg://postgres@localhost/x", schema='a"; drop')
+    store = PostGISStore("postgresql+psycopg://nobody:secret@localhost:1/none", schema="s")
+    with pytest.raises(StoreError, match="cannot initialise") as info:
+        store.initialise()
+    assert "secret" not in str(info.value)
+    store.close()
