@@ -1,0 +1,552 @@
+"""Divide communities into grids (一网多格): contiguous groups of units in a household band.
+
+Each community's units form a unit graph (:func:`gridplan.geo.adjacency.build_unit_graph`);
+a partition engine splits it into contiguous grids whose households lie in ``[lo, hi]``
+(default 300–500, the urban grid size of local standards; 1000–3000 works the same way).
+Cuts fall along roads first (the engine's cut cost is lowest on roads, major roads first) and
+along compound edges next: for the engine, a boundary of a compound unit that follows no road
+counts as the least important road class (``other``), so it is cheaper to cut than an
+arbitrary boundary inside a block.
+
+The engine is anything that follows :class:`PartitionEngine`; the default is the
+redistricting engine :func:`gridplan.geo.partition.partition_graph`. Nothing is forced:
+
+- a unit with more households than the ceiling cannot be split, so it becomes a grid of its
+  own and the community's explanation says so;
+- a community (or what is left of it) under the floor becomes one grid, explained;
+- when the engine finds no valid plan, its reason is reported and each connected part of the
+  community becomes one grid, so the grids still cover the community.
+
+Grids are coded by :class:`gridplan.geo.codes.CodeScheme` and numbered west to east, then
+north to south (:func:`gridplan.geo.codes.reading_order`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+import geopandas as gpd
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import shapely
+from pyproj import CRS
+
+from gridplan.data.crs import metric_crs
+from gridplan.errors import InputError
+from gridplan.geo.adjacency import DEFAULT_TOLERANCE, build_unit_graph
+from gridplan.geo.assign import assign_compounds
+from gridplan.geo.codes import CodeScheme, reading_order
+from gridplan.geo.graph import UnitGraph
+from gridplan.plan import AREA_COLUMNS, Level, Plan
+
+#: Columns of :attr:`GridsResult.grids` (plus geometry).
+GRID_COLUMNS: tuple[str, ...] = (
+    "grid_code",
+    "area_id",
+    "households",
+    "residents",
+    "units",
+    "in_band",
+    "note",
+)
+
+
+#: Relative tolerance of the band test (household sums of fractional estimates).
+_BAND_EPS = 1e-9
+
+
+class EngineResult(Protocol):
+    """What a partition engine returns (``labels``: area index per node, -1 if none)."""
+
+    @property
+    def labels(self) -> npt.NDArray[np.int64]: ...
+
+    @property
+    def valid(self) -> bool: ...
+
+    @property
+    def reason(self) -> str | None: ...
+
+
+class PartitionEngine(Protocol):
+    """A partition engine: split a unit graph into contiguous areas in ``[lo, hi]``."""
+
+    def __call__(
+        self, graph: UnitGraph, lo: float, hi: float, *, seed: int, time_limit: float | None
+    ) -> EngineResult: ...
+
+
+def default_engine(
+    graph: UnitGraph, lo: float, hi: float, *, seed: int, time_limit: float | None
+) -> EngineResult:
+    """The redistricting engine (:func:`gridplan.geo.partition.partition_graph`)."""
+    from gridplan.geo.partition import partition_graph
+
+    return partition_graph(graph, lo, hi, seed=seed, time_limit=time_limit)
+
+
+@dataclass(frozen=True)
+class GridParams:
+    """How grids are drawn.
+
+    Parameters
+    ----------
+    lo, hi
+        Household band per grid (inclusive).
+    seed
+        Seed for the engine (results repeat for a seed).
+    time_limit
+        Seconds per community for the engine (``None``: the engine's own default).
+    tolerance
+        Metres within which a unit boundary follows a road.
+    """
+
+    lo: float = 300.0
+    hi: float = 500.0
+    seed: int = 0
+    time_limit: float | None = 10.0
+    tolerance: float = DEFAULT_TOLERANCE
+
+    def __post_init__(self) -> None:
+        if not (0 <= self.lo <= self.hi) or self.hi <= 0:
+            raise InputError(f"band must satisfy 0 <= lo <= hi, hi > 0 (got {self.lo}, {self.hi})")
+
+
+@dataclass(frozen=True)
+class GridsResult:
+    """Grids of every community.
+
+    Attributes
+    ----------
+    grids
+        ``grid_code``, ``area_id`` (the community), ``households``, ``residents``, ``units``
+        (count), ``in_band``, ``note`` (why a grid is out of band), geometry (metric CRS).
+    assignments
+        ``unit_id``, ``community_id``, ``grid_id`` (the grid code) for every placed unit.
+    communities
+        Per community: ``area_id``, ``households``, ``grids``, ``valid`` (all grids in band),
+        ``explanation`` (``None`` when valid).
+    unplaced_units
+        Units that lie in no community (ids).
+    band
+        ``(lo, hi)``.
+    """
+
+    grids: gpd.GeoDataFrame
+    assignments: pd.DataFrame
+    communities: pd.DataFrame
+    unplaced_units: list[str]
+    band: tuple[float, float]
+
+    def to_plan(
+        self,
+        areas: gpd.GeoDataFrame,
+        *,
+        name: str = "grids",
+        area_id_column: str = "area_id",
+        source: str = "grids",
+        parent_id: int | None = None,
+    ) -> Plan:
+        """A :class:`~gridplan.plan.Plan` holding the communities and their grids.
+
+        Community polygons are the input areas; grid polygons are dissolved units.
+        """
+        crs = self.grids.crs
+        comm = areas.to_crs(crs) if areas.crs is not None and crs is not None else areas
+        per = self.grids.groupby("area_id")[["households", "residents"]].sum()
+        ids = comm[area_id_column].astype(str)
+        community = gpd.GeoDataFrame(
+            {
+                "level": Level.COMMUNITY.value,
+                "area_id": ids.to_numpy(dtype=object),
+                "name": _column(comm, "name"),
+                "code": _column(comm, "code"),
+                "parent_id": None,
+                "households": per["households"].reindex(ids).fillna(0.0).to_numpy(),
+                "residents": per["residents"].reindex(ids).fillna(0.0).to_numpy(),
+            },
+            geometry=comm.geometry.values,
+            crs=crs,
+        )
+        grid = gpd.GeoDataFrame(
+            {
+                "level": Level.GRID.value,
+                "area_id": self.grids["grid_code"].to_numpy(dtype=object),
+                "name": self.grids["grid_code"].to_numpy(dtype=object),
+                "code": self.grids["grid_code"].to_numpy(dtype=object),
+                "parent_id": self.grids["area_id"].to_numpy(dtype=object),
+                "households": self.grids["households"].to_numpy(dtype=float),
+                "residents": self.grids["residents"].to_numpy(dtype=float),
+            },
+            geometry=self.grids.geometry.values,
+            crs=crs,
+        )
+        both = pd.concat([community, grid], ignore_index=True)
+        both_gdf = gpd.GeoDataFrame(both[[*AREA_COLUMNS, "geometry"]], geometry="geometry", crs=crs)
+        return Plan(
+            name=name,
+            assignments=self.assignments.copy(),
+            areas=both_gdf,
+            targets={"grid": {"households": [self.band[0], self.band[1]]}},
+            metrics={
+                "grids": len(self.grids),
+                "grids_in_band": int(self.grids["in_band"].sum()),
+                "communities_valid": int(self.communities["valid"].sum()),
+            },
+            parent_id=parent_id,
+            source=source,
+        )
+
+
+def divide_into_grids(
+    units: gpd.GeoDataFrame,
+    areas: gpd.GeoDataFrame,
+    *,
+    params: GridParams | None = None,
+    scheme: CodeScheme | None = None,
+    roads: gpd.GeoDataFrame | None = None,
+    unit_id_column: str = "unit_id",
+    area_id_column: str = "area_id",
+    households_column: str = "households",
+    residents_column: str = "residents",
+    engine: PartitionEngine | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> GridsResult:
+    """Divide every community into contiguous grids in a household band.
+
+    Parameters
+    ----------
+    units
+        Unit polygons with ids and household counts. When they carry ``area_id_column`` it
+        says which community each unit is in; otherwise units go to the community they
+        overlap most (units outside every community are reported, not placed).
+    areas
+        Community polygons with ``area_id_column`` (and optional ``code``, ``name``).
+    params
+        Band, seed, time limit (:class:`GridParams`).
+    scheme
+        Grid code scheme; without one a grid code is ``<area_id>-<sequence>``.
+    roads
+        Road centrelines with ``road_class`` (cuts prefer them).
+    unit_id_column, area_id_column, households_column, residents_column
+        Column names.
+    engine
+        Partition engine (default :func:`default_engine`).
+    progress
+        Called with each community's id before it is divided.
+
+    Returns
+    -------
+    GridsResult
+
+    Raises
+    ------
+    InputError
+        If a column is missing or counts are negative.
+
+    Examples
+    --------
+    Six units of 100 households in a row, one community, grids of 200–300 households::
+
+        +---+---+---+---+---+---+
+        | 1 | 2 | 3 | 4 | 5 | 6 |
+        +---+---+---+---+---+---+
+
+    >>> import geopandas as gpd
+    >>> from shapely import box
+    >>> units = gpd.GeoDataFrame({"unit_id": [str(i) for i in range(1, 7)],
+    ...     "households": [100.0] * 6},
+    ...     geometry=[box(i * 10, 0, i * 10 + 10, 10) for i in range(6)], crs=3857)
+    >>> areas = gpd.GeoDataFrame({"area_id": ["A"]}, geometry=[box(0, 0, 60, 10)], crs=3857)
+    >>> r = divide_into_grids(units, areas, params=GridParams(200, 300))
+    >>> r.grids["households"].tolist(), bool(r.communities["valid"].all())
+    ([200.0, 200.0, 200.0], True)
+    """
+    p = params or GridParams()
+    run = engine or default_engine
+    for col, frame, what in (
+        (unit_id_column, units, "units"),
+        (households_column, units, "units"),
+        (area_id_column, areas, "areas"),
+    ):
+        if col not in frame.columns:
+            have = ", ".join(str(c) for c in frame.columns if c != frame.geometry.name)
+            raise InputError(f"{what}: no field {col!r} (fields: {have})")
+    target = CRS.from_user_input(metric_crs(units, "units"))
+    metric = units.to_crs(target)
+    hh = pd.to_numeric(metric[households_column], errors="coerce").fillna(0.0)
+    if (hh < 0).any():
+        bad = metric.loc[hh < 0, unit_id_column].iloc[0]
+        raise InputError(f"units feature {bad}: negative {households_column}")
+    metric = metric.assign(
+        _hh=hh.to_numpy(dtype=float),
+        _res=(
+            pd.to_numeric(metric[residents_column], errors="coerce").fillna(0.0).to_numpy()
+            if residents_column in metric.columns
+            else np.zeros(len(metric))
+        ),
+        _uid=metric[unit_id_column].astype(str).to_numpy(dtype=object),
+    )
+    area_ids = areas[area_id_column].astype(str).to_numpy(dtype=object)
+    if area_id_column in units.columns:
+        community = metric[area_id_column].map(lambda v: None if pd.isna(v) else str(v))
+        community = community.to_numpy(dtype=object)
+        placed = np.asarray([c in set(area_ids) for c in community], dtype=bool)
+    else:
+        assigned = assign_compounds(
+            metric[["_uid", "geometry"]].rename(columns={"_uid": "compound_id"}),
+            areas.assign(**{area_id_column: area_ids}),
+            area_id_field=area_id_column,
+        )
+        community = assigned["area_id"].to_numpy(dtype=object)
+        placed = (assigned["method"] == "overlap").to_numpy(dtype=bool)
+    unplaced = [str(u) for u in metric.loc[~placed, "_uid"]]
+    metric = metric[placed].assign(_area=community[placed]).reset_index(drop=True)
+
+    grid_rows: list[dict[str, object]] = []
+    assign_rows: list[pd.DataFrame] = []
+    comm_rows: list[dict[str, object]] = []
+    area_pos = _community_positions(areas, area_ids, target)
+    codes = _column(areas, "code")
+    for a_idx, area_id in enumerate(area_ids):
+        sub = metric[metric["_area"] == area_id].reset_index(drop=True)
+        if progress is not None:
+            progress(str(area_id))
+        if len(sub) == 0:
+            comm_rows.append(
+                {
+                    "area_id": area_id,
+                    "households": 0.0,
+                    "grids": 0,
+                    "valid": False,
+                    "explanation": "no units lie in this community",
+                }
+            )
+            continue
+        labels, notes, explanation = _divide(sub, roads, p, run, target)
+        community_code = (
+            scheme.community_code(codes[a_idx], area_pos[a_idx] + 1) if scheme is not None else None
+        )
+        rows = _grid_rows(sub, labels, notes, p, area_id, community_code, scheme)
+        grid_rows.extend(rows)
+        code_of = {_as_int(r["_label"]): str(r["grid_code"]) for r in rows}
+        assign_rows.append(
+            pd.DataFrame(
+                {
+                    "unit_id": sub["_uid"].to_numpy(dtype=object),
+                    "community_id": area_id,
+                    "grid_id": [code_of[int(x)] for x in labels],
+                }
+            )
+        )
+        in_band = all(bool(r["in_band"]) for r in rows)
+        comm_rows.append(
+            {
+                "area_id": area_id,
+                "households": float(sub["_hh"].sum()),
+                "grids": len(rows),
+                "valid": in_band and explanation is None,
+                "explanation": explanation,
+            }
+        )
+    grids = gpd.GeoDataFrame(
+        pd.DataFrame(grid_rows, columns=[*GRID_COLUMNS, "_label", "geometry"]).drop(
+            columns="_label"
+        ),
+        geometry="geometry",
+        crs=target,
+    )
+    assignments = (
+        pd.concat(assign_rows, ignore_index=True)
+        if assign_rows
+        else pd.DataFrame({"unit_id": [], "community_id": [], "grid_id": []}, dtype=object)
+    )
+    return GridsResult(
+        grids=grids,
+        assignments=assignments,
+        communities=pd.DataFrame(
+            comm_rows, columns=["area_id", "households", "grids", "valid", "explanation"]
+        ),
+        unplaced_units=unplaced,
+        band=(p.lo, p.hi),
+    )
+
+
+def _divide(
+    sub: gpd.GeoDataFrame,
+    roads: gpd.GeoDataFrame | None,
+    p: GridParams,
+    run: PartitionEngine,
+    crs: CRS,
+) -> tuple[npt.NDArray[np.int64], dict[int, str], str | None]:
+    """Grid label per unit of one community, notes per label, and an explanation."""
+    graph = build_unit_graph(
+        sub.assign(unit_id=sub["_uid"], households=sub["_hh"], residents=sub["_res"])[
+            ["unit_id", "households", "residents", "geometry"]
+        ],
+        roads,
+        tolerance=p.tolerance,
+        crs=crs,
+    )
+    graph = _prefer_compound_edges(graph, sub)
+    n = graph.n
+    labels = np.full(n, -1, dtype=np.int64)
+    notes: dict[int, str] = {}
+    problems: list[str] = []
+    hh = graph.households
+    big = np.flatnonzero(hh > p.hi)
+    next_label = 0
+    for i in big:
+        labels[i] = next_label
+        notes[next_label] = (
+            f"unit {graph.unit_ids[i]} alone holds {hh[i]:g} households, above the ceiling "
+            f"{p.hi:g}; a unit cannot be split"
+        )
+        problems.append(notes[next_label])
+        next_label += 1
+    rest = np.flatnonzero(labels < 0)
+    if len(rest):
+        subgraph = _subgraph(graph, rest)
+        total = float(subgraph.households.sum())
+        if total < p.lo:
+            comp = subgraph.components()
+            for c in np.unique(comp):
+                labels[rest[comp == c]] = next_label
+                notes[next_label] = (
+                    f"{'the rest of ' if len(big) else ''}the community holds {total:g} "
+                    f"households, below the floor {p.lo:g}: one grid"
+                )
+                next_label += 1
+            problems.append(notes[next_label - 1])
+        else:
+            result = run(subgraph, p.lo, p.hi, seed=p.seed, time_limit=p.time_limit)
+            got = np.asarray(result.labels, dtype=np.int64)
+            if result.valid and len(got) == len(rest) and (got >= 0).all():
+                labels[rest] = got + next_label
+            else:
+                reason = result.reason or "the engine found no valid plan"
+                comp = subgraph.components()
+                for c in np.unique(comp):
+                    labels[rest[comp == c]] = next_label
+                    notes[next_label] = f"no grids in band: {reason}"
+                    next_label += 1
+                problems.append(f"no grids in band: {reason}")
+    return labels, notes, ("; ".join(problems) if problems else None)
+
+
+def _prefer_compound_edges(graph: UnitGraph, sub: gpd.GeoDataFrame) -> UnitGraph:
+    """Mark off-road edges that bound a compound unit as class ``other`` for the engine."""
+    if "kind" not in sub.columns or len(graph.edges) == 0:
+        return graph
+    is_comp = (sub["kind"] == "compound").to_numpy(dtype=bool)
+    edges = graph.edges.copy()
+    touches = is_comp[edges["u"].to_numpy()] | is_comp[edges["v"].to_numpy()]
+    none = edges["road_class"].isna().to_numpy(dtype=bool)
+    rc = edges["road_class"].to_numpy(dtype=object).copy()
+    rc[touches & none] = "other"
+    edges["road_class"] = pd.Series(rc, dtype=object, index=edges.index)
+    return replace(graph, edges=edges)
+
+
+def _subgraph(graph: UnitGraph, nodes: npt.NDArray[np.int64]) -> UnitGraph:
+    """The induced subgraph on ``nodes`` (renumbered 0..len-1 in the given order)."""
+    new = np.full(graph.n, -1, dtype=np.int64)
+    new[nodes] = np.arange(len(nodes))
+    e = graph.edges
+    u = new[e["u"].to_numpy(dtype=np.int64)]
+    v = new[e["v"].to_numpy(dtype=np.int64)]
+    keep = (u >= 0) & (v >= 0)
+    edges = pd.DataFrame(
+        {
+            "u": np.minimum(u[keep], v[keep]),
+            "v": np.maximum(u[keep], v[keep]),
+            "length": e["length"].to_numpy(dtype=float)[keep],
+            "road_class": pd.Series(e["road_class"].to_numpy(dtype=object)[keep], dtype=object),
+        }
+    )
+    return UnitGraph(
+        unit_ids=graph.unit_ids[nodes],
+        households=graph.households[nodes],
+        residents=graph.residents[nodes],
+        edges=edges,
+        centroids=graph.centroids[nodes],
+        areas=graph.areas[nodes],
+        crs=graph.crs,
+    )
+
+
+def _grid_rows(
+    sub: gpd.GeoDataFrame,
+    labels: npt.NDArray[np.int64],
+    notes: dict[int, str],
+    p: GridParams,
+    area_id: str,
+    community_code: str | None,
+    scheme: CodeScheme | None,
+) -> list[dict[str, object]]:
+    geoms = np.asarray(sub.geometry.values, dtype=object)
+    uniq = np.unique(labels)
+    polys = [shapely.union_all(geoms[labels == k]) for k in uniq]
+    hh = np.bincount(np.searchsorted(uniq, labels), weights=sub["_hh"].to_numpy(dtype=float))
+    res = np.bincount(np.searchsorted(uniq, labels), weights=sub["_res"].to_numpy(dtype=float))
+    count = np.bincount(np.searchsorted(uniq, labels))
+    arr = np.asarray(polys, dtype=object)
+    cent = shapely.centroid(arr)
+    order = reading_order(
+        np.column_stack([shapely.get_x(cent), shapely.get_y(cent)]),
+        scheme.row_tolerance if scheme is not None else None,
+        shapely.area(arr),
+    )
+    rows: list[dict[str, object]] = []
+    for seq, j in enumerate(order, start=1):
+        if scheme is not None and community_code is not None:
+            code = scheme.code(community_code, seq)
+        else:
+            code = f"{area_id}-{seq:03d}"
+        eps = _BAND_EPS * max(1.0, p.hi)
+        in_band = bool(p.lo - eps <= hh[j] <= p.hi + eps)
+        rows.append(
+            {
+                "grid_code": code,
+                "area_id": area_id,
+                "households": float(hh[j]),
+                "residents": float(res[j]),
+                "units": int(count[j]),
+                "in_band": in_band,
+                "note": notes.get(int(uniq[j])) if not in_band else None,
+                "_label": int(uniq[j]),
+                "geometry": polys[j],
+            }
+        )
+    return rows
+
+
+def _community_positions(
+    areas: gpd.GeoDataFrame, area_ids: npt.NDArray[np.object_], crs: CRS
+) -> npt.NDArray[np.int64]:
+    """Position of each community in reading order (for communities without a code)."""
+    if len(areas) == 0:
+        return np.empty(0, dtype=np.int64)
+    geoms = np.asarray(areas.to_crs(crs).geometry.values, dtype=object)
+    pts = shapely.point_on_surface(geoms)
+    order = reading_order(
+        np.column_stack([shapely.get_x(pts), shapely.get_y(pts)]), None, shapely.area(geoms)
+    )
+    pos = np.empty(len(order), dtype=np.int64)
+    pos[order] = np.arange(len(order))
+    return pos
+
+
+def _column(frame: pd.DataFrame, name: str) -> npt.NDArray[np.object_]:
+    if name not in frame.columns:
+        return np.full(len(frame), None, dtype=object)
+    return frame[name].map(lambda v: None if pd.isna(v) else str(v)).to_numpy(dtype=object)
+
+
+def _as_int(value: object) -> int:
+    if isinstance(value, int | np.integer):
+        return int(value)
+    raise TypeError(f"not an integer label: {value!r}")

@@ -1,0 +1,230 @@
+"""Tests of grid division (gridplan.geo.grids)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import numpy.typing as npt
+import pytest
+import shapely
+from shapely import box
+
+from gridplan.errors import InputError
+from gridplan.geo.codes import CodeScheme, reading_order
+from gridplan.geo.graph import UnitGraph
+from gridplan.geo.grids import GridParams, divide_into_grids
+
+CRS = "EPSG:3857"
+
+
+def _lattice(households: list[list[float]], area_id: str | None = "A") -> gpd.GeoDataFrame:
+    """Units on a lattice of 100 m squares; row 0 is the northernmost row."""
+    rows = len(households)
+    data: dict[str, list[object]] = {"unit_id": [], "households": []}
+    geoms = []
+    for r, row in enumerate(households):
+        for c, hh in enumerate(row):
+            data["unit_id"].append(f"r{r}c{c}")
+            data["households"].append(hh)
+            y0 = (rows - 1 - r) * 100
+            geoms.append(box(c * 100, y0, c * 100 + 100, y0 + 100))
+    units = gpd.GeoDataFrame(data, geometry=geoms, crs=CRS)
+    if area_id is not None:
+        units["area_id"] = area_id
+    return units
+
+
+def _area(units: gpd.GeoDataFrame, area_id: str = "A", code: str = "004") -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {"area_id": [area_id], "code": [code], "name": ["青新社区"]},
+        geometry=[shapely.union_all(units.geometry.values)],
+        crs=CRS,
+    )
+
+
+def test_grids_in_band_coded_in_reading_order() -> None:
+    """A 2 x 4 lattice of 100-household units, band 150–250: four grids of 200::
+
+    +----+----+----+----+
+    |100 |100 |100 |100 |   north
+    +----+----+----+----+
+    |100 |100 |100 |100 |   south
+    +----+----+----+----+
+    """
+    units = _lattice([[100.0] * 4, [100.0] * 4])
+    result = divide_into_grids(
+        units, _area(units), params=GridParams(150, 250), scheme=CodeScheme("350582", "001")
+    )
+    grids = result.grids
+    assert len(grids) == 4
+    assert grids["households"].tolist() == [200.0] * 4
+    assert grids["in_band"].all()
+    assert grids["grid_code"].tolist() == [f"350582001004{i:03d}" for i in range(1, 5)]
+    # reading order: centroids go west to east, then north to south
+    cent = np.column_stack([grids.centroid.x, grids.centroid.y])
+    assert reading_order(cent, None, grids.area.to_numpy()).tolist() == [0, 1, 2, 3]
+    assert result.communities["valid"].tolist() == [True]
+    assert result.communities["explanation"].tolist() == [None]
+    # every unit is in exactly one grid, and the grids tile the community
+    assert sorted(result.assignments["unit_id"]) == sorted(units["unit_id"])
+    assert shapely.union_all(grids.geometry.values).area == pytest.approx(80000.0)
+    assert set(result.assignments["grid_id"]) == set(grids["grid_code"])
+
+
+def test_oversize_unit_is_its_own_grid_and_explained() -> None:
+    """The middle unit holds 900 households, above the ceiling 500::
+
+    +-----+-----+-----+-----+
+    | 200 | 900 | 200 | 200 |
+    +-----+-----+-----+-----+
+    """
+    units = _lattice([[200.0, 900.0, 200.0, 200.0]])
+    result = divide_into_grids(units, _area(units), params=GridParams(300, 500))
+    big = result.grids[result.grids["households"] == 900.0]
+    assert len(big) == 1
+    assert not bool(big["in_band"].iloc[0])
+    assert "r0c1" in big["note"].iloc[0]
+    assert "cannot be split" in big["note"].iloc[0]
+    explanation = result.communities["explanation"].iloc[0]
+    assert "above the ceiling 500" in explanation
+    assert not bool(result.communities["valid"].iloc[0])
+    # the 200-household unit left alone west of the big one is under the floor
+    assert float(result.grids["households"].sum()) == 1500.0
+
+
+def test_small_community_is_one_grid() -> None:
+    units = _lattice([[50.0, 60.0]])
+    result = divide_into_grids(units, _area(units), params=GridParams(300, 500))
+    assert len(result.grids) == 1
+    assert result.grids["households"].tolist() == [110.0]
+    assert "below the floor 300" in result.communities["explanation"].iloc[0]
+
+
+def test_community_band_1000_3000() -> None:
+    """Twelve units of 500 households, band 1000–3000."""
+    units = _lattice([[500.0] * 4] * 3)
+    result = divide_into_grids(units, _area(units), params=GridParams(1000, 3000))
+    assert result.grids["in_band"].all()
+    assert result.grids["households"].sum() == 6000.0
+    assert result.communities["valid"].all()
+
+
+def test_units_assigned_by_overlap_and_outside_reported() -> None:
+    units = _lattice([[200.0, 200.0, 200.0]], area_id=None)
+    outside = gpd.GeoDataFrame(
+        {"unit_id": ["far"], "households": [10.0]}, geometry=[box(5000, 0, 5100, 100)], crs=CRS
+    )
+    both = gpd.GeoDataFrame(
+        gpd.pd.concat([units, outside], ignore_index=True), geometry="geometry", crs=CRS
+    )
+    result = divide_into_grids(both, _area(units), params=GridParams(150, 250))
+    assert result.unplaced_units == ["far"]
+    assert len(result.grids) == 3
+
+
+@dataclass(frozen=True)
+class _Result:
+    labels: npt.NDArray[np.int64]
+    valid: bool
+    reason: str | None
+
+
+class _Recorder:
+    """An engine (PartitionEngine protocol) that splits the nodes west/east of the median
+    centroid and records the graphs it sees."""
+
+    def __init__(self) -> None:
+        self.graphs: list[UnitGraph] = []
+
+    def __call__(
+        self, graph: UnitGraph, lo: float, hi: float, *, seed: int, time_limit: float | None
+    ) -> _Result:
+        self.graphs.append(graph)
+        x = graph.centroids[:, 0]
+        return _Result((x > np.median(x)).astype(np.int64), True, None)
+
+
+def test_engine_is_swappable_and_compound_edges_are_preferred() -> None:
+    """Four units in a row; u2 is a compound. Edges bounding it (no road) reach the engine as
+    class 'other', the others as None::
+
+        +----+----+----+----+
+        | u1 |[u2]| u3 | u4 |
+        +----+----+----+----+
+    """
+    units = _lattice([[100.0] * 4])
+    units["kind"] = ["block", "compound", "block", "block"]
+    engine = _Recorder()
+    result = divide_into_grids(units, _area(units), params=GridParams(150, 250), engine=engine)
+    assert len(engine.graphs) == 1
+    assert engine.graphs[0].edges["road_class"].tolist() == ["other", "other", None]
+    assert result.grids["households"].tolist() == [200.0, 200.0]
+
+
+def test_failing_engine_is_explained() -> None:
+    class _Never:
+        def __call__(
+            self, graph: UnitGraph, lo: float, hi: float, *, seed: int, time_limit: float | None
+        ) -> _Result:
+            return _Result(np.full(graph.n, -1, dtype=np.int64), False, "no plan, for a test")
+
+    units = _lattice([[200.0] * 4])
+    result = divide_into_grids(units, _area(units), params=GridParams(300, 500), engine=_Never())
+    assert len(result.grids) == 1
+    assert "no plan, for a test" in result.communities["explanation"].iloc[0]
+
+
+def test_bad_input() -> None:
+    units = _lattice([[100.0]])
+    with pytest.raises(InputError, match="no field 'hh'"):
+        divide_into_grids(units, _area(units), households_column="hh")
+    with pytest.raises(InputError, match="band"):
+        GridParams(500, 300)
+    neg = units.assign(households=[-1.0])
+    with pytest.raises(InputError, match="negative"):
+        divide_into_grids(neg, _area(units))
+
+
+def test_to_plan() -> None:
+    units = _lattice([[100.0] * 4, [100.0] * 4])
+    area = _area(units)
+    result = divide_into_grids(units, area, params=GridParams(150, 250))
+    plan = result.to_plan(area, name="test")
+    assert len(plan.areas_at("community")) == 1
+    grids = plan.areas_at("grid")
+    assert len(grids) == 4
+    assert set(grids["parent_id"]) == {"A"}
+    assert plan.areas_at("community")["households"].tolist() == [800.0]
+    assert plan.targets == {"grid": {"households": [150.0, 250.0]}}
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_providence_tracts_grids_in_band_or_explained(shared_data: Path) -> None:
+    """Tracts as communities, blocks as units, households = TOTPOP / 2.5, band 300–500."""
+    blocks = gpd.read_file(shared_data / "providence" / "providence_blocks.gpkg")
+    blocks["households"] = blocks["TOTPOP"] / 2.5
+    blocks["area_id"] = blocks["TRACTCE10"]
+    tracts = blocks.dissolve("TRACTCE10").reset_index()[["TRACTCE10", "geometry"]]
+    tracts = tracts.rename(columns={"TRACTCE10": "area_id"})
+    result = divide_into_grids(
+        blocks.rename(columns={"GEOID10": "unit_id"}),
+        tracts,
+        params=GridParams(300, 500, time_limit=3.0),
+        scheme=CodeScheme("440070", "000"),
+    )
+    comm = result.communities.set_index("area_id")
+    assert len(comm) == 39
+    assert result.grids["households"].sum() == pytest.approx(178040 / 2.5)
+    for grid in result.grids.itertuples():
+        assert grid.in_band or comm.loc[grid.area_id, "explanation"], grid
+    assert (comm["valid"] | comm["explanation"].notna()).all()
+    # most communities divide cleanly
+    assert comm["valid"].mean() > 0.75
+    # a unit over the ceiling is named
+    over = blocks[blocks["households"] > 500]
+    for unit in over.itertuples():
+        assert unit.GEOID10 in comm.loc[unit.area_id, "explanation"]
