@@ -42,9 +42,11 @@ def compound_findings(
     )
     by_compound = {int(k): g for k, g in big.groupby("compound")}
     hh = comp["households"].to_numpy(dtype=float)
+    cids = comp["compound_id"].to_numpy(dtype=object)
+    cnames = comp["name"].to_numpy(dtype=object)
     rows: list[tuple[str, int, float, str, object]] = []
     for c in range(n):
-        name = _compound_label(comp, c)
+        name = label(cids, cnames, c)
         held = by_compound.get(c)
         n_sides = 0 if held is None else len(held)
         out_share = float(outside[c])
@@ -92,9 +94,3 @@ def compound_findings(
         for rule in ("compound.split", "compound.unassigned")
     ]
     return pd.concat(frames, ignore_index=True)
-
-
-def _compound_label(comp: pd.DataFrame, c: int) -> str:
-    cid = comp["compound_id"].iloc[c]
-    name = comp["name"].iloc[c]
-    return f"{cid} ({name})" if name not in (None, "") and name == name else str(cid)
