@@ -146,6 +146,8 @@ def test_csv_bad_rows_are_named(tmp_path: Path) -> None:
     latin.write_bytes("name,lon,lat\n银星花园,118.58,24.80\n".encode("gb18030"))
     with pytest.raises(InputError, match="not utf-8"):
         read_layer_file(latin, "compounds")
+    assert read_layer_file(latin, "compounds", encoding="gb18030")["name"].tolist() == ["银星花园"]
+    assert read_table(latin, encoding="gb18030").loc[0, "name"] == "银星花园"
 
 
 # --- CRS handling -------------------------------------------------------------------------

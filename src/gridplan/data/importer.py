@@ -147,6 +147,7 @@ def prepare_import(
     fields: Mapping[str, str] | None = None,
     gcj02: bool = False,
     crs: str | int | CRS | None = None,
+    encoding: str = "utf-8",
     household_params: HouseholdParams | None = None,
     bbox: Sequence[float] | None = None,
 ) -> PreparedImport:
@@ -170,7 +171,11 @@ def prepare_import(
         if bbox is not None:
             raise InputError("bbox applies to OSM extracts only")
         lk = LayerKind(chosen.value)
-        raw = {lk: read_layer_file(src, lk, layer=layer, fields=fields, gcj02=gcj02, crs=crs)}
+        raw = {
+            lk: read_layer_file(
+                src, lk, layer=layer, fields=fields, gcj02=gcj02, crs=crs, encoding=encoding
+            )
+        }
     valid: dict[LayerKind, gpd.GeoDataFrame] = {}
     problems: list[FeatureProblem] = []
     for lk, gdf in raw.items():
@@ -197,6 +202,7 @@ def import_file(
     fields: Mapping[str, str] | None = None,
     gcj02: bool = False,
     crs: str | int | CRS | None = None,
+    encoding: str = "utf-8",
     replace: bool = False,
     household_params: HouseholdParams | None = None,
     level: Level | str = Level.COMMUNITY,
@@ -214,7 +220,7 @@ def import_file(
         What it holds (:class:`ImportKind`); inferred as ``osm`` for ``.pbf`` files.
     skip_invalid
         Load the valid features and report the invalid ones instead of failing.
-    layer, fields, gcj02, crs
+    layer, fields, gcj02, crs, encoding
         Passed to :func:`gridplan.data.readers.read_layer_file`.
     replace
         Replace the layers' existing features instead of appending (not for ``areas``).
@@ -251,6 +257,7 @@ def import_file(
         fields=fields,
         gcj02=gcj02,
         crs=crs,
+        encoding=encoding,
         household_params=household_params,
         bbox=bbox,
     )

@@ -97,6 +97,7 @@ def read_layer_file(
     lat: str | None = None,
     wkt: str | None = None,
     crs: str | int | CRS | None = None,
+    encoding: str = "utf-8",
 ) -> gpd.GeoDataFrame:
     """Read one layer of a file and normalise it to a layer kind.
 
@@ -120,6 +121,9 @@ def read_layer_file(
         CSV only: the coordinate columns, or the WKT geometry column (detected if omitted).
     crs
         The CRS of the input when the file has none (CSV default: EPSG:4326).
+    encoding
+        CSV only: the text encoding (default UTF-8, with or without a byte-order mark; Chinese
+        spreadsheets often save ``gb18030``).
 
     Returns
     -------
@@ -136,10 +140,11 @@ def read_layer_file(
 
     Examples
     --------
-    >>> roads = read_layer_file("../shared/data/tallahassee/tallahassee.gpkg", "roads")
-    ... # doctest: +SKIP
+    >>> roads = read_layer_file("tallahassee.gpkg", "roads")  # doctest: +SKIP
     >>> roads.columns[:3].tolist()  # doctest: +SKIP
     ['road_id', 'road_class', 'name']
+    >>> points = read_layer_file("tallahassee.gpkg", "compounds", layer="block_points",
+    ...                          fields={"residents": "POP100"})  # doctest: +SKIP
     """
     src = Path(path)
     sch = schema(kind)
@@ -147,7 +152,7 @@ def read_layer_file(
         raise InputError(f"{src}: no such file")
     suffix = src.suffix.lower()
     if suffix in _CSV:
-        gdf = _read_csv_points(src, lon=lon, lat=lat, wkt=wkt, crs=crs)
+        gdf = _read_csv_points(src, lon=lon, lat=lat, wkt=wkt, crs=crs, encoding=encoding)
     else:
         if lon or lat or wkt:
             raise InputError(f"{src.name}: lon/lat/wkt columns apply to CSV files only")
@@ -189,8 +194,9 @@ def read_table(path: str | Path, *, encoding: str = "utf-8") -> pd.DataFrame:
 
     Examples
     --------
-    >>> villages = read_table("../shared/data/qingyang/jinjiang_villages_2023.csv")
-    ... # doctest: +SKIP
+    >>> villages = read_table("jinjiang_villages_2023.csv")  # doctest: +SKIP
+    >>> villages.loc[0, "name"]  # doctest: +SKIP
+    '青新社区居委会'
     """
     src = Path(path)
     if not src.is_file():
@@ -266,9 +272,15 @@ def _parse_crs(crs: str | int | CRS, source: str) -> CRS:
 
 
 def _read_csv_points(
-    src: Path, *, lon: str | None, lat: str | None, wkt: str | None, crs: str | int | CRS | None
+    src: Path,
+    *,
+    lon: str | None,
+    lat: str | None,
+    wkt: str | None,
+    crs: str | int | CRS | None,
+    encoding: str,
 ) -> gpd.GeoDataFrame:
-    table = read_table(src)
+    table = read_table(src, encoding=encoding)
     table = table.replace({"": None})
     columns = list(table.columns)
     target = _parse_crs(crs if crs is not None else 4326, src.name)

@@ -80,6 +80,9 @@ def import_command(
         str | None,
         typer.Option("--crs", help="CRS of a file that has none (CSV default EPSG:4326)"),
     ] = None,
+    encoding: Annotated[
+        str, typer.Option("--encoding", help="CSV text encoding (e.g. gb18030)")
+    ] = "utf-8",
     replace: Annotated[
         bool, typer.Option("--replace", help="replace the layer's stored features")
     ] = False,
@@ -122,6 +125,7 @@ def import_command(
             fields=fields or None,
             gcj02=gcj02,
             crs=crs,
+            encoding=encoding,
             household_params=params,
             bbox=_parse_bbox(bbox) if bbox else None,
         )
