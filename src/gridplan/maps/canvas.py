@@ -228,19 +228,25 @@ def legend_line(colour: str, weight: float, dash: str | None, label: str) -> str
     )
 
 
+#: Font stack: Latin sans-serif, then the common CJK fonts of each platform.
+_FONTS = (
+    '"Helvetica Neue", Arial, "PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", '
+    '"Source Han Sans SC", "WenQuanYi Zen Hei", sans-serif'
+)
+
 _PAGE_CSS = f"""<style>
-.leaflet-container {{ background: {BLANK_BACKGROUND}; }}
+.leaflet-container {{ background: {BLANK_BACKGROUND}; font-family: {_FONTS}; }}
 #gridplan-title {{ position: fixed; top: 10px; left: 60px; z-index: 1000; background: #fff;
   padding: 4px 10px; border-radius: 4px; box-shadow: 0 1px 4px rgba(0,0,0,.3);
-  font: bold 15px/1.4 sans-serif; }}
-#gridplan-legend {{ position: fixed; bottom: 24px; right: 10px; z-index: 1000; background: #fff;
+  font: bold 15px/1.4 {_FONTS}; }}
+#gridplan-legend {{ position: fixed; bottom: 56px; left: 10px; z-index: 1000; background: #fff;
   padding: 6px 10px; border-radius: 4px; box-shadow: 0 1px 4px rgba(0,0,0,.3);
-  font: 12px/1.35 sans-serif; max-height: 60%; overflow-y: auto; max-width: 320px; }}
+  font: 12px/1.35 {_FONTS}; max-height: 60%; overflow-y: auto; max-width: 320px; }}
 #gridplan-legend .gp-sec {{ margin: 3px 0 5px; }}
 #gridplan-legend .gp-row {{ display: flex; align-items: center; gap: 6px; }}
 #gridplan-legend .gp-sw {{ display: inline-block; width: 14px; height: 12px;
   border: 1px solid #555; opacity: .8; }}
 #gridplan-legend .gp-ln {{ display: inline-block; width: 22px; height: 0; }}
 .leaflet-tooltip.gp-label {{ background: rgba(255,255,255,.75); border: none;
-  box-shadow: none; padding: 0 2px; font: 10px/1.1 sans-serif; color: #222; }}
+  box-shadow: none; padding: 0 2px; font: 10px/1.1 {_FONTS}; color: #222; }}
 </style>"""

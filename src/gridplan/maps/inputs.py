@@ -96,6 +96,8 @@ class MapLayers:
                     f"map layer {name}: missing column(s) {', '.join(missing)} "
                     f"(columns: {', '.join(map(str, layer.columns))})"
                 )
+            # rows are addressed by position when drawing: drop any (duplicate) index
+            object.__setattr__(self, name, layer.reset_index(drop=True))
         if self.communities.empty:
             raise InputError("map layer communities is empty: nothing to draw")
 
@@ -109,6 +111,7 @@ class MapLayers:
         plan: Plan,
         *,
         metrics: pd.DataFrame | None = None,
+        grid_metrics: pd.DataFrame | None = None,
         findings: gpd.GeoDataFrame | None = None,
         compounds: gpd.GeoDataFrame | None = None,
         roads: gpd.GeoDataFrame | None = None,
@@ -124,8 +127,10 @@ class MapLayers:
         plan
             The plan: its community and grid areas are drawn.
         metrics
-            Per-area metrics (e.g. the rule engine's ``CheckReport.areas``) with ``area_id``
-            and optionally ``level``; their columns are joined onto the areas for popups.
+            Per-area metrics (e.g. the rule engine's ``CheckReport.areas``), joined onto the
+            communities for popups (see :func:`join_metrics`).
+        grid_metrics
+            The same for grids.
         findings, compounds, roads, facilities, units
             Other layers, as in :class:`MapLayers`.
         bands
@@ -133,9 +138,9 @@ class MapLayers:
         title
             Map title; default: the plan's name and id.
         """
-        communities = _with_metrics(plan.areas_at(Level.COMMUNITY), metrics, Level.COMMUNITY)
+        communities = join_metrics(plan.areas_at(Level.COMMUNITY), metrics, Level.COMMUNITY)
         grids = plan.areas_at(Level.GRID)
-        grid_layer = _with_metrics(grids, metrics, Level.GRID) if not grids.empty else None
+        grid_layer = join_metrics(grids, grid_metrics, Level.GRID) if not grids.empty else None
         if title is None:
             title = plan.name + (f" (plan {plan.plan_id})" if plan.plan_id is not None else "")
         return cls(
@@ -178,15 +183,34 @@ def bands_from_targets(targets: Mapping[str, Any]) -> dict[str, Band]:
     return out
 
 
-def _with_metrics(
-    areas: gpd.GeoDataFrame, metrics: pd.DataFrame | None, level: Level
+def join_metrics(
+    areas: gpd.GeoDataFrame, metrics: pd.DataFrame | None, level: Level | str
 ) -> gpd.GeoDataFrame:
-    if metrics is None or metrics.empty or "area_id" not in metrics.columns:
+    """Add per-area metric columns (e.g. ``road_boundary_share``) to areas, by id.
+
+    Parameters
+    ----------
+    areas
+        Areas with ``area_id``.
+    metrics
+        One row per area with ``area_id`` (or ``id``, as in ``CheckReport.areas``) and
+        optionally ``level`` (rows of other levels are ignored). Only columns the areas do not
+        already have are added.
+    level
+        The level of ``areas``.
+    """
+    if metrics is None or metrics.empty:
         return areas
+    if "area_id" not in metrics.columns and "id" in metrics.columns:
+        metrics = metrics.rename(columns={"id": "area_id"})
+    if "area_id" not in metrics.columns:
+        return areas
+    level = Level(level)
     rows = metrics
     if "level" in rows.columns:
         rows = rows[rows["level"].astype(str) == level.value]
-    extra = [c for c in rows.columns if c not in areas.columns and c not in ("level", "geometry")]
+    skip = ("level", "geometry")
+    extra = [c for c in rows.columns if c not in areas.columns and c not in skip]
     if not extra:
         return areas
     joined = rows[["area_id", *extra]].drop_duplicates("area_id").copy()

@@ -1,0 +1,237 @@
+"""Real-browser tests: rendered maps opened in headless Chromium (Debian's, via Selenium).
+
+Each test opens a map file, waits for Leaflet to draw, and asserts there are no JavaScript
+errors in the console and no network request of any kind (``--tiles none``). Screenshots go to
+``test-artifacts/`` (gitignored).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from mapkit import artifacts_dir, js_errors, network_urls, tiny_layers
+
+from gridplan.geo.rules import check_areas
+from gridplan.maps.inputs import MapLayers, join_metrics
+from gridplan.maps.render import render_plan_map, save_map
+from gridplan.plan import Level
+
+pytestmark = pytest.mark.browser
+
+_PATHS = "return document.querySelectorAll('.leaflet-overlay-pane path').length"
+
+
+def providence_layers(shared_data: Path, copies: int = 1) -> MapLayers:
+    """Providence: 39 tracts as communities, 154 block groups as grids, 3,014 blocks as units.
+
+    Households = residents / 2.5 (the data has no household count). With ``copies`` > 1 the
+    city is repeated side by side (``copies`` × ``copies``) for a city-scale test. Findings
+    and road shares come from the rule engine.
+    """
+    blocks = gpd.read_file(shared_data / "providence" / "providence_blocks.gpkg")
+    width = float(blocks.total_bounds[2] - blocks.total_bounds[0]) * 1.05
+    height = float(blocks.total_bounds[3] - blocks.total_bounds[1]) * 1.05
+    frames = []
+    for i in range(copies):
+        for j in range(copies):
+            shifted = blocks.copy()
+            shifted.geometry = blocks.geometry.translate(i * width, j * height)
+            shifted["copy"] = f"{i}{j}"
+            frames.append(shifted)
+    allb = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=blocks.crs)
+    allb["tract"] = allb["copy"] + "-" + allb["TRACTCE10"]
+    allb["bg"] = allb["copy"] + "-" + allb["GEOID10"].str[:12]
+    tracts = allb.dissolve("tract", aggfunc={"TOTPOP": "sum"}).reset_index()
+    communities = gpd.GeoDataFrame(
+        {
+            "area_id": tracts["tract"],
+            "name": "Tract " + tracts["tract"],
+            "code": tracts["tract"],
+            "households": tracts["TOTPOP"] / 2.5,
+            "residents": tracts["TOTPOP"].astype(float),
+        },
+        geometry=tracts.geometry,
+        crs=blocks.crs,
+    )
+    bgs = allb.dissolve("bg", aggfunc={"TOTPOP": "sum", "tract": "first"}).reset_index()
+    grids = gpd.GeoDataFrame(
+        {
+            "area_id": bgs["bg"],
+            "code": bgs["bg"],
+            "parent_id": bgs["tract"],
+            "households": bgs["TOTPOP"] / 2.5,
+            "residents": bgs["TOTPOP"].astype(float),
+        },
+        geometry=bgs.geometry,
+        crs=blocks.crs,
+    )
+    units = gpd.GeoDataFrame(
+        {
+            "unit_id": allb["copy"] + "-" + allb["GEOID10"],
+            "households": allb["TOTPOP"] / 2.5,
+        },
+        geometry=allb.geometry,
+        crs=blocks.crs,
+    )
+    report = check_areas(communities, level=Level.COMMUNITY)
+    grid_report = check_areas(grids, level=Level.GRID)
+    findings = pd.concat([report.findings, grid_report.findings.to_crs(report.findings.crs)])
+    return MapLayers(
+        communities=join_metrics(communities, report.areas, Level.COMMUNITY),
+        grids=grids,
+        units=units,
+        findings=gpd.GeoDataFrame(findings, geometry="geometry", crs=report.findings.crs),
+        title=f"Providence, RI: 2010 tracts as communities ({len(communities)})",
+    )
+
+
+def _open(driver: Any, path: Path, timeout: float = 30.0) -> float:
+    """Open a map and wait until Leaflet has drawn paths; return the seconds it took."""
+    driver.get_log("browser")
+    driver.get_log("performance")
+    start = time.perf_counter()
+    driver.get(path.resolve().as_uri())
+    while time.perf_counter() - start < timeout:
+        ready = driver.execute_script(
+            "return document.readyState === 'complete' && "
+            "document.querySelectorAll('.leaflet-overlay-pane path').length > 0"
+        )
+        if ready:
+            return time.perf_counter() - start
+        time.sleep(0.05)
+    pytest.fail(f"the map {path} did not draw within {timeout} s")
+
+
+def _toggle(driver: Any, prefix: str) -> None:
+    """Click the layer-control checkbox of the overlay whose label starts with ``prefix``."""
+    clicked = driver.execute_script(
+        """
+        const labels = document.querySelectorAll('.leaflet-control-layers-overlays label');
+        for (const label of labels) {
+            if (label.textContent.trim().startsWith(arguments[0])) {
+                label.querySelector('input').click();
+                return true;
+            }
+        }
+        return false;
+        """,
+        prefix,
+    )
+    assert clicked, f"no layer {prefix!r} in the layer control"
+
+
+def _no_requests(urls: list[str]) -> None:
+    remote = [u for u in urls if u.split(":", 1)[0].lower() in {"http", "https", "ws", "wss"}]
+    assert remote == [], f"the page made network requests: {remote[:5]}"
+
+
+@pytest.mark.realdata
+def test_providence_map_in_browser(browser: Any, shared_data: Path, tmp_path: Path) -> None:
+    layers = providence_layers(shared_data)
+    assert layers.grids is not None and layers.findings is not None
+    path = save_map(render_plan_map(layers), tmp_path / "providence.html")
+    seconds = _open(browser, path)
+    assert js_errors(browser) == []
+    _no_requests(network_urls(browser))
+    drawn = browser.execute_script(_PATHS)
+    drawable = len(layers.communities) + len(layers.grids) + len(layers.findings)
+    assert drawn == drawable  # units are hidden until switched on
+    _toggle(browser, "Grids")
+    assert browser.execute_script(_PATHS) == drawn - len(layers.grids)
+    _toggle(browser, "Grids")
+    assert browser.execute_script(_PATHS) == drawn
+    _toggle(browser, "Units")
+    assert layers.units is not None
+    assert browser.execute_script(_PATHS) == drawn + len(layers.units)
+    _toggle(browser, "Units")
+    labels = browser.execute_script("return document.querySelectorAll('.gp-label').length")
+    assert labels == len(layers.grids)  # every grid shows its code
+    legend = browser.find_element("id", "gridplan-legend").text
+    assert "Communities: band 1,000–3,000 households" in legend
+    assert js_errors(browser) == []
+    browser.save_screenshot(str(artifacts_dir() / "providence_map.png"))
+    assert seconds < 5.0
+
+
+def _open_popup(driver: Any, name: str) -> str:
+    """Fire a click on the community called ``name``; return the popup's text."""
+    driver.execute_script(
+        """
+        const name = arguments[0];
+        for (const key of Object.keys(window)) {
+            const group = window[key];
+            if (!(key.startsWith('geo_json_') && group && group.eachLayer)) continue;
+            group.eachLayer(function (l) {
+                const p = l.feature ? l.feature.properties : {};
+                if (p.name === name && p.road_share) {
+                    l.fire('click', {latlng: l.getBounds().getCenter()}, true);
+                }
+            });
+        }
+        """,
+        name,
+    )
+    text = driver.execute_script(
+        "const p = document.querySelector('.leaflet-popup-content');return p ? p.innerText : '';"
+    )
+    return str(text)
+
+
+def test_tiny_map_popups_chinese_and_circles(browser: Any, tmp_path: Path) -> None:
+    path = save_map(render_plan_map(tiny_layers()), tmp_path / "tiny.html")
+    _open(browser, path)
+    assert js_errors(browser) == []
+    _no_requests(network_urls(browser))
+    text = _open_popup(browser, "青新社区")
+    assert "青新社区" in text
+    assert "1,200" in text and "3,600" in text
+    assert "in the band (1,000–3,000 households)" in text
+    assert "75%" in text
+    assert "enclave.exclave: part 2 of 2" in text
+    assert browser.find_element("id", "gridplan-title").text == "青阳街道 test plan"
+    labels = browser.execute_script(
+        "return Array.from(document.querySelectorAll('.gp-label')).map(e => e.textContent)"
+    )
+    assert sorted(labels) == [
+        "350582001004001",
+        "350582001004002",
+        "350582001005001",
+        "350582001015001",
+    ]
+    before = browser.execute_script(_PATHS)
+    _toggle(browser, "Facilities")
+    # two walking circles and the facility marker disappear
+    assert browser.execute_script(_PATHS) == before - 3
+    _toggle(browser, "Facilities")
+    assert js_errors(browser) == []
+    browser.save_screenshot(str(artifacts_dir() / "tiny_map_popup.png"))
+
+
+@pytest.mark.slow
+@pytest.mark.realdata
+def test_city_scale_size_and_load_time(browser: Any, shared_data: Path, tmp_path: Path) -> None:
+    """Providence repeated 2 × 2: 12,056 units, 156 communities, 616 grids, all drawn."""
+    layers = providence_layers(shared_data, copies=2)
+    assert layers.units is not None and len(layers.units) >= 10_000
+    start = time.perf_counter()
+    path = save_map(render_plan_map(layers, show_units=True), tmp_path / "city.html")
+    render_seconds = time.perf_counter() - start
+    size_mb = path.stat().st_size / 1e6
+    seconds = _open(browser, path, timeout=60)
+    assert js_errors(browser) == []
+    drawn = browser.execute_script(_PATHS)
+    assert drawn >= len(layers.units) + len(layers.communities)
+    browser.save_screenshot(str(artifacts_dir() / "city_scale_map.png"))
+    (artifacts_dir() / "city_scale.txt").write_text(
+        f"units {len(layers.units)} communities {len(layers.communities)} "
+        f"grids {len(layers.grids or [])} paths {drawn}\n"
+        f"render {render_seconds:.2f} s, file {size_mb:.2f} MB, browser open {seconds:.2f} s\n",
+        encoding="utf-8",
+    )
+    assert size_mb < 15.0
+    assert seconds < 5.0
