@@ -163,7 +163,10 @@ def _parse_fields(items: list[str]) -> dict[str, str]:
 
 
 def _print_table(result: FileImportResult, url: str) -> None:
-    table = Table(title=f"Imported {result.source} ({result.kind.value}) into {url}")
+    console.print(
+        f"Imported {result.source} ({result.kind.value}) into {url}", markup=False, highlight=False
+    )
+    table = Table()
     table.add_column("layer")
     table.add_column("loaded", justify="right")
     table.add_column("skipped", justify="right")
