@@ -229,7 +229,7 @@ def test_city_scale_size_and_load_time(browser: Any, shared_data: Path, tmp_path
     browser.save_screenshot(str(artifacts_dir() / "city_scale_map.png"))
     (artifacts_dir() / "city_scale.txt").write_text(
         f"units {len(layers.units)} communities {len(layers.communities)} "
-        f"grids {len(layers.grids or [])} paths {drawn}\n"
+        f"grids {len(layers.grids) if layers.grids is not None else 0} paths {drawn}\n"
         f"render {render_seconds:.2f} s, file {size_mb:.2f} MB, browser open {seconds:.2f} s\n",
         encoding="utf-8",
     )
