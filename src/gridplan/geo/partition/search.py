@@ -77,6 +77,9 @@ class Search:
         self.w_unit = float(wpos.mean()) if len(wpos) else 1.0
         self.moved_weight = moved_weight if base is not None else 0.0
         self.steps = 0
+        order = np.argsort(self.labels, kind="stable")
+        bounds = np.searchsorted(self.labels[order], np.arange(self.k + 1))
+        self.members: list[IntArray] = [order[bounds[d] : bounds[d + 1]] for d in range(self.k)]
 
     # -- objective pieces -------------------------------------------------------------
     def violation(self, totals: npt.ArrayLike) -> FloatArray:
@@ -103,18 +106,25 @@ class Search:
         """
         top = self.top
         lab = self.labels
-        la, lb = lab[top.u], lab[top.v]
-        cut_edges = np.flatnonzero(la != lb)
         self.steps += 1
+        n_edges = len(top.u)
+        if n_edges == 0 or self.k < 2:
+            return False
+        # A uniformly random cut edge: rejection sampling, then a full scan if unlucky.
+        for e0 in self.rng.integers(n_edges, size=64):
+            da, db = int(lab[top.u[e0]]), int(lab[top.v[e0]])
+            if da != db:
+                return self.recut(da, db, accept_any)
+        cut_edges = np.flatnonzero(lab[top.u] != lab[top.v])
         if len(cut_edges) == 0:
             return False
-        e0 = int(cut_edges[self.rng.integers(len(cut_edges))])
-        return self.recut(int(la[e0]), int(lb[e0]), accept_any)
+        e1 = int(cut_edges[self.rng.integers(len(cut_edges))])
+        return self.recut(int(lab[top.u[e1]]), int(lab[top.v[e1]]), accept_any)
 
     def recut(self, da: int, db: int, accept_any: bool = False) -> bool:
         """Merge districts ``da`` and ``db`` and re-cut them along a random spanning tree."""
         lab = self.labels
-        nodes = np.flatnonzero((lab == da) | (lab == db))
+        nodes = np.concatenate([self.members[da], self.members[db]])
         tree, a, b, e = self.trees.draw(nodes)
         if tree is None:
             return False
@@ -174,10 +184,12 @@ class Search:
         if not accept_any and best_viol >= old_viol - 1e-9 and score[best] > old_score + 1e-9:
             return False
         v = int(cand[best])
-        sub = tree.in_subtree(v, round(float(size[best])))
+        sub = tree.in_subtree(v)
         first, second = (da, db) if orient[best] else (db, da)
         lab[nodes[sub]] = first
         lab[nodes[~sub]] = second
+        self.members[first] = nodes[sub]
+        self.members[second] = nodes[~sub]
         self.totals[first] = float(w[sub].sum())
         self.totals[second] = float(w[~sub].sum())
         return True
@@ -218,6 +230,8 @@ class Search:
             if not self._stays_connected(frm, node):
                 continue
             lab[node] = to
+            self.members[frm] = self.members[frm][self.members[frm] != node]
+            self.members[to] = np.append(self.members[to], node)
             self.totals[frm] -= self.w[node]
             self.totals[to] += self.w[node]
             touched.update((frm, to))
@@ -247,7 +261,7 @@ class Search:
         return np.asarray(gain, dtype=np.float64)
 
     def _stays_connected(self, district: int, node: int) -> bool:
-        members = np.flatnonzero(self.labels == district)
+        members = self.members[district]
         rest = members[members != node]
         if len(rest) == 0:
             return False

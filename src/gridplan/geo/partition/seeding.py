@@ -159,8 +159,8 @@ class Seeder:
         tree, a, b, e = self.trees.draw(nodes)
         if tree is None:
             return None
-        sums = tree.subtree_sums(np.stack([self.w[nodes], np.ones(len(nodes))], axis=1))
-        s, size = sums[:, 0], sums[:, 1]
+        sums = tree.subtree_sums(self.w[nodes][:, None])
+        s = sums[:, 0]
         m1_lo, m1_hi = cut_options(s, total, m, self.lo, self.hi)
         ok = m1_lo <= m1_hi
         ok[tree.root] = False
@@ -177,7 +177,7 @@ class Seeder:
         score = depth + balance + 0.3 * cost + 1e-6 * self.rng.random(len(cand))
         best = int(np.argmin(score))
         v = int(cand[best])
-        return tree.in_subtree(v, round(float(size[v]))), int(m1[best])
+        return tree.in_subtree(v), int(m1[best])
 
     def _tree_edge_cost(
         self, tree: Tree, cand: IntArray, a: IntArray, b: IntArray, e: IntArray, m: int

@@ -125,14 +125,15 @@ class Tree:
         Parent of each node (the root is its own parent).
     pos
         Position of each node in ``order``.
-    levels
-        Node groups by depth, deepest last.
+    end
+        For each node, the preorder position just past its subtree: the subtree of ``x`` is
+        ``order[pos[x]:end[x]]``.
     """
 
     order: IntArray
     parent: IntArray
     pos: IntArray
-    levels: tuple[IntArray, ...]
+    end: IntArray
 
     @property
     def root(self) -> int:
@@ -140,15 +141,15 @@ class Tree:
 
     def subtree_sums(self, values: FloatArray) -> FloatArray:
         """Sum of ``values`` (shape ``(n,)`` or ``(n, c)``) over each node's subtree."""
-        out = np.array(values, dtype=np.float64, copy=True)
-        for nodes in reversed(self.levels[1:]):
-            np.add.at(out, self.parent[nodes], out[nodes])
-        return out
+        vals = np.asarray(values, dtype=np.float64)
+        pre = vals[self.order]
+        prefix = np.zeros((len(pre) + 1, *pre.shape[1:]))
+        np.cumsum(pre, axis=0, out=prefix[1:])
+        return prefix[self.end] - prefix[self.pos]
 
-    def in_subtree(self, node: int, size: int) -> npt.NDArray[np.bool_]:
-        """Mask of the nodes in ``node``'s subtree (``size`` = its node count)."""
-        start = self.pos[node]
-        return (self.pos >= start) & (self.pos < start + size)
+    def in_subtree(self, node: int) -> npt.NDArray[np.bool_]:
+        """Mask of the nodes in ``node``'s subtree."""
+        return (self.pos >= self.pos[node]) & (self.pos < self.end[node])
 
 
 def random_tree(
@@ -164,23 +165,52 @@ def random_tree(
     """
     if m == 1:
         zero = np.zeros(1, dtype=np.int64)
-        return Tree(zero, zero.copy(), zero.copy(), (zero,))
-    graph = sparse.csr_array((weights, (a, b)), shape=(m, m))
-    mst = csgraph.minimum_spanning_tree(graph)
+        return Tree(zero, zero.copy(), zero.copy(), np.ones(1, dtype=np.int64))
+    mst = csgraph.minimum_spanning_tree(_csr(m, a, b, weights), overwrite=True)
+    counts = np.diff(mst.indptr)
+    rows = np.repeat(np.arange(m), counts)
+    cols = mst.indices.astype(np.int64)
+    sym = _csr(m, np.concatenate([rows, cols]), np.concatenate([cols, rows]), None)
     root = int(rng.integers(m))
-    order, pred = csgraph.depth_first_order(mst, root, directed=False, return_predecessors=True)
+    order, pred = csgraph.depth_first_order(sym, root, directed=True, return_predecessors=True)
     if len(order) < m:
         return None
     order = np.asarray(order, dtype=np.int64)
     parent = np.asarray(pred, dtype=np.int64)
     parent[root] = root
-    depth = _depths(parent)
-    by_depth = np.argsort(depth, kind="stable")
-    cuts = np.flatnonzero(np.diff(depth[by_depth])) + 1
-    levels = tuple(np.split(by_depth, cuts))
     pos = np.empty(m, dtype=np.int64)
     pos[order] = np.arange(m)
-    return Tree(order, parent, pos, levels)
+    end_pre = _subtree_ends(_depths(parent)[order])
+    return Tree(order, parent, pos, end_pre[pos])
+
+
+def _csr(m: int, rows: IntArray, cols: IntArray, data: FloatArray | None) -> sparse.csr_matrix:
+    """A CSR matrix from coordinates, built directly (no COO round trip)."""
+    order = np.argsort(rows, kind="stable")
+    indptr = np.zeros(m + 1, dtype=np.int32)
+    np.cumsum(np.bincount(rows, minlength=m), out=indptr[1:])
+    values = np.ones(len(rows)) if data is None else np.asarray(data, dtype=np.float64)[order]
+    return sparse.csr_matrix(
+        (values, cols[order].astype(np.int32), indptr), shape=(m, m), copy=False
+    )
+
+
+def _subtree_ends(depth_pre: IntArray) -> IntArray:
+    """For each preorder position ``i``, the first later position whose depth is not greater
+    (the end of ``i``'s subtree), by binary lifting over a sparse table of range minima."""
+    n = len(depth_pre)
+    levels = max(1, int(np.ceil(np.log2(n + 1))))
+    table = [np.concatenate([depth_pre, [-1]])]
+    for j in range(1, levels + 1):
+        prev = table[-1]
+        shift = 1 << (j - 1)
+        table.append(np.minimum(prev, np.concatenate([prev[shift:], np.full(shift, -1)])))
+    cur = np.arange(1, n + 1)
+    for j in range(levels, -1, -1):
+        step = 1 << j
+        ok = table[j][np.minimum(cur, n)] > depth_pre
+        cur = np.where(ok, cur + step, cur)
+    return np.minimum(cur, n)
 
 
 def _depths(parent: IntArray) -> IntArray:
