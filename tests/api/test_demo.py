@@ -1,0 +1,73 @@
+"""The demo end to end on the real Helsinki extract, on the embedded GeoPackage store."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from gridplan.api.cli import app
+from gridplan.data.layers import LayerKind
+from gridplan.data.store import open_store
+from gridplan.plan import Level
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path, float]:
+    out = tmp_path_factory.mktemp("demo")
+    start = time.perf_counter()
+    result = CliRunner().invoke(app, ["demo", "--out", str(out), "--format", "json"])
+    seconds = time.perf_counter() - start
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout), out, seconds
+
+
+def test_demo_finishes_within_a_minute_and_reports(demo_run: tuple[dict, Path, float]) -> None:
+    report, out, seconds = demo_run
+    assert seconds < 60
+    summary = report["summary"]
+    for key in ("blocks (polygonized roads)", "households (estimated)", "store", "map"):
+        assert key in summary
+    assert report["store"] == str(out / "gridplan.gpkg")
+    # every skipped feature is listed with its reason
+    assert all(s["reason"] for s in report["skipped"])
+
+
+def test_demo_store_holds_layers_and_a_valid_plan(demo_run: tuple[dict, Path, float]) -> None:
+    report, out, _ = demo_run
+    with open_store(out / "gridplan.gpkg") as store:
+        assert store.count(LayerKind.ROADS) > 700
+        assert store.count(LayerKind.BUILDINGS) > 400
+        units = store.read_layer(LayerKind.UNITS)
+        plan = store.load_plan(report["plan_id"])
+        findings = store.read_findings(report["plan_id"])
+    assert int(report["summary"]["blocks (polygonized roads)"]) == len(units)
+    buildings_households = float(report["summary"]["households (estimated)"].replace(",", ""))
+    # households are conserved from buildings to units (the summary rounds to a household)
+    assert abs(units["households"].sum() - buildings_households) < 1.0
+    communities = plan.areas_at(Level.COMMUNITY)
+    assert len(communities) >= 2
+    assert communities["households"].between(1000, 3000).all()
+    assert abs(communities["households"].sum() - units["households"].sum()) < 1e-6
+    grids = plan.areas_at(Level.GRID)
+    assert len(grids) > len(communities)
+    assert set(grids["parent_id"]) == set(communities["area_id"])
+    assert grids["code"].str.fullmatch(r"\d{15}").all()
+    assert set(plan.assignments["unit_id"]) == set(units["unit_id"])
+    assert set(findings.columns) >= {"rule", "area_id", "message", "geometry"}
+
+
+def test_demo_map_is_offline_html_with_the_plan(demo_run: tuple[dict, Path, float]) -> None:
+    _, out, _ = demo_run
+    html = (out / "map.html").read_text(encoding="utf-8")
+    assert "leaflet" in html.lower()
+    assert "C01" in html
+    # nothing is fetched: no external scripts, styles or tile templates
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html)
+    assert "{z}" not in html and "tile.openstreetmap" not in html
