@@ -1,0 +1,141 @@
+"""``gridplan assign``: assign compounds to communities (落实属地管理).
+
+Contract (issue 4)::
+
+    gridplan assign --compounds FILE --areas FILE [--compound-id-field F] [--area-id-field F]
+        [--overrides CSV] --out FILE [--format table|json]
+
+``--out`` (GeoPackage or GeoJSON, EPSG:4326) holds every compound with ``area_id``,
+``method`` (overlap | contained | nearest | override), ``overlap_share``, ``flagged`` and
+``note``. JSON on stdout: ``{"compounds", "households", "areas": [{area_id, compounds,
+households}], "methods", "flagged": [...], "overrides": [...], "out"}``. Exit 2 with a
+one-line reason on bad input.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import geopandas as gpd
+import typer
+from rich.table import Table
+
+from gridplan.api.console import FormatOption, OutputFormat, console, guarded, print_json
+from gridplan.data.crs import to_storage
+from gridplan.data.layers import LayerKind
+from gridplan.data.readers import read_layer_file
+from gridplan.data.reference import load_overrides
+from gridplan.errors import InputError
+from gridplan.geo.assign import assign_compounds, assignment_summary
+
+HELP = (
+    "Assign compounds (小区) to communities by largest overlap (points: containment); "
+    "compounds outside every community go to the one they border along the longest "
+    "non-arterial stretch, else the nearest (flagged); named overrides always win."
+)
+
+#: Output formats by file suffix.
+_DRIVERS = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON"}
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``assign`` command to ``app``."""
+    app.command("assign", help=HELP)(assign_command)
+
+
+@guarded
+def assign_command(
+    compounds: Annotated[
+        Path, typer.Option("--compounds", help="compound polygons or points (any vector file)")
+    ],
+    areas: Annotated[Path, typer.Option("--areas", help="community polygons")],
+    out: Annotated[Path, typer.Option("--out", help="output file (.gpkg or .geojson)")],
+    compound_id_field: Annotated[
+        str | None, typer.Option("--compound-id-field", help="column with the compound ids")
+    ] = None,
+    area_id_field: Annotated[
+        str | None, typer.Option("--area-id-field", help="column with the community ids")
+    ] = None,
+    overrides: Annotated[
+        Path | None,
+        typer.Option("--overrides", help="CSV of named assignments: compound,community"),
+    ] = None,
+    roads: Annotated[
+        Path | None,
+        typer.Option("--roads", help="road centrelines (arterials do not count as a border)"),
+    ] = None,
+    output: OutputFormat = FormatOption,
+) -> None:
+    """Assign every compound and write the result."""
+    driver = _DRIVERS.get(out.suffix.lower())
+    if driver is None:
+        raise InputError(f"--out {out.name}: use a .gpkg or .geojson file")
+    comp = read_layer_file(compounds, LayerKind.COMPOUNDS, id_field=compound_id_field)
+    area = read_layer_file(areas, LayerKind.AREAS, id_field=area_id_field)
+    table = load_overrides(overrides) if overrides is not None else None
+    road_layer = read_layer_file(roads, LayerKind.ROADS) if roads is not None else None
+    result = assign_compounds(comp, area, overrides=table, roads=road_layer)
+    summary = assignment_summary(result)
+    write_layer(result, out, driver)
+    summary["out"] = str(out)
+    if output == OutputFormat.JSON:
+        print_json(summary)
+    else:
+        _print(summary, out)
+
+
+def write_layer(gdf: gpd.GeoDataFrame, out: Path, driver: str) -> None:
+    """Write a layer in EPSG:4326 (replacing the file)."""
+    frame = to_storage(gdf, "output")
+    frame.attrs = {}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.exists():
+        out.unlink()
+    try:
+        frame.to_file(out, driver=driver, engine="pyogrio")
+    except Exception as exc:  # pyogrio/GDAL errors have no common base class
+        raise InputError(f"--out {out}: cannot write ({exc})") from exc
+
+
+def _print(summary: dict, out: Path) -> None:
+    methods = ", ".join(f"{k} {v}" for k, v in summary["methods"].items())
+    console.print(
+        f"[bold]{summary['compounds']} compounds assigned[/bold] ({methods}); "
+        f"{len(summary['flagged'])} flagged; written to {out}"
+    )
+    table = Table(title="households per community")
+    table.add_column("community")
+    table.add_column("compounds", justify="right")
+    table.add_column("households", justify="right")
+    for row in summary["areas"]:
+        table.add_row(str(row["area_id"]), str(row["compounds"]), f"{row['households']:,.0f}")
+    console.print(table)
+    if summary["flagged"]:
+        flagged = Table(title="flagged compounds")
+        for col in ("compound", "community", "method", "share", "why"):
+            flagged.add_column(col)
+        for f in summary["flagged"]:
+            flagged.add_row(
+                str(f["compound_id"]),
+                str(f["area_id"]),
+                f["method"],
+                f"{f['overlap_share']:.0%}",
+                f["note"] or "",
+            )
+        console.print(flagged)
+    applied = [o for o in summary["overrides"] if o["status"] == "applied"]
+    if summary["overrides"]:
+        console.print(
+            f"overrides: {len(applied)} applied, {len(summary['overrides']) - len(applied)} "
+            "not matched ("
+            + "; ".join(
+                f"{o['compound']}: {o['status']}"
+                for o in summary["overrides"]
+                if o["status"] != "applied"
+            )
+            + ")"
+        )
+
+
+__all__ = ["assign_command", "register", "write_layer"]

@@ -1,0 +1,178 @@
+"""Tests of ``gridplan grids`` (CliRunner on the real app, real files, both stores)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+from shapely import LineString, box
+from typer.testing import CliRunner
+
+from gridplan.api.cli import app
+from gridplan.data.reference import load_overrides
+from gridplan.data.store.base import Store
+from gridplan.geo.assign import assign_compounds, assignment_summary
+from gridplan.geo.codes import CodeScheme
+from gridplan.geo.grids import GridParams, divide_into_grids
+from gridplan.geo.units import build_units
+
+CRS = "EPSG:3857"
+runner = CliRunner()
+
+
+def _files(tmp_path: Path) -> tuple[Path, Path]:
+    """Two communities of 2 x 2 units, 150 households each; band 250–350 gives two grids
+    per community::
+
+        +----+----+----+----+
+        | A  | A  | B  | B  |    community code 004 (A) and 005 (B)
+        +----+----+----+----+
+        | A  | A  | B  | B  |
+        +----+----+----+----+
+    """
+    units = gpd.GeoDataFrame(
+        {"uid": [f"u{r}{c}" for r in range(2) for c in range(4)], "hh": [150.0] * 8},
+        geometry=[box(c * 100, r * 100, c * 100 + 100, r * 100 + 100)
+                  for r in range(2) for c in range(4)],
+        crs=CRS,
+    )  # fmt: skip
+    areas = gpd.GeoDataFrame(
+        {"area_id": ["A", "B"], "code": ["350582001004", "350582001005"]},
+        geometry=[box(0, 0, 200, 200), box(200, 0, 400, 200)],
+        crs=CRS,
+    )
+    u, a = tmp_path / "units.gpkg", tmp_path / "areas.geojson"
+    units.to_file(u)
+    areas.to_crs(4326).to_file(a)
+    return a, u
+
+
+def test_grids_json_codes_and_out(tmp_path: Path) -> None:
+    a, u = _files(tmp_path)
+    out = tmp_path / "grids.gpkg"
+    result = runner.invoke(
+        app,
+        ["grids", "--areas", str(a), "--units", str(u), "--unit-id-field", "uid",
+         "--households-field", "hh", "--band", "250", "350", "--codes", "350582,001",
+         "--out", str(out), "--format", "json"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["grids"] == 4
+    assert data["in_band"] == 4
+    assert [c["valid"] for c in data["communities"]] == [True, True]
+    written = gpd.read_file(out)
+    assert sorted(written["grid_code"]) == [
+        "350582001004001", "350582001004002", "350582001005001", "350582001005002",
+    ]  # fmt: skip
+    assert written["households"].tolist() == [300.0] * 4
+    assert set(written["area_id"]) == {"A", "B"}
+    assert written.crs.to_epsg() == 4326
+
+
+def test_grids_table_and_default_codes(tmp_path: Path) -> None:
+    a, u = _files(tmp_path)
+    out = tmp_path / "grids.geojson"
+    result = runner.invoke(
+        app,
+        ["grids", "--areas", str(a), "--units", str(u), "--households-field", "hh",
+         "--band", "250", "350", "--out", str(out)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "4 grids" in result.stdout
+    assert sorted(gpd.read_file(out)["grid_code"]) == ["A-001", "A-002", "B-001", "B-002"]
+
+
+def test_grids_bad_input(tmp_path: Path) -> None:
+    a, u = _files(tmp_path)
+    out = str(tmp_path / "g.gpkg")
+    base = ["grids", "--areas", str(a), "--units", str(u), "--out", out]
+    result = runner.invoke(app, [*base, "--households-field", "nope"])
+    assert result.exit_code == 2
+    assert "nope" in result.stderr
+    result = runner.invoke(app, [*base, "--households-field", "hh", "--codes", "3505"])
+    assert result.exit_code == 2
+    assert "county,subdistrict" in result.stderr
+    result = runner.invoke(app, [*base, "--households-field", "hh", "--band", "500", "300"])
+    assert result.exit_code == 2
+    assert "band" in result.stderr
+
+
+def test_grids_store_option_saves_a_plan(tmp_path: Path) -> None:
+    """--store saves communities and grids as a plan in the store named by --db."""
+    from gridplan.data.store.base import open_store
+
+    a, u = _files(tmp_path)
+    db = str(tmp_path / "store.gpkg")
+    result = runner.invoke(
+        app,
+        ["grids", "--areas", str(a), "--units", str(u), "--unit-id-field", "uid",
+         "--households-field", "hh", "--band", "250", "350", "--codes", "350582,001",
+         "--out", str(tmp_path / "g.gpkg"), "--store", "--db", db, "--format", "json"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    plan_id = json.loads(result.stdout)["plan_id"]
+    with open_store(db) as st:
+        plan = st.load_plan(plan_id)
+    assert len(plan.areas_at("grid")) == 4
+    assert len(plan.areas_at("community")) == 2
+    assert len(plan.assignments) == 8
+    assert set(plan.assignments["grid_id"]) == set(plan.areas_at("grid")["area_id"])
+
+
+@pytest.mark.postgis
+def test_assign_and_grids_plan_round_trips_in_both_stores(store: Store) -> None:
+    """Roads -> units (compounds carved) -> compounds assigned -> grids -> a stored plan.
+
+    ::
+
+        +---------+---------+ y=200     road x=200 splits communities A (west) and B (east);
+        |  [c1]   |   [c3]  |           road y=100 splits each into north/south blocks;
+        +---------+---------+ y=100     c1..c4: compounds of 200 households each
+        |  [c2]   |   [c4]  |
+        +---------+---------+ y=0
+        0        200       400
+    """
+    roads = gpd.GeoDataFrame(
+        {"road_class": ["primary", "local"]},
+        geometry=[LineString([(200, -10), (200, 210)]), LineString([(-10, 100), (410, 100)])],
+        crs=CRS,
+    )
+    outline = gpd.GeoDataFrame(geometry=[box(0, 0, 400, 200)], crs=CRS)
+    compounds = gpd.GeoDataFrame(
+        {
+            "compound_id": ["c1", "c2", "c3", "c4"],
+            "name": ["c1", "c2", "c3", "福隆广场"],
+            "households": [200.0] * 4,
+            "residents": [500.0] * 4,
+        },
+        geometry=[box(20, 120, 80, 180), box(20, 20, 80, 80), box(220, 120, 280, 180),
+                  box(220, 20, 280, 80)],
+        crs=CRS,
+    )  # fmt: skip
+    areas = gpd.GeoDataFrame(
+        {"area_id": ["A", "B"], "name": ["青新社区", "锦青社区"], "code": ["004", "005"]},
+        geometry=[box(0, 0, 200, 200), box(200, 0, 400, 200)],
+        crs=CRS,
+    )
+    assigned = assign_compounds(compounds, areas, overrides=load_overrides())
+    assert assigned["area_id"].tolist() == ["A", "A", "B", "B"]
+    units = build_units(roads, outline, compounds=compounds).units
+    result = divide_into_grids(
+        units, areas, params=GridParams(150, 450), scheme=CodeScheme("350582", "001")
+    )
+    assert result.grids["in_band"].all()
+    plan = result.to_plan(areas, name="assign+grids", source="test")
+    plan = replace(plan, metrics={**plan.metrics, "assign": assignment_summary(assigned)})
+    plan_id = store.save_plan(plan)
+    back = store.load_plan(plan_id)
+    assert back.name == "assign+grids"
+    assert len(back.assignments) == len(units)
+    assert sorted(back.areas_at("grid")["area_id"]) == sorted(result.grids["grid_code"])
+    assert back.areas_at("grid")["households"].sum() == 800.0
+    assert back.metrics["assign"]["households"] == 800.0
+    grid_codes = sorted(back.areas_at("grid")["area_id"])
+    assert all(code.startswith("350582001") and len(code) == 15 for code in grid_codes)
