@@ -26,7 +26,7 @@ def _root() -> None:
 
 
 #: Command modules, in help order.
-COMMANDS: tuple[str, ...] = ("demo", "import_", "check", "assign", "grids", "serve")
+COMMANDS: tuple[str, ...] = ("demo", "import_", "check", "assign", "grids", "partition", "serve")
 
 for _name in COMMANDS:
     importlib.import_module(f"gridplan.api.commands.{_name}").register(app)
