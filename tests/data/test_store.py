@@ -430,20 +430,22 @@ def test_failure_mid_import_changes_nothing(store: Store, monkeypatch: pytest.Mo
     assert store.import_layers(rest).import_id == 2
 
 
-def _refuse_tall_buildings(store: Store) -> None:
-    """Add a real database-side check: buildings of more than 100 levels are refused."""
+def _database_refuses(store: Store, table: str, column: str, bad: str) -> None:
+    """Add a real database-side rule refusing rows where ``column > bad`` (PostgreSQL CHECK
+    constraint, SQLite trigger): the database, not gridplan, makes the write fail."""
     if isinstance(store, GeoPackageStore):
         with closing(sqlite3.connect(store.path)) as con, con:
             con.execute(
-                "CREATE TRIGGER too_tall BEFORE INSERT ON buildings WHEN NEW.levels > 100 "
-                "BEGIN SELECT RAISE(ABORT, 'too tall'); END"
+                f"CREATE TRIGGER refused BEFORE INSERT ON {table} WHEN NEW.{column} > {bad} "
+                "BEGIN SELECT RAISE(ABORT, 'refused by the database'); END"
             )
     else:
+        schema = store.schema  # type: ignore[attr-defined]
         with store._engine.begin() as conn:  # type: ignore[attr-defined]
             conn.execute(
                 text(
-                    f'ALTER TABLE "{store.schema}".buildings '  # type: ignore[attr-defined]
-                    "ADD CONSTRAINT too_tall CHECK (levels <= 100)"
+                    f'ALTER TABLE "{schema}".{table} '
+                    f"ADD CONSTRAINT refused CHECK ({column} IS NULL OR {column} <= {bad})"
                 )
             )
 
@@ -452,15 +454,33 @@ def test_database_error_mid_import_rolls_back(store: Store) -> None:
     """The database itself refuses the second layer after the first was written."""
     layers = _layers()
     store.import_layers({LayerKind.UNITS: layers[LayerKind.UNITS]})
-    _refuse_tall_buildings(store)
+    _database_refuses(store, "buildings", "levels", "100")
     before = _snapshot(store)
     digest = _file_digest(store)
     tall = layers[LayerKind.BUILDINGS].assign(levels=[6.0, 120.0])
-    with pytest.raises(StoreError, match=r"too_tall|too tall"):
+    with pytest.raises(StoreError, match="refused"):
         store.import_layers({LayerKind.ROADS: layers[LayerKind.ROADS], LayerKind.BUILDINGS: tall})
     _assert_unchanged(before, _snapshot(store))
     assert _file_digest(store) == digest
-    assert not list(Path(store.url).parent.glob("*.tmp.gpkg*")) if digest else True
+    if isinstance(store, GeoPackageStore):
+        assert not list(store.path.parent.glob("*.tmp.gpkg*"))
+
+
+def test_database_error_mid_plan_rolls_back(store: Store) -> None:
+    """The plan header, assignments and areas are written, then the findings are refused."""
+    first = store.save_plan(_plan(), _findings())
+    _database_refuses(store, "findings", "value", "1000")
+    before = _snapshot(store)
+    digest = _file_digest(store)
+    bad = _findings().assign(value=[1.0, 5000.0, np.nan])
+    with pytest.raises(StoreError, match="refused"):
+        store.save_plan(_plan("doomed", parent_id=first), bad)
+    with pytest.raises(StoreError, match="refused"):
+        store.save_findings(first, bad)
+    _assert_unchanged(before, _snapshot(store))
+    assert _file_digest(store) == digest
+    assert len(store.read_findings(first)) == 3
+    assert store.save_plan(_plan("next", parent_id=first)) == first + 1
 
 
 def test_refused_last_layer_loads_nothing(store: Store) -> None:

@@ -22,10 +22,13 @@ Examples
 
 from __future__ import annotations
 
+import atexit
 import fcntl
 import os
 import shutil
 import sqlite3
+import tempfile
+import threading
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
@@ -151,6 +154,69 @@ _INDEXES: tuple[str, ...] = (
 )
 
 
+def _create_tables(path: Path) -> None:
+    """Create every missing table and index of a store in ``path`` (new or existing)."""
+    have = set(_layer_names(path)) if path.exists() else set()
+    for kind in records.LAYER_KINDS:
+        if kind.value not in have:
+            _write(path, _layer_template(kind), kind.value, geometry_type="Unknown")
+    for name, (frame, geometry_type) in _plan_layer_templates().items():
+        if name not in have:
+            _write(path, frame, name, geometry_type=geometry_type)
+    for name, table in _attribute_templates().items():
+        if name not in have:
+            _write(path, table, name)
+    with closing(sqlite3.connect(path)) as con, con:
+        for sql in _INDEXES:
+            con.execute(sql)
+        version = con.execute(
+            "SELECT value FROM gridplan_store WHERE key = ?", ("version",)
+        ).fetchone()
+        if version is None:
+            con.execute(
+                "INSERT INTO gridplan_store (key, value) VALUES (?, ?)",
+                ("version", STORE_VERSION),
+            )
+
+
+_TEMPLATE_LOCK = threading.Lock()
+_TEMPLATE: list[Path] = []
+
+
+def _template() -> Path:
+    """An empty store file, built once per process (on first use) and copied by
+    :meth:`GeoPackageStore.initialise`: creating a dozen GeoPackage tables takes far longer
+    than copying a small file."""
+    with _TEMPLATE_LOCK:
+        if not _TEMPLATE or not _TEMPLATE[0].exists():
+            folder = Path(tempfile.mkdtemp(prefix="gridplan-template-"))
+            atexit.register(shutil.rmtree, folder, ignore_errors=True)
+            path = folder / f"store-{STORE_VERSION}.gpkg"
+            with _unsynced():
+                _create_tables(path)
+            _TEMPLATE[:] = [path]
+        return _TEMPLATE[0]
+
+
+@contextmanager
+def _unsynced() -> Iterator[None]:
+    """Let GDAL skip SQLite's fsync while it writes a private copy.
+
+    Safe because the copy is fsynced once before it atomically replaces the store; a crash
+    before that leaves the old file intact. The GDAL option is process-wide, so the previous
+    value is restored as soon as the write ends.
+    """
+    previous = pyogrio.get_gdal_config_option(_SYNC_OPTION)
+    pyogrio.set_gdal_config_options({_SYNC_OPTION: "OFF"})
+    try:
+        yield
+    finally:
+        pyogrio.set_gdal_config_options({_SYNC_OPTION: previous})
+
+
+_SYNC_OPTION = "OGR_SQLITE_SYNCHRONOUS"
+
+
 class GeoPackageStore(Store):
     """A store in one GeoPackage file.
 
@@ -179,28 +245,20 @@ class GeoPackageStore(Store):
         """
         if self.path.exists() and self._has_all_tables():
             return
+        if (
+            self.path.exists()
+            and self.path.stat().st_size
+            and "gridplan_store" not in set(_layer_names(self.path))
+        ):
+            raise StoreError(
+                f"{self.path} is a GeoPackage but not a gridplan store; choose another --db "
+                "path (to load its layers, use gridplan import)"
+            )
         with self._writing("initialise") as tmp:
-            have = set(_layer_names(tmp)) if tmp.exists() else set()
-            for kind in records.LAYER_KINDS:
-                if kind.value not in have:
-                    _write(tmp, _layer_template(kind), kind.value, geometry_type="Unknown")
-            for name, (frame, geometry_type) in _plan_layer_templates().items():
-                if name not in have:
-                    _write(tmp, frame, name, geometry_type=geometry_type)
-            for name, table in _attribute_templates().items():
-                if name not in have:
-                    _write(tmp, table, name)
-            with closing(sqlite3.connect(tmp)) as con, con:
-                for sql in _INDEXES:
-                    con.execute(sql)
-                version = con.execute(
-                    "SELECT value FROM gridplan_store WHERE key = ?", ("version",)
-                ).fetchone()
-                if version is None:
-                    con.execute(
-                        "INSERT INTO gridplan_store (key, value) VALUES (?, ?)",
-                        ("version", STORE_VERSION),
-                    )
+            if tmp.exists():
+                _create_tables(tmp)
+            else:
+                shutil.copyfile(_template(), tmp)
 
     def _has_all_tables(self) -> bool:
         try:
@@ -441,12 +499,16 @@ class GeoPackageStore(Store):
             with open(lock_path, "a+b") as lock:
                 fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
                 try:
+                    self._remove_stale_copies()
                     if self.path.exists():
                         shutil.copyfile(self.path, tmp)
                     elif action != "initialise":
                         raise StoreError(f"no gridplan store at {self.path} (initialise it first)")
-                    yield tmp
+                    with _unsynced():
+                        yield tmp
+                    _fsync(tmp)
                     os.replace(tmp, self.path)
+                    _fsync(self.path.parent)
                 finally:
                     fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
         except GridplanError:
@@ -456,6 +518,20 @@ class GeoPackageStore(Store):
         finally:
             for leftover in (tmp, tmp.with_name(tmp.name + "-journal")):
                 leftover.unlink(missing_ok=True)
+
+    def _remove_stale_copies(self) -> None:
+        """Delete copies left by a writer that died (only called under the write lock, so no
+        live writer owns one)."""
+        for stale in self.path.parent.glob(f".{self.path.name}.*.tmp.gpkg*"):
+            stale.unlink(missing_ok=True)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 _PLAN_COLUMNS = "plan_id, name, parent_id, created_at, source, targets, metrics"
