@@ -91,6 +91,7 @@ def test_skip_invalid_loads_the_rest_and_reports(store: Store, tmp_path: Path) -
     assert store.count(LayerKind.COMPOUNDS) == 2
 
 
+@pytest.mark.filterwarnings("ignore:'crs' was not provided")
 def test_missing_crs_is_named_and_loads_nothing(store: Store, tmp_path: Path) -> None:
     path = tmp_path / "nocrs.shp"
     gpd.GeoDataFrame({"name": ["x"]}, geometry=[box(0, 0, 1, 1)]).to_file(path)

@@ -153,6 +153,7 @@ def test_csv_bad_rows_are_named(tmp_path: Path) -> None:
 # --- CRS handling -------------------------------------------------------------------------
 
 
+@pytest.mark.filterwarnings("ignore:'crs' was not provided")
 def test_missing_crs_names_the_file(tmp_path: Path) -> None:
     path = tmp_path / "noprj.shp"
     gpd.GeoDataFrame({"name": ["x"]}, geometry=[box(0, 0, 1, 1)]).to_file(path)

@@ -61,7 +61,8 @@ def read_osm(
     path
         An ``.osm.pbf`` file.
     bbox
-        Only read features within ``(minx, miny, maxx, maxy)`` in longitude/latitude.
+        Only read features within ``(minx, miny, maxx, maxy)`` in longitude/latitude
+        (relations crossing its edge are read whole).
     facility_amenities
         ``amenity`` values read as facilities.
 
@@ -89,7 +90,7 @@ def read_osm(
         raise InputError(f"{src}: no such OSM file")
     box = _bbox(bbox)
     try:
-        osm = pyrosm.OSM(str(src), bounding_box=box)
+        osm = pyrosm.OSM(str(src), bounding_box=box, complete_relations=box is not None)
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Could not find any")
             roads = osm.get_network(network_type="driving+service")
