@@ -26,7 +26,16 @@ def _root() -> None:
 
 
 #: Command modules, in help order.
-COMMANDS: tuple[str, ...] = ("demo", "import_", "check", "assign", "grids", "partition", "serve")
+COMMANDS: tuple[str, ...] = (
+    "demo",
+    "import_",
+    "check",
+    "assign",
+    "grids",
+    "partition",
+    "serve",
+    "map",
+)
 
 for _name in COMMANDS:
     importlib.import_module(f"gridplan.api.commands.{_name}").register(app)
