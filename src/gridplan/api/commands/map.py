@@ -1,0 +1,263 @@
+"""``gridplan map``: draw a plan as one self-contained HTML map.
+
+::
+
+    gridplan map [--db URL_OR_PATH] [--plan ID]
+    gridplan map --areas FILE [--grids FILE] [--roads FILE] [--compounds FILE]
+        [--facilities FILE] [--units FILE] [--id-field F] [--name-field F] [--code-field F]
+        [--households-field F] [--residents-field F]
+    common: [--tiles none|osm|gaode] [--band LO HI] [--grid-band LO HI] [--measure M]
+        [--walk-speed M_PER_MIN] [--walk-minutes MIN ...] [--no-check] [--title T]
+        --out map.html [--format table|json]
+
+From a store (``--db``, default the embedded GeoPackage) it draws ``--plan`` (default: the
+latest plan) with the store's roads, compounds, facilities and units and the plan's stored
+findings; without stored findings it runs the checks. From files it reads the layers and
+runs the checks (``--no-check`` skips them). ``--tiles none`` (the default) writes a page that
+makes no network request at all; ``gaode`` draws everything in GCJ-02 to match Gaode tiles.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from gridplan.api.console import (
+    DbOption,
+    FormatOption,
+    OutputFormat,
+    console,
+    err_console,
+    guarded,
+    print_json,
+    resolve_db,
+)
+from gridplan.data.layers import LayerKind
+from gridplan.data.readers import read_layer_file
+from gridplan.data.store.base import open_store
+from gridplan.errors import InputError
+from gridplan.geo.rules import CheckConfig
+from gridplan.maps.inputs import MapLayers
+from gridplan.maps.render import WALK_MINUTES, WALK_SPEED_M_PER_MIN, render_plan_map, save_map
+from gridplan.maps.sources import checked_layers, store_layers
+from gridplan.maps.tiles import Tiles
+from gridplan.plan import Level
+
+HELP = (
+    "Draw a plan as one self-contained HTML map: communities by size band, grids with their "
+    "codes, compounds, roads, findings, facilities with walking circles. Reads the store "
+    "(--db, --plan; default the latest plan) or files (--areas …)."
+)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``map`` command to ``app``."""
+    app.command("map", help=HELP)(map_command)
+
+
+@guarded
+def map_command(
+    out: Annotated[Path, typer.Option("--out", help="HTML file to write")],
+    db: str | None = DbOption,
+    plan: Annotated[
+        int | None, typer.Option("--plan", help="stored plan id (default: the latest)")
+    ] = None,
+    areas: Annotated[
+        Path | None, typer.Option("--areas", help="community polygons (instead of the store)")
+    ] = None,
+    grids: Annotated[
+        Path | None, typer.Option("--grids", help="grid polygons (with --areas)")
+    ] = None,
+    roads: Annotated[Path | None, typer.Option("--roads", help="road centrelines")] = None,
+    compounds: Annotated[
+        Path | None, typer.Option("--compounds", help="compounds (polygons or points)")
+    ] = None,
+    facilities: Annotated[
+        Path | None, typer.Option("--facilities", help="service facilities (points)")
+    ] = None,
+    units: Annotated[Path | None, typer.Option("--units", help="units (polygons)")] = None,
+    id_field: Annotated[
+        str | None, typer.Option("--id-field", help="column with the area ids")
+    ] = None,
+    name_field: Annotated[
+        str | None, typer.Option("--name-field", help="column with the area names")
+    ] = None,
+    code_field: Annotated[
+        str | None, typer.Option("--code-field", help="column with the area codes")
+    ] = None,
+    households_field: Annotated[
+        str | None, typer.Option("--households-field", help="column with households")
+    ] = None,
+    residents_field: Annotated[
+        str | None, typer.Option("--residents-field", help="column with residents")
+    ] = None,
+    tiles: Annotated[
+        Tiles,
+        typer.Option("--tiles", help="none (offline, no request at all), osm, gaode (GCJ-02)"),
+    ] = Tiles.NONE,
+    band: Annotated[
+        tuple[float, float] | None,
+        typer.Option("--band", help="community size band LO HI (default 1000 3000 households)"),
+    ] = None,
+    grid_band: Annotated[
+        tuple[float, float] | None,
+        typer.Option("--grid-band", help="grid size band LO HI (default 300 500 households)"),
+    ] = None,
+    measure: Annotated[
+        str | None,
+        typer.Option(
+            "--measure",
+            help="households or residents (default: residents when only --residents-field "
+            "is given, else households)",
+        ),
+    ] = None,
+    walk_speed: Annotated[
+        float, typer.Option("--walk-speed", help="walking speed for service circles, m/min")
+    ] = WALK_SPEED_M_PER_MIN,
+    walk_minutes: Annotated[
+        list[float] | None,
+        typer.Option("--walk-minutes", help="walking times drawn around facilities (repeatable)"),
+    ] = None,
+    no_check: Annotated[
+        bool, typer.Option("--no-check", help="do not run the checks (draw stored findings only)")
+    ] = False,
+    title: Annotated[str | None, typer.Option("--title", help="map title")] = None,
+    output: OutputFormat = FormatOption,
+) -> None:
+    """Render the map and report what it holds."""
+    if areas is None and any(p is not None for p in (grids, roads, compounds, facilities, units)):
+        raise InputError("--grids, --roads, --compounds, --facilities and --units need --areas")
+    if areas is not None and plan is not None:
+        raise InputError("--plan draws a stored plan: use it with --db, not with --areas")
+    chosen = measure or ("residents" if residents_field and not households_field else "households")
+    if chosen not in ("households", "residents"):
+        raise InputError(f"--measure {chosen!r}: expected households or residents")
+    minutes = tuple(walk_minutes) if walk_minutes else WALK_MINUTES
+    if walk_speed <= 0 or any(m <= 0 for m in minutes):
+        raise InputError("--walk-speed and --walk-minutes must be positive")
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("reading", total=None)
+        source: str
+        if areas is not None:
+            config = _config(chosen, band, grid_band)
+            fields = {
+                k: v
+                for k, v in (
+                    ("name", name_field),
+                    ("code", code_field),
+                    ("households", households_field),
+                    ("residents", residents_field),
+                )
+                if v
+            }
+            area_layer = read_layer_file(areas, LayerKind.AREAS, fields=fields, id_field=id_field)
+            progress.update(task, description="checking" if not no_check else "drawing")
+            layers = checked_layers(
+                area_layer,
+                grids=read_layer_file(grids, LayerKind.AREAS) if grids else None,
+                roads=read_layer_file(roads, LayerKind.ROADS) if roads else None,
+                compounds=read_layer_file(compounds, LayerKind.COMPOUNDS) if compounds else None,
+                facilities=read_layer_file(facilities, LayerKind.FACILITIES)
+                if facilities
+                else None,
+                units=read_layer_file(units, LayerKind.UNITS) if units else None,
+                config=config,
+                check=not no_check,
+                title=title if title is not None else areas.stem,
+            )
+            source = str(areas)
+            plan_id = None
+        else:
+            url = resolve_db(db)
+            explicit = band is not None or grid_band is not None or measure is not None
+            config = _config(chosen, band, grid_band)
+            with open_store(url) as store:
+                progress.update(task, description="reading the store and checking")
+                layers = store_layers(
+                    store,
+                    plan,
+                    config=config if explicit else None,
+                    check=not no_check,
+                    title=title,
+                )
+                plan_id = plan if plan is not None else store.list_plans()[-1].plan_id
+            source = url
+        progress.update(task, description="drawing")
+        fmap = render_plan_map(
+            layers, tiles=tiles, walk_speed_m_per_min=walk_speed, walk_minutes=minutes
+        )
+        progress.update(task, description="writing")
+        path = save_map(fmap, out)
+    summary = _summary(layers, path, tiles, source, plan_id)
+    if output == OutputFormat.JSON:
+        print_json(summary)
+        return
+    table = Table(title=f"map written: {path}", show_header=True)
+    table.add_column("layer")
+    table.add_column("features", justify="right")
+    for name, count in summary["layers"].items():
+        table.add_row(name, f"{count:,}")
+    console.print(table)
+    by_rule = ", ".join(f"{r} {n}" for r, n in summary["findings"].items()) or "none"
+    console.print(
+        f"{summary['bytes'] / 1e6:.2f} MB, tiles {tiles.value}"
+        + (f", plan {plan_id}" if plan_id is not None else "")
+        + f"; findings: {by_rule}"
+    )
+
+
+def _config(
+    measure: str,
+    band: tuple[float, float] | None,
+    grid_band: tuple[float, float] | None,
+) -> CheckConfig:
+    config = CheckConfig(measure=measure)
+    if band is not None:
+        config = config.with_band(Level.COMMUNITY, band[0], band[1])
+    if grid_band is not None:
+        config = config.with_band(Level.GRID, grid_band[0], grid_band[1])
+    return config
+
+
+def _summary(
+    layers: MapLayers, path: Path, tiles: Tiles, source: str, plan_id: int | None
+) -> dict[str, object]:
+    counts = {
+        name: len(frame)
+        for name, frame in (
+            ("communities", layers.communities),
+            ("grids", layers.grids),
+            ("compounds", layers.compounds),
+            ("roads", layers.roads),
+            ("findings", layers.findings),
+            ("facilities", layers.facilities),
+            ("units", layers.units),
+        )
+        if frame is not None
+    }
+    findings: dict[str, int] = {}
+    if layers.findings is not None and not layers.findings.empty:
+        findings = {str(k): int(v) for k, v in layers.findings["rule"].value_counts().items()}
+    return {
+        "out": str(path),
+        "bytes": path.stat().st_size,
+        "tiles": tiles.value,
+        "source": source,
+        "plan_id": plan_id,
+        "layers": counts,
+        "findings": findings,
+        "bands": {k: [b.lo, b.hi, b.field] for k, b in layers.bands.items()},
+    }
+
+
+__all__ = ["map_command", "register"]
