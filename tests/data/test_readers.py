@@ -133,6 +133,15 @@ def test_csv_wkt_and_crs(tmp_path: Path) -> None:
     assert gdf.geometry.iloc[0].equals(line)
 
 
+def test_csv_projected_coordinates_need_crs(tmp_path: Path) -> None:
+    path = tmp_path / "projected.csv"
+    path.write_text("name,x,y\na,660000,2743000\n", encoding="utf-8")
+    with pytest.raises(CRSError, match="not longitude/latitude"):
+        read_layer_file(path, "compounds")
+    gdf = read_layer_file(path, "compounds", crs="EPSG:32650")
+    assert gdf.to_crs(4326).geometry.iloc[0].x == pytest.approx(118.6, abs=0.1)
+
+
 def test_csv_bad_rows_are_named(tmp_path: Path) -> None:
     path = tmp_path / "bad.csv"
     path.write_text("name,lon,lat\na,118.58,24.80\nb,east,24.80\n", encoding="utf-8")

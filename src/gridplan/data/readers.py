@@ -307,7 +307,15 @@ def _read_csv_points(
         pts[np.isnan(xs) | np.isnan(ys)] = None
         geoms = pts
         attrs = table.drop(columns=[lon, lat])
-    return gpd.GeoDataFrame(attrs, geometry=geoms, crs=target)
+    gdf = gpd.GeoDataFrame(attrs, geometry=geoms, crs=target)
+    if target.is_geographic and len(gdf) and not gdf.geometry.isna().all():
+        minx, miny, maxx, maxy = gdf.total_bounds
+        if minx < -180 or maxx > 180 or miny < -90 or maxy > 90:
+            raise CRSError(
+                f"{src.name}: coordinates ({minx:g}…{maxx:g}, {miny:g}…{maxy:g}) are not "
+                f"longitude/latitude in {target.name}; pass the CRS they are in (--crs)"
+            )
+    return gdf
 
 
 def _find(columns: Sequence[str], names: Sequence[str]) -> str | None:
