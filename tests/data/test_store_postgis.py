@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from alembic import command
 from sqlalchemy import create_engine, text
 
 from gridplan.data.store.base import open_store
@@ -73,6 +74,19 @@ def test_migration_is_idempotent(postgis_store: PostGISStore) -> None:
         postgis_store, f'SELECT version_num FROM "{postgis_store.schema}".alembic_version'
     )
     assert versions == [("0001",)]
+
+
+def test_downgrade_and_upgrade_again(postgis_store: PostGISStore) -> None:
+    with postgis_store._engine.begin() as conn:
+        command.downgrade(postgis_store._alembic_config(conn), "base")
+    left = _rows(
+        postgis_store,
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = :schema",
+    )
+    assert left == [("alembic_version",)]
+    assert postgis_store.revision() is None
+    postgis_store.initialise()
+    assert postgis_store.revision() == "0001" and postgis_store.count("units") == 0
 
 
 def test_query_tables_match_the_migration(postgis_store: PostGISStore) -> None:

@@ -9,7 +9,7 @@ Guarantees, identical in both stores:
 
 * an import is one transaction: every layer of it loads, or nothing changes;
 * plans are append-only: :meth:`Store.save_plan` always creates a new id and never rewrites a
-  stored plan;
+  stored plan; plan and import ids are consecutive from 1 (a failed write uses none);
 * ``read_layer`` returns features in the schema of :mod:`gridplan.data.layers`, in EPSG:4326,
   ordered by id (numeric ids numerically, then other ids by code point), followed by the
   input's extra columns (kept as JSON, returned in alphabetical order);
@@ -153,7 +153,13 @@ class Store(ABC):
         """Replace the stored findings of a plan (findings are derived, the plan is not).
 
         ``findings`` has the columns of :data:`gridplan.data.layers.FINDING_COLUMNS` and a
-        geometry (any type, any CRS)."""
+        geometry (any type or null, any CRS).
+
+        Raises
+        ------
+        NotFoundError
+            If there is no such plan.
+        """
 
     @abstractmethod
     def read_findings(self, plan_id: int) -> gpd.GeoDataFrame:

@@ -113,11 +113,15 @@ class PostGISStore(Store):
                 {"key": f"gridplan-migrate:{self.schema}"},
             )
             conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
-            cfg = Config()
-            cfg.set_main_option("script_location", str(MIGRATIONS))
-            cfg.attributes["connection"] = conn
-            cfg.attributes["schema"] = self.schema
-            command.upgrade(cfg, "head")
+            command.upgrade(self._alembic_config(conn), "head")
+
+    def _alembic_config(self, conn: Connection) -> Config:
+        """Alembic configuration running the shipped migrations on ``conn`` in this schema."""
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        cfg.attributes["connection"] = conn
+        cfg.attributes["schema"] = self.schema
+        return cfg
 
     def revision(self) -> str | None:
         """The Alembic revision the store's schema is at (``None`` before initialising)."""
