@@ -20,7 +20,7 @@ makes no network request at all; ``gaode`` draws everything in GCJ-02 to match G
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypedDict
 
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -229,9 +229,20 @@ def _config(
     return config
 
 
+class _Summary(TypedDict):
+    out: str
+    bytes: int
+    tiles: str
+    source: str
+    plan_id: int | None
+    layers: dict[str, int]
+    findings: dict[str, int]
+    bands: dict[str, list[float | str]]
+
+
 def _summary(
     layers: MapLayers, path: Path, tiles: Tiles, source: str, plan_id: int | None
-) -> dict[str, object]:
+) -> _Summary:
     counts = {
         name: len(frame)
         for name, frame in (
