@@ -42,8 +42,8 @@ def test_batch_locate_agrees_with_shapely_on_10000_random_points(
     doc = r.json()
     assert doc["plan_id"] == providence.plan_id
     assert doc["count"] == 10_000 and len(doc["results"]) == 10_000
-    got_c = [None if a is None else a["community"]["id"] for a in doc["results"]]
-    got_g = [None if a is None or a["grid"] is None else a["grid"]["id"] for a in doc["results"]]
+    got_c = [None if a is None else a["community"] for a in doc["results"]]
+    got_g = [None if a is None else a["grid"] for a in doc["results"]]
     want_c = _expected(providence, Level.COMMUNITY, lon, lat)
     want_g = _expected(providence, Level.GRID, lon, lat)
     assert got_c == want_c
@@ -51,11 +51,13 @@ def test_batch_locate_agrees_with_shapely_on_10000_random_points(
     inside = sum(c is not None for c in want_c)
     assert doc["located"] == inside
     assert 3_000 < inside < 9_900  # both inside and outside points were tested
-    # names and codes come with the ids
-    first = next(a for a in doc["results"] if a is not None)
-    tract = first["community"]["id"]
-    assert first["community"] == {"id": tract, "name": f"Tract {tract}", "code": f"44007{tract}"}
-    assert first["grid"]["id"].startswith(f"44007{tract}")
+    # names and codes of exactly the areas hit come in the lookups
+    assert set(doc["communities"]) == {c for c in want_c if c is not None}
+    assert set(doc["grids"]) == {g for g in want_g if g is not None}
+    for tract, info in doc["communities"].items():
+        assert info == {"name": f"Tract {tract}", "code": f"44007{tract}"}
+    for group, info in doc["grids"].items():
+        assert info["code"] == group
 
 
 def test_get_locate_agrees_with_shapely(client: TestClient, providence: Any) -> None:
@@ -122,7 +124,12 @@ def test_get_locate_bad_parameters(
         (b"[1, 2]", 400, '{"points"'),
         (b'{"points": 3}', 400, '{"points"'),
         (b'{"points": [[1, 2, 3]]}', 400, "[lon, lat] pair"),
-        (b'{"points": [[1, 2], [3]]}', 400, "[lon, lat] pair"),
+        (b'{"points": [[1, 2], [3]]}', 400, "point 1 is not"),
+        (b'{"points": [[1, 2], 3]}', 400, "[lon, lat] pair"),
+        (b'{"points": [[1, true]]}', 400, "[lon, lat] pair"),
+        (b'{"points": ["ab"]}', 400, "[lon, lat] pair"),
+        (b'{"points": [[1, 1e400]]}', 400, "not valid JSON"),
+        (b'{"points": [[1, 100000000000000000000000]]}', 400, "point 0 (1.0, 1e+23)"),
         (b'{"points": [["a", "b"]]}', 400, "[lon, lat] pair"),
         (b'{"points": [[-71.4, 41.8], [-71.4, 95]]}', 400, "point 1 (-71.4, 95.0)"),
     ],
@@ -138,7 +145,14 @@ def test_post_locate_bad_bodies(
 def test_post_locate_empty_batch(client: TestClient, providence: Any) -> None:
     r = client.post("/locate", json={"points": []})
     assert r.status_code == 200
-    assert r.json() == {"plan_id": providence.plan_id, "count": 0, "located": 0, "results": []}
+    assert r.json() == {
+        "plan_id": providence.plan_id,
+        "count": 0,
+        "located": 0,
+        "communities": {},
+        "grids": {},
+        "results": [],
+    }
 
 
 def test_post_locate_batch_limit(client: TestClient) -> None:

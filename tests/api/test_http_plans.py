@@ -134,7 +134,8 @@ def test_locate_index_follows_a_newly_stored_plan(drawn: tuple[Any, TestClient])
     # an older plan stays reachable by id
     assert client.get("/locate", params={**u2, "plan": first}).json()["community"]["id"] == "A"
     batch = client.post("/locate", json={"points": [[118.505, 24.705], [118.515, 24.705]]})
-    assert [a["community"]["id"] for a in batch.json()["results"]] == ["A", "B"]
+    assert [a["community"] for a in batch.json()["results"]] == ["A", "B"]
+    assert batch.json()["communities"]["B"] == {"name": "Community B", "code": "350582001005"}
 
 
 def test_checks_and_findings_collection(drawn: tuple[Any, TestClient]) -> None:

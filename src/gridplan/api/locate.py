@@ -11,6 +11,7 @@ id), so every point inside the subdistrict gets exactly one community.
 
 from __future__ import annotations
 
+import itertools
 import math
 import threading
 from collections import OrderedDict
@@ -27,23 +28,23 @@ from gridplan.api.service import PLAN_ID_MAX, Service
 from gridplan.errors import InputError, LimitError, NotFoundError
 from gridplan.plan import Level, Plan
 
-_PREDICATE = "covered_by"  # the point lies in the polygon or on its boundary
 
-
-def _area_fragments(plan: Plan, level: Level) -> tuple[np.ndarray, list[bytes]]:
+def _area_fragments(
+    plan: Plan, level: Level
+) -> tuple[np.ndarray, list[bytes], list[bytes], list[bytes]]:
+    """Geometries and JSON pieces of a level's areas: ``{id, name, code}``, ``id``,
+    ``{name, code}``."""
     areas = plan.areas_at(level)
     geoms = np.asarray(areas.geometry.values, dtype=object)
-    frags = [
-        orjson.dumps(
-            {
-                "id": _text(row.area_id),
-                "name": _text(row.name),
-                "code": _text(row.code),
-            }
-        )
-        for row in areas[["area_id", "name", "code"]].itertuples(index=False)
-    ]
-    return geoms, frags
+    full: list[bytes] = []
+    ids: list[bytes] = []
+    info: list[bytes] = []
+    for row in areas[["area_id", "name", "code"]].itertuples(index=False):
+        area_id, name, code = _text(row.area_id), _text(row.name), _text(row.code)
+        full.append(orjson.dumps({"id": area_id, "name": name, "code": code}))
+        ids.append(orjson.dumps(area_id))
+        info.append(orjson.dumps({"name": name, "code": code}))
+    return geoms, full, ids, info
 
 
 def _text(value: Any) -> str | None:
@@ -70,24 +71,36 @@ class PlanIndex:
         if plan.plan_id is None:
             raise ValueError("the plan has not been stored")
         self.plan_id = plan.plan_id
-        cgeoms, cfrags = _area_fragments(plan, Level.COMMUNITY)
-        ggeoms, gfrags = _area_fragments(plan, Level.GRID)
+        cgeoms, cfrags, self._cids, self._cinfo = _area_fragments(plan, Level.COMMUNITY)
+        ggeoms, gfrags, self._gids, self._ginfo = _area_fragments(plan, Level.GRID)
         self.community_tree = shapely.STRtree(cgeoms)
         self.grid_tree = shapely.STRtree(ggeoms)
         shapely.prepare(cgeoms)
         shapely.prepare(ggeoms)
+        self._cgeoms = cgeoms
+        self._ggeoms = ggeoms
         self._cfrags = cfrags
         self._gfrags = gfrags
         self.n_communities = len(cfrags)
         self.n_grids = len(gfrags)
 
     @staticmethod
-    def _first_hit(tree: shapely.STRtree, points: np.ndarray) -> np.ndarray:
-        hits = tree.query(points, predicate=_PREDICATE)
+    def _first_hit(
+        tree: shapely.STRtree,
+        geoms: np.ndarray,
+        points: np.ndarray,
+        lon: np.ndarray,
+        lat: np.ndarray,
+    ) -> np.ndarray:
+        # bounding boxes from the tree, then the exact test on the (prepared) polygons for
+        # every candidate pair at once; a point on a boundary belongs to the first area
+        pts, areas = tree.query(points)
         out = np.full(len(points), -1, dtype=np.int64)
-        if hits.shape[1]:
-            order = np.lexsort((hits[1], hits[0]))
-            pts, areas = hits[0][order], hits[1][order]
+        if len(pts):
+            inside = shapely.intersects_xy(geoms[areas], lon[pts], lat[pts])
+            pts, areas = pts[inside], areas[inside]
+            order = np.lexsort((areas, pts))
+            pts, areas = pts[order], areas[order]
             first = np.ones(len(pts), dtype=bool)
             first[1:] = pts[1:] != pts[:-1]
             out[pts[first]] = areas[first]
@@ -102,7 +115,10 @@ class PlanIndex:
             Coordinates in EPSG:4326, equal-length float arrays.
         """
         points = shapely.points(lon, lat)
-        return self._first_hit(self.community_tree, points), self._first_hit(self.grid_tree, points)
+        return (
+            self._first_hit(self.community_tree, self._cgeoms, points, lon, lat),
+            self._first_hit(self.grid_tree, self._ggeoms, points, lon, lat),
+        )
 
     def community_fragment(self, row: int) -> bytes:
         """The JSON of one community (``id``, ``name``, ``code``)."""
@@ -113,13 +129,24 @@ class PlanIndex:
         return b"null" if row < 0 else self._gfrags[row]
 
     def answers(self, community: np.ndarray, grid: np.ndarray) -> bytes:
-        """The JSON array of answers, one per point, built without a per-point Python loop.
+        """The batch answer: lookups of the areas hit, then one answer per point, in order.
 
-        Each distinct (community, grid) pair is rendered once; the points then index into
-        those renderings.
+        ``"communities": {id: {"name", "code"}}``, ``"grids": {id: {"name", "code"}}`` (only
+        the areas some point fell in), ``"results": [{"community": id, "grid": id | null} |
+        null, ...]``. Each distinct (community, grid) pair is rendered once and the points
+        index into those renderings: no per-point Python code.
         """
+        cs = np.unique(community[community >= 0]).tolist()
+        gs = np.unique(grid[grid >= 0]).tolist()
+        lookups = (
+            b'"communities":{'
+            + b",".join(self._cids[c] + b":" + self._cinfo[c] for c in cs)
+            + b'},"grids":{'
+            + b",".join(self._gids[g] + b":" + self._ginfo[g] for g in gs)
+            + b"},"
+        )
         if len(community) == 0:
-            return b"[]"
+            return lookups + b'"results":[]'
         width = self.n_grids + 1
         code = (community + 1) * width + (grid + 1)
         uniq, inverse = np.unique(code, return_inverse=True)
@@ -129,14 +156,9 @@ class PlanIndex:
             if c == 0:
                 rendered[i] = b"null"
             else:
-                rendered[i] = (
-                    b'{"community":'
-                    + self._cfrags[c - 1]
-                    + b',"grid":'
-                    + self.grid_fragment(g - 1)
-                    + b"}"
-                )
-        return b"[" + b",".join(rendered[inverse.ravel()].tolist()) + b"]"
+                gid = b"null" if g == 0 else self._gids[g - 1]
+                rendered[i] = b'{"community":' + self._cids[c - 1] + b',"grid":' + gid + b"}"
+        return lookups + b'"results":[' + b",".join(rendered[inverse.ravel()].tolist()) + b"]"
 
 
 class Locator:
@@ -221,13 +243,21 @@ def parse_points(body: bytes, max_points: int) -> tuple[np.ndarray, np.ndarray]:
         raise LimitError(f"{len(points)} points in one batch; at most {max_points} are allowed")
     if not points:
         return np.empty(0), np.empty(0)
+    pair = "every point must be a [lon, lat] pair of numbers"
+    try:  # C-level iteration throughout: no per-point Python code
+        lengths = np.fromiter(map(len, points), dtype=np.int64, count=len(points))
+    except TypeError as exc:
+        raise InputError(pair) from exc
+    if (lengths != 2).any():
+        raise InputError(f"{pair}; point {int(np.flatnonzero(lengths != 2)[0])} is not")
+    if not set(map(type, itertools.chain.from_iterable(points))) <= {int, float}:
+        raise InputError(pair)
     try:
-        raw = np.asarray(points)
-    except ValueError as exc:
-        raise InputError("every point must be a [lon, lat] pair of numbers") from exc
-    if raw.ndim != 2 or raw.shape[1] != 2 or raw.dtype.kind not in "iuf":
-        raise InputError("every point must be a [lon, lat] pair of numbers")
-    coords = raw.astype(np.float64)
+        coords = np.fromiter(
+            itertools.chain.from_iterable(points), dtype=np.float64, count=2 * len(points)
+        ).reshape(-1, 2)
+    except (OverflowError, ValueError, TypeError) as exc:
+        raise InputError(pair) from exc
     lon, lat = coords[:, 0], coords[:, 1]
     bad = ~(np.isfinite(lon) & np.isfinite(lat) & (np.abs(lon) <= 180) & (np.abs(lat) <= 90))
     if bad.any():
@@ -332,8 +362,9 @@ def make_router(service: Service) -> APIRouter:
         },
         responses={
             200: {
-                "description": "One answer per point, in order: "
-                "{community, grid} or null outside every community.",
+                "description": "One answer per point, in order: {community: id, grid: id} "
+                "or null outside every community; the names and codes of the areas hit are "
+                "in the communities and grids lookups.",
                 "content": {
                     "application/json": {
                         "schema": {
@@ -342,6 +373,8 @@ def make_router(service: Service) -> APIRouter:
                                 "plan_id": {"type": "integer"},
                                 "count": {"type": "integer"},
                                 "located": {"type": "integer"},
+                                "communities": {"type": "object"},
+                                "grids": {"type": "object"},
                                 "results": {"type": "array"},
                             },
                         }
@@ -365,7 +398,7 @@ def make_router(service: Service) -> APIRouter:
         index = await locator.index_async(plan)
         c, g = index.locate(lon, lat)
         located = int((c >= 0).sum())
-        head = b'{"plan_id":%d,"count":%d,"located":%d,"results":' % (
+        head = b'{"plan_id":%d,"count":%d,"located":%d,' % (
             index.plan_id,
             len(c),
             located,
