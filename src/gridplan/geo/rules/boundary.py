@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
 import shapely
@@ -68,11 +67,16 @@ class BoundaryPieces:
 def boundary_pieces(ctx: CheckContext, config: CheckConfig) -> BoundaryPieces:
     """Cut the areas' boundaries into pieces and classify them (see module docstring).
 
-    When the areas form a valid coverage (GEOS: matching vertices on shared edges), the
-    neighbour across each edge is found exactly by matching the edge with its twin; only
-    edges without a twin (on the outline, facing a gap) are looked up within the sliver
-    width.
+    Each straight boundary segment is first classified whole: when the areas form a valid
+    coverage (GEOS: matching vertices on shared edges) the neighbour across an edge is its
+    twin's area, exactly; a segment with all of its length within the road tolerance of a
+    parallel road segment follows a road; one with no road near follows none. Only the
+    segments whose status changes along them (a road that stops half-way, an edge that meets
+    the outline or two neighbours) are cut into pieces of at most ``sample_step`` and
+    classified piece by piece, so lengths stay exact and the work stays proportional to the
+    number of vertices, not to the boundary length.
     """
+    tol = config.sliver_width
     rings, ring_part = shapely.get_rings(ctx.parts, return_index=True)
     coords, ring_of = shapely.get_coordinates(rings, return_index=True)
     same = ring_of[1:] == ring_of[:-1]
@@ -87,55 +91,180 @@ def boundary_pieces(ctx: CheckContext, config: CheckConfig) -> BoundaryPieces:
         seg_len[nonzero],
     )
     seg_area = ctx.part_area[ring_part[seg_ring]]
-    twin = _twins(seg_a, seg_b, seg_area) if ctx.coverage_valid else None
+    n_seg = len(seg_len)
+    seg_mid = (seg_a + seg_b) / 2.0
 
-    # Cut each segment into k equal pieces of at most sample_step.
-    k = np.maximum(1, np.ceil(seg_len / config.sample_step - 1e-9)).astype(np.int64)
-    seg = np.repeat(np.arange(len(seg_len)), k)
+    # 1. Whole segments: internal?, neighbour, road; "fine" when that varies along them.
+    fine = np.zeros(n_seg, dtype=bool)
+    twin = _twins(seg_a, seg_b, seg_area) if ctx.coverage_valid else np.full(n_seg, -1, np.int64)
+    neighbour = twin.copy()
+    internal = np.zeros(n_seg, dtype=bool)
+    paired = twin >= 0
+    outline = _prepared(ctx.outline)
+    internal[paired] = shapely.contains_xy(outline, seg_mid[paired, 0], seg_mid[paired, 1])
+    loose = np.flatnonzero(~paired)
+    lines = None
+    if len(loose):
+        lines = shapely.linestrings(np.stack([seg_a[loose], seg_b[loose]], axis=1))
+        inside, varies = _segment_internal(lines, seg_a[loose], seg_b[loose], seg_mid[loose],
+                                           outline, tol)  # fmt: skip
+        internal[loose] = inside
+        fine[loose] |= varies
+        ask = inside | varies
+        nb, nb_varies = _segment_neighbours(
+            lines[ask], seg_a[loose][ask], seg_b[loose][ask], seg_mid[loose][ask],
+            seg_area[loose][ask], ctx.geoms, tol,
+        )  # fmt: skip
+        neighbour[loose[ask]] = nb
+        fine[loose[ask]] |= nb_varies
+    on_road = np.zeros(n_seg, dtype=bool)
+    has_roads = ctx.roads is not None and len(ctx.roads) > 0
+    if has_roads:
+        assert ctx.roads is not None
+        r_start, r_end = _road_segments(np.asarray(ctx.roads.geometry.values, dtype=object))
+        ask_road = np.flatnonzero(internal | fine)
+        on, varies = _segment_roads(seg_a[ask_road], seg_b[ask_road], r_start, r_end, config)
+        on_road[ask_road] = on
+        fine[ask_road] |= varies
+
+    # 2. Pieces: one per plain segment, k equal pieces of at most sample_step per fine one.
+    k = np.where(fine, np.ceil(seg_len / config.sample_step - 1e-9), 1).astype(np.int64)
+    k = np.maximum(k, 1)
+    seg = np.repeat(np.arange(n_seg), k)
     j = np.arange(len(seg)) - np.repeat(np.cumsum(k) - k, k)
     d = seg_b[seg] - seg_a[seg]
     start = seg_a[seg] + d * (j / k[seg])[:, None]
     end = seg_a[seg] + d * ((j + 1) / k[seg])[:, None]
     ring = seg_ring[seg]
-    part = ring_part[ring].astype(np.int64)
     area = seg_area[seg]
     length = seg_len[seg] / k[seg]
-    mid = (start + end) / 2.0
+    p_internal = internal[seg]
+    p_neighbour = neighbour[seg]
+    p_on_road = on_road[seg]
 
-    neighbour = np.full(len(length), -1, dtype=np.int64)
-    if twin is not None:
-        neighbour = twin[seg]
-        internal = np.asarray(shapely.contains_xy(_prepared(ctx.outline), mid[:, 0], mid[:, 1]))
-        loose = np.flatnonzero(neighbour < 0)
-    else:
-        internal = np.zeros(len(length), dtype=bool)
-        loose = np.arange(len(length))
-    if len(loose):
-        points = shapely.points(mid[loose])
-        internal[loose] = _internal(
-            points, start[loose], end[loose], ctx.outline, config.sliver_width
+    # 3. Pieces of fine segments, one by one.
+    fine_loose = np.flatnonzero(fine[seg] & ~paired[seg])
+    if len(fine_loose):
+        mid = (start[fine_loose] + end[fine_loose]) / 2.0
+        points = shapely.points(mid)
+        inner = _internal(points, start[fine_loose], end[fine_loose], outline, tol)
+        p_internal[fine_loose] = inner
+        p_neighbour[fine_loose] = -1
+        p_neighbour[fine_loose[inner]] = _neighbours(
+            points[inner], area[fine_loose[inner]], ctx.geoms, tol
         )
-        inner = loose[internal[loose]]
-        neighbour[inner] = _neighbours(
-            points[internal[loose]], area[inner], ctx.geoms, config.sliver_width
+    fine_road = np.flatnonzero(fine[seg] & p_internal)
+    if has_roads and len(fine_road):
+        p_on_road[fine_road] = _follows_road(
+            start[fine_road], end[fine_road], r_start, r_end, config
         )
-    on_road = np.zeros(len(length), dtype=bool)
-    idx = np.flatnonzero(internal)
-    if ctx.roads is not None and len(ctx.roads) and len(idx):
-        on_road[idx] = _follows_road(start[idx], end[idx], mid[idx], ctx.roads, config)
-    external = np.bincount(ring[~internal], minlength=len(rings))
+    p_on_road &= p_internal
+    external = np.bincount(ring[~p_internal], minlength=len(rings))
     return BoundaryPieces(
         area=area,
-        part=part,
+        part=ring_part[ring].astype(np.int64),
         ring=ring,
         start=start,
         end=end,
         length=length,
-        internal=internal,
-        neighbour=neighbour,
-        on_road=on_road,
+        internal=p_internal,
+        neighbour=np.where(p_internal, p_neighbour, -1),
+        on_road=p_on_road,
         ring_closed=external == 0,
     )
+
+
+def _segment_internal(
+    lines: npt.NDArray[np.object_],
+    a: Floats,
+    b: Floats,
+    mid: Floats,
+    outline: shapely.Geometry,
+    tol: float,
+) -> tuple[Bools, Bools]:
+    """Whole segments: (internal, varies along the segment)."""
+    edge = _prepared(shapely.boundary(outline))
+    touch = np.asarray(shapely.dwithin(edge, lines, tol), dtype=bool)
+    inside = np.asarray(shapely.contains_xy(outline, mid[:, 0], mid[:, 1]), dtype=bool)
+    along = np.zeros(len(lines), dtype=bool)
+    k = np.flatnonzero(touch)
+    if len(k):
+        along[k] = (
+            shapely.dwithin(edge, shapely.points(a[k]), tol)
+            & shapely.dwithin(edge, shapely.points(b[k]), tol)
+            & shapely.dwithin(edge, shapely.points(mid[k]), tol)
+        )
+    return inside & ~touch, touch & ~along
+
+
+def _segment_neighbours(
+    lines: npt.NDArray[np.object_],
+    a: Floats,
+    b: Floats,
+    mid: Floats,
+    own: Ints,
+    geoms: npt.NDArray[np.object_],
+    tol: float,
+) -> tuple[Ints, Bools]:
+    """Whole segments: (the one other area all along them or -1, varies along them)."""
+    out = np.full(len(lines), -1, dtype=np.int64)
+    varies = np.zeros(len(lines), dtype=bool)
+    if len(lines) == 0:
+        return out, varies
+    tree = shapely.STRtree(geoms)
+    p, g = tree.query(lines, predicate="dwithin", distance=tol)
+    other = g != own[p]
+    p, g = p[other], g[other]
+    count = np.bincount(p, minlength=len(lines))
+    varies[count > 1] = True
+    one = count[p] == 1
+    p1, g1 = p[one], g[one]
+    if len(p1):
+        shapely.prepare(geoms)
+        whole = (
+            shapely.dwithin(geoms[g1], shapely.points(a[p1]), tol)
+            & shapely.dwithin(geoms[g1], shapely.points(b[p1]), tol)
+            & shapely.dwithin(geoms[g1], shapely.points(mid[p1]), tol)
+        )
+        out[p1[whole]] = g1[whole]
+        varies[p1[~whole]] = True
+    return out, varies
+
+
+def _segment_roads(
+    a: Floats, b: Floats, r_start: Floats, r_end: Floats, config: CheckConfig
+) -> tuple[Bools, Bools]:
+    """Whole segments: (follows a road all along, follows one only in part)."""
+    on = np.zeros(len(a), dtype=bool)
+    varies = np.zeros(len(a), dtype=bool)
+    if len(a) == 0 or len(r_start) == 0:
+        return on, varies
+    tree = shapely.STRtree(shapely.linestrings(np.stack([r_start, r_end], axis=1)))
+    lines = shapely.linestrings(np.stack([a, b], axis=1))
+    p, r = tree.query(lines, predicate="dwithin", distance=config.road_tolerance)
+    if len(p) == 0:
+        return on, varies
+    along = _parallel(b[p] - a[p], r_end[r] - r_start[r], config.road_max_angle)
+    p, r = p[along], r[along]
+    # Distance to a segment is convex along a straight line: both ends near means all near.
+    whole = (_point_segment_distance(a[p], r_start[r], r_end[r]) <= config.road_tolerance) & (
+        _point_segment_distance(b[p], r_start[r], r_end[r]) <= config.road_tolerance
+    )
+    on[p[whole]] = True
+    varies[p] = True
+    varies &= ~on
+    return on, varies
+
+
+def _parallel(d1: Floats, d2: Floats, max_angle: float) -> Bools:
+    cos = np.abs((d1 * d2).sum(axis=1)) / (np.hypot(*d1.T) * np.hypot(*d2.T))
+    return np.asarray(cos >= np.cos(np.radians(max_angle)) - 1e-9, dtype=bool)
+
+
+def _point_segment_distance(p: Floats, s0: Floats, s1: Floats) -> Floats:
+    d = s1 - s0
+    t = np.clip(((p - s0) * d).sum(axis=1) / (d * d).sum(axis=1), 0.0, 1.0)
+    return np.asarray(np.hypot(*(p - (s0 + d * t[:, None])).T), dtype=float)
 
 
 def _twins(a: Floats, b: Floats, area: Ints) -> Ints:
@@ -211,27 +340,18 @@ def _neighbours(
 
 
 def _follows_road(
-    start: Floats,
-    end: Floats,
-    mid: Floats,
-    roads: gpd.GeoDataFrame,
-    config: CheckConfig,
+    start: Floats, end: Floats, r_start: Floats, r_end: Floats, config: CheckConfig
 ) -> Bools:
-    """Pieces within the road tolerance of a road segment running the same way."""
-    out = np.zeros(len(mid), dtype=bool)
-    r_start, r_end = _road_segments(np.asarray(roads.geometry.values, dtype=object))
-    if len(r_start) == 0 or len(mid) == 0:
+    """Pieces whose midpoint is within the road tolerance of a road segment running the same
+    way."""
+    out = np.zeros(len(start), dtype=bool)
+    if len(r_start) == 0 or len(start) == 0:
         return out
-    segs = shapely.linestrings(np.stack([r_start, r_end], axis=1))
-    tree = shapely.STRtree(segs)
+    mid = (start + end) / 2.0
+    tree = shapely.STRtree(shapely.linestrings(np.stack([r_start, r_end], axis=1)))
     p, r = tree.query(shapely.points(mid), predicate="dwithin", distance=config.road_tolerance)
-    if len(p) == 0:
-        return out
-    d_piece = end[p] - start[p]
-    d_road = r_end[r] - r_start[r]
-    cos = np.abs((d_piece * d_road).sum(axis=1)) / (np.hypot(*d_piece.T) * np.hypot(*d_road.T))
-    along = cos >= np.cos(np.radians(config.road_max_angle)) - 1e-9
-    out[np.unique(p[along])] = True
+    along = _parallel(end[p] - start[p], r_end[r] - r_start[r], config.road_max_angle)
+    out[p[along]] = True
     return out
 
 
