@@ -160,3 +160,16 @@ def test_detached_sliver_is_ignored_and_counted() -> None:
     assert (report.findings["rule"] == "enclave.exclave").sum() == 0
     assert report.ignored_slivers["enclave.exclave"] == 1
     assert report.areas.set_index("id").loc["a", "parts"] == 1
+
+
+def test_island_drawn_with_a_sliver_gap_is_still_embedded() -> None:
+    """The island's edge is 0.3 m inside the donut's hole: not a shared edge, but close."""
+    outer = _box(0, 0, 600, 600)
+    hole = _box(200, 200, 400, 400)
+    island = _box(200.3, 200.3, 399.7, 399.7)
+    report = check_areas(
+        _areas([("donut", outer.difference(hole), 2500), ("island", island, 1500)])
+    )
+    assert report.by_rule() == {"enclave.embedded": 1}
+    assert report.findings["area_id"].iloc[0] == "island"
+    assert report.ignored_slivers["coverage.gap"] == 1

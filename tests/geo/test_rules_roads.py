@@ -159,3 +159,47 @@ def test_closed_ring_stretch_wraps_into_one_finding() -> None:
     assert len(off) == 1
     assert off["value"].iloc[0] == pytest.approx(400.0)
     assert off.geometry.iloc[0].length == pytest.approx(400.0)
+
+
+def test_road_along_part_of_a_long_edge() -> None:
+    """A 300 m shared edge with a road along its middle 100 m only.
+
+    ::
+
+        +---------+
+        |    a    |
+        +---------+  y=100: shared edge x 0..300; road only x 100..200
+        |    b    |
+        +---------+
+    """
+    areas = gpd.GeoDataFrame(
+        {"area_id": ["a", "b"]},
+        geometry=[
+            shapely.box(X0, Y0 + 100, X0 + 300, Y0 + 200),
+            shapely.box(X0, Y0, X0 + 300, Y0 + 100),
+        ],
+        crs=CRS,
+    )
+    report = check_areas(areas, roads=_roads([[(100, 100), (200, 100)]], ["local"]))
+    share = report.areas["road_boundary_share"].to_numpy()
+    # The road's end zones (15 m beyond each end, running the same way) count too.
+    assert share == pytest.approx([130 / 300, 130 / 300], abs=0.01)
+    off = report.findings[report.findings["rule"] == "roads.off_road"]
+    assert len(off) == 2
+    assert off["value"].to_numpy() == pytest.approx([85.0, 85.0], abs=2.0)
+
+
+def test_drawn_boundaries_a_little_apart_still_follow_the_road() -> None:
+    """Hand-drawn neighbours 0.6 m apart (a sliver gap), a road between them."""
+    areas = gpd.GeoDataFrame(
+        {"area_id": ["a", "b"]},
+        geometry=[
+            shapely.box(X0, Y0, X0 + 100, Y0 + 100),
+            shapely.box(X0 + 100.6, Y0, X0 + 200, Y0 + 100),
+        ],
+        crs=CRS,
+    )
+    report = check_areas(areas, roads=_roads([[(100.3, -20), (100.3, 120)]], ["local"]))
+    assert report.areas["road_boundary_share"].to_numpy() == pytest.approx([1.0, 1.0])
+    assert report.ignored_slivers["coverage.gap"] == 1
+    assert len(report.findings) == 0

@@ -47,7 +47,8 @@ class CheckContext:
     union
         Union of the areas.
     outline
-        The subdistrict outline (given, else the union of the areas with holes filled).
+        The subdistrict outline (given, else the union of the areas with its holes filled,
+        and gaps narrower than the sliver width closed).
     outline_given
         Whether the outline came from the caller.
     roads, compounds, units
@@ -124,7 +125,13 @@ def build_context(
         outline_geom = shapely.union_all(np.asarray(out_layer.geometry.values, dtype=object))
         outline_given = True
     else:
-        shells = shapely.polygons(shapely.get_exterior_ring(shapely.get_parts(union)))
+        # Close gaps narrower than the sliver width first, so neighbours drawn a little
+        # apart stay neighbours instead of both lying on the outline.
+        half_width = config.sliver_width / 2.0
+        closed = shapely.buffer(
+            shapely.buffer(union, half_width, join_style="mitre"), -half_width, join_style="mitre"
+        )
+        shells = shapely.polygons(shapely.get_exterior_ring(shapely.get_parts(closed)))
         outline_geom = shapely.union_all(shells)
         outline_given = False
     road_layer = None
