@@ -235,6 +235,25 @@ def _overlap(
     polys = np.flatnonzero(~is_point)
     if len(polys) == 0:
         return
+    # Compounds whose bounding box meets no area boundary lie wholly inside (or outside)
+    # each area: the representative point decides, exactly, with no polygon predicate.
+    far = _away_from_boundaries(cgoms[polys], agoms)
+    if far.any():
+        idx = polys[far]
+        rep = shapely.point_on_surface(cgoms[idx])
+        pi, ai = tree.query(rep)
+        x, y = shapely.get_x(rep), shapely.get_y(rep)
+        inside = np.zeros(len(pi), dtype=bool)
+        for k in np.unique(ai):
+            m = ai == k
+            inside[m] = shapely.contains_xy(agoms[k], x[pi[m]], y[pi[m]])
+        hit = pd.DataFrame({"c": idx[pi[inside]], "a": ai[inside]}).groupby("c")["a"].min()
+        best[hit.index.to_numpy()] = hit.to_numpy()
+        share[hit.index.to_numpy()] = 1.0
+        method[hit.index.to_numpy()] = "overlap"
+        polys = polys[~far]
+        if len(polys) == 0:
+            return
     ci, ai = tree.query(cgoms[polys], predicate="intersects")
     ci = polys[ci]
     # Compounds covered by one area need no intersection.
@@ -255,6 +274,25 @@ def _overlap(
     best[top["c"].to_numpy()] = top["a"].to_numpy()
     share[top["c"].to_numpy()] = top["s"].to_numpy()
     method[top["c"].to_numpy()] = "overlap"
+
+
+def _away_from_boundaries(
+    cgoms: npt.NDArray[np.object_], agoms: npt.NDArray[np.object_]
+) -> npt.NDArray[np.bool_]:
+    """Whether each compound's bounding box meets no segment of any area boundary."""
+    parts = shapely.get_parts(shapely.boundary(agoms))
+    coords, owner = shapely.get_coordinates(parts, return_index=True)
+    same = owner[1:] == owner[:-1]
+    x0, y0 = coords[:-1, 0][same], coords[:-1, 1][same]
+    x1, y1 = coords[1:, 0][same], coords[1:, 1][same]
+    segments = shapely.box(
+        np.minimum(x0, x1), np.minimum(y0, y1), np.maximum(x0, x1), np.maximum(y0, y1)
+    )
+    bounds = shapely.bounds(cgoms)
+    hit, _ = shapely.STRtree(segments).query(shapely.box(*bounds.T))
+    far = np.ones(len(cgoms), dtype=bool)
+    far[hit] = False
+    return far
 
 
 def _outside(

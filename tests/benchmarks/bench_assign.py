@@ -1,0 +1,107 @@
+"""Benchmark: gridplan's compound assignment vs ``maup.assign``.
+
+Instance: Providence's 3,014 census blocks (the "compounds") assigned to its 39 tracts (the
+tracts are the blocks dissolved by ``TRACTCE10``). Both tools get the same GeoDataFrames, in
+the same metric CRS (UTM 19N), prepared before timing; each is timed as the best of
+``--repeat`` runs, and both answers are checked against the tract code of every block.
+
+Run: ``.venv/bin/python tests/benchmarks/bench_assign.py [--repeat 7]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from gridplan.geo.assign import assign_compounds
+
+PROVIDENCE = (
+    Path(__file__).resolve().parents[2].parent
+    / "shared"
+    / "data"
+    / "providence"
+    / "providence_blocks.gpkg"
+)
+
+
+def load_inputs(limit: int | None = None) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Blocks and tracts (dissolved blocks) in UTM 19N; ``limit`` keeps the first blocks."""
+    blocks = gpd.read_file(PROVIDENCE).to_crs(32619)
+    if limit is not None:
+        blocks = blocks.iloc[:limit].reset_index(drop=True)
+    tracts = blocks.dissolve("TRACTCE10").reset_index()[["TRACTCE10", "geometry"]]
+    return blocks, tracts
+
+
+def run_ours(blocks: gpd.GeoDataFrame, tracts: gpd.GeoDataFrame) -> pd.Series:
+    """gridplan: tract code per block."""
+    out = assign_compounds(blocks, tracts, compound_id_field="GEOID10", area_id_field="TRACTCE10")
+    return out["area_id"]
+
+
+def run_maup(blocks: gpd.GeoDataFrame, tracts: gpd.GeoDataFrame) -> pd.Series:
+    """maup.assign: tract code per block."""
+    import maup
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        index = maup.assign(blocks, tracts)
+    return tracts["TRACTCE10"].reindex(index.to_numpy()).reset_index(drop=True)
+
+
+def best_of(func: Callable[[], object], repeat: int) -> tuple[float, object]:
+    """Best wall time of ``repeat`` runs and the last result."""
+    times = []
+    result: object = None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = func()
+        times.append(time.perf_counter() - start)
+    return min(times), result
+
+
+def compare(blocks: gpd.GeoDataFrame, tracts: gpd.GeoDataFrame, repeat: int) -> dict[str, float]:
+    """Time both tools; return seconds, ratio and agreement with the tract codes."""
+    ours_s, ours = best_of(lambda: run_ours(blocks, tracts), repeat)
+    maup_s, theirs = best_of(lambda: run_maup(blocks, tracts), repeat)
+    truth = blocks["TRACTCE10"].to_numpy()
+    return {
+        "blocks": float(len(blocks)),
+        "tracts": float(len(tracts)),
+        "gridplan_s": ours_s,
+        "maup_s": maup_s,
+        "ratio": maup_s / ours_s if ours_s > 0 else float("inf"),
+        "gridplan_agree": float(np.mean(np.asarray(ours) == truth)),
+        "maup_agree": float(np.mean(np.asarray(theirs) == truth)),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeat", type=int, default=7)
+    args = parser.parse_args()
+    blocks, tracts = load_inputs()
+    r = compare(blocks, tracts, args.repeat)
+    print(
+        f"Providence: {r['blocks']:.0f} blocks -> {r['tracts']:.0f} tracts (best of {args.repeat})"
+    )
+    print(
+        f"  gridplan assign_compounds: {r['gridplan_s'] * 1000:8.1f} ms  "
+        f"(agrees with TRACTCE10: {r['gridplan_agree']:.1%})"
+    )
+    print(
+        f"  maup.assign:               {r['maup_s'] * 1000:8.1f} ms  "
+        f"(agrees with TRACTCE10: {r['maup_agree']:.1%})"
+    )
+    print(f"  ratio maup / gridplan:     {r['ratio']:8.1f}x")
+
+
+if __name__ == "__main__":
+    main()
