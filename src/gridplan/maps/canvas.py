@@ -10,6 +10,7 @@ and a style key, so the page holds each distinct style once.
 from __future__ import annotations
 
 import html as html_lib
+import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -146,6 +147,9 @@ def geojson_layer(
     frame = props.reset_index(drop=True).copy()
     if "_s" not in frame.columns:
         frame["_s"] = ""
+    geoms = np.asarray(shown.geometry.values, dtype=object)
+    # shapely writes GeoJSON for the whole array in C; parsing it back is faster than mapping()
+    texts = shapely.to_geojson(geoms)
     data = {
         "type": "FeatureCollection",
         "features": [
@@ -153,14 +157,10 @@ def geojson_layer(
                 "type": "Feature",
                 "id": i,
                 "properties": row,
-                "geometry": shapely.geometry.mapping(geom) if geom is not None else None,
+                "geometry": json.loads(text) if text is not None else None,
             }
-            for i, (row, geom) in enumerate(
-                zip(
-                    frame.to_dict(orient="records"),
-                    np.asarray(shown.geometry.values, dtype=object),
-                    strict=True,
-                )
+            for i, (row, text) in enumerate(
+                zip(frame.to_dict(orient="records"), texts, strict=True)
             )
         ],
     }
