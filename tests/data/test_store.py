@@ -235,6 +235,53 @@ def test_read_layer_schema_order_and_extras(store: Store) -> None:
     assert np.isnan(buildings["levels"].iloc[0]) and buildings["levels"].iloc[1] == 6.0
 
 
+def test_extra_columns_of_every_dtype(store: Store) -> None:
+    """Extras are kept as JSON: ints stay ints, floats floats (NaN -> missing), booleans,
+    text (Chinese intact), timestamps as ISO text, infinities as text, lists as lists."""
+    facilities = gpd.GeoDataFrame(
+        {
+            "facility_id": ["f1", "f2"],
+            "kind": ["school", "clinic"],
+            "name": ["青阳中心小学", None],
+            "beds": pd.array([40, None], dtype="Int64"),
+            "staff": np.array([12, 30], dtype=np.int32),
+            "open": [True, False],
+            "area_m2": [1234.5, np.nan],
+            "ratio": [float("inf"), 0.25],
+            "opened": pd.to_datetime(["2020-09-01", "2021-03-15"]),
+            "note": ["社区", None],
+            "tags": [["a", "b"], None],
+        },
+        geometry=[Point(_p(1, 1)), Point(_p(3, 1))],
+        crs=4326,
+    )
+    store.import_layers({LayerKind.FACILITIES: facilities})
+    got = store.read_layer(LayerKind.FACILITIES)
+    assert list(got.columns) == [
+        "facility_id",
+        "kind",
+        "name",
+        "area_m2",
+        "beds",
+        "note",
+        "open",
+        "opened",
+        "ratio",
+        "staff",
+        "tags",
+        "geometry",
+    ]
+    assert got["name"].tolist() == ["青阳中心小学", None]
+    assert got["beds"].tolist()[0] == 40.0 and np.isnan(got["beds"].iloc[1])
+    assert got["staff"].dtype == np.int64 and got["staff"].tolist() == [12, 30]
+    assert got["open"].dtype == bool and got["open"].tolist() == [True, False]
+    assert got["area_m2"].iloc[0] == 1234.5 and np.isnan(got["area_m2"].iloc[1])
+    assert got["ratio"].tolist() == ["inf", 0.25]
+    assert got["opened"].tolist() == ["2020-09-01T00:00:00", "2021-03-15T00:00:00"]
+    assert got["note"].tolist() == ["社区", None]
+    assert got["tags"].tolist() == [["a", "b"], None]
+
+
 def test_bbox_keeps_features_that_intersect(store: Store) -> None:
     """The box x in [2.5, 3.5], y in [0.2, 0.8] lies inside u4: it meets u4, c2 (the point
     at 3.5, 0.5 on its edge) and the outline, nothing else; r2 runs along x=2 outside it."""

@@ -313,7 +313,7 @@ class GeoPackageStore(Store):
         if not len(frame):
             return
         out = frame.copy()
-        out["attrs"] = [records.dumps(a) for a in frame["attrs"]]
+        out["attrs"] = [records.dumps(a, native=True) for a in frame["attrs"]]
         out["import_id"] = np.full(len(frame), import_id, dtype="int64")
         _write(tmp, out, kind.value, append=True)
 
@@ -383,7 +383,7 @@ class GeoPackageStore(Store):
                 _write(tmp, rows, "assignments", append=True)
             if len(areas):
                 out = areas.copy()
-                out["attrs"] = [records.dumps(a) for a in areas["attrs"]]
+                out["attrs"] = [records.dumps(a, native=True) for a in areas["attrs"]]
                 out.insert(0, "seq", np.arange(len(out), dtype="int64"))
                 out.insert(0, "plan_id", np.full(len(out), plan_id, dtype="int64"))
                 _write(tmp, out, "areas", append=True)

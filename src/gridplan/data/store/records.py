@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime, time
 from typing import Any
 
@@ -107,9 +107,14 @@ def json_value(value: Any) -> Any:
     return str(value)
 
 
-def dumps(value: Any) -> str:
-    """Serialise ``value`` to JSON text (UTF-8 kept as is, NaN as ``null``)."""
-    return json.dumps(json_value(value), ensure_ascii=False, allow_nan=False)
+def dumps(value: Any, *, native: bool = False) -> str:
+    """Serialise ``value`` to JSON text (UTF-8 kept as is, NaN as ``null``).
+
+    ``native`` skips the conversion for values already JSON-native (e.g. from
+    :func:`attrs_column`).
+    """
+    data = value if native else json_value(value)
+    return json.dumps(data, ensure_ascii=False, allow_nan=False)
 
 
 def loads(text: str | bytes | None) -> Any:
@@ -170,11 +175,35 @@ def attrs_column(frame: pd.DataFrame, columns: Sequence[str]) -> list[dict[str, 
     """One JSON-native dict per row of ``frame[columns]``, nulls dropped."""
     out: list[dict[str, Any]] = [{} for _ in range(len(frame))]
     for col in columns:
-        for row, value in enumerate(frame[col].tolist()):
-            v = json_value(value)
-            if v is not None:
-                out[row][str(col)] = v
+        key = str(col)
+        for row, value in _json_values(frame[col]):
+            out[row][key] = value
     return out
+
+
+def _json_values(series: pd.Series) -> Iterator[tuple[int, Any]]:
+    """(row, JSON-native value) for the non-null values of a column; fast for plain dtypes."""
+    dtype = series.dtype
+    if pd.api.types.is_bool_dtype(dtype) and not pd.api.types.is_object_dtype(dtype):
+        mask = series.notna().to_numpy()
+        values = series.tolist()
+        return ((i, bool(values[i])) for i in np.flatnonzero(mask).tolist())
+    if pd.api.types.is_integer_dtype(dtype):
+        mask = series.notna().to_numpy()
+        values = series.tolist()
+        return ((i, int(values[i])) for i in np.flatnonzero(mask).tolist())
+    if pd.api.types.is_float_dtype(dtype):
+        arr = series.to_numpy(dtype=float, na_value=np.nan)
+        finite = np.isfinite(arr)
+        values = arr.tolist()
+        rows = np.flatnonzero(~np.isnan(arr)).tolist()
+        return ((i, values[i] if finite[i] else json_value(values[i])) for i in rows)
+    values = series.tolist()
+    return (
+        (i, v if type(v) is str else json_value(v))
+        for i, v in enumerate(values)
+        if v is not None and (type(v) is str or json_value(v) is not None)
+    )
 
 
 def layer_frame(
@@ -207,39 +236,31 @@ def layer_frame(
     data.update(extras_frame(rows["attrs"] if "attrs" in rows.columns else [{}] * n, data))
     frame = pd.DataFrame({k: _reindexed(v, n) for k, v in data.items()}, index=range(n))
     out = gpd.GeoDataFrame(frame, geometry=np.asarray(geometry, dtype=object), crs=STORAGE_CRS)
-    order = sorted(range(n), key=lambda i: id_sort_key(frame[sch.id_column].iat[i]))
+    ids = frame[sch.id_column].tolist()
+    order = sorted(range(n), key=lambda i: id_sort_key(ids[i]))
     return out.iloc[order].reset_index(drop=True)
 
 
 def extras_frame(attrs: Iterable[Any], taken: Iterable[str] = ()) -> dict[str, pd.Series]:
     """Columns rebuilt from per-row ``attrs`` (dicts or JSON text), in alphabetical order.
 
-    A column whose values are all numbers (or missing) is a float column when any value is
-    missing or fractional, an integer column otherwise; others are object columns with
-    ``None`` for missing values.
+    A column whose values are all numbers (or missing) is an integer column when every row
+    has a whole number, else a float column (NaN for missing); a column of booleans in every
+    row is boolean; any other column is an object column with ``None`` for missing values.
     """
     dicts = [a if isinstance(a, Mapping) else (loads(a) or {}) for a in attrs]
     skip = set(taken)
     keys = sorted({k for d in dicts for k in d} - skip)
+    if not keys:
+        return {}
+    table = pd.DataFrame.from_records(dicts, columns=keys, coerce_float=False)
     out: dict[str, pd.Series] = {}
     for key in keys:
-        values = [d.get(key) for d in dicts]
-        out[key] = _infer_column(values)
+        col = table[key]
+        if not (pd.api.types.is_numeric_dtype(col.dtype) or pd.api.types.is_bool_dtype(col.dtype)):
+            col = col.astype(object).where(col.notna(), None)
+        out[key] = col.reset_index(drop=True)
     return out
-
-
-def _infer_column(values: list[Any]) -> pd.Series:
-    present = [v for v in values if v is not None]
-    numeric = present and all(
-        isinstance(v, int | float) and not isinstance(v, bool) for v in present
-    )
-    if numeric:
-        if len(present) == len(values) and all(isinstance(v, int) for v in present):
-            return pd.Series(values, dtype="int64")
-        return pd.Series([np.nan if v is None else v for v in values], dtype=float)
-    if present and len(present) == len(values) and all(isinstance(v, bool) for v in present):
-        return pd.Series(values, dtype=bool)
-    return pd.Series(values, dtype=object)
 
 
 def id_sort_key(value: str) -> tuple[int, int, str]:
@@ -470,6 +491,9 @@ def _text_column(values: Iterable[Any]) -> pd.Series:
     """Text with ``None`` for missing values (object dtype, whole floats shown as ints)."""
     out: list[str | None] = []
     for v in values.tolist() if isinstance(values, pd.Series) else values:
+        if type(v) is str:
+            out.append(v)
+            continue
         j = json_value(v)
         if j is None:
             out.append(None)
