@@ -15,7 +15,7 @@ from shapely import box
 from gridplan.errors import InputError
 from gridplan.geo.codes import CodeScheme, reading_order
 from gridplan.geo.graph import UnitGraph
-from gridplan.geo.grids import GridParams, divide_into_grids
+from gridplan.geo.grids import GridParams, divide_into_grids, greedy_engine
 
 CRS = "EPSG:3857"
 
@@ -164,7 +164,7 @@ def test_engine_is_swappable_and_compound_edges_are_preferred() -> None:
     assert result.grids["households"].tolist() == [200.0, 200.0]
 
 
-def test_failing_engine_is_explained() -> None:
+def test_failing_engine_falls_back_to_greedy_and_is_explained() -> None:
     class _Never:
         def __call__(
             self, graph: UnitGraph, lo: float, hi: float, *, seed: int, time_limit: float | None
@@ -173,8 +173,34 @@ def test_failing_engine_is_explained() -> None:
 
     units = _lattice([[200.0] * 4])
     result = divide_into_grids(units, _area(units), params=GridParams(300, 500), engine=_Never())
-    assert len(result.grids) == 1
-    assert "no plan, for a test" in result.communities["explanation"].iloc[0]
+    assert result.grids["households"].tolist() == [400.0, 400.0]
+    assert result.communities["valid"].tolist() == [True]
+    explanation = result.communities["explanation"].iloc[0]
+    assert "no plan, for a test" in explanation
+    assert "greedy fallback did" in explanation
+
+
+def test_greedy_engine() -> None:
+    """A path of six units of 100 households; band 150–250 -> three grids of 200::
+
+    1 - 2 - 3 - 4 - 5 - 6
+    """
+    g = UnitGraph(
+        unit_ids=np.array([str(i) for i in range(6)], dtype=object),
+        households=np.full(6, 100.0),
+        residents=np.zeros(6),
+        edges=gpd.pd.DataFrame(
+            {"u": range(5), "v": range(1, 6), "length": [1.0] * 5, "road_class": [None] * 5}
+        ),
+        centroids=np.array([[i * 10.0, 0.0] for i in range(6)]),
+        areas=np.ones(6),
+    )
+    result = greedy_engine(g, 150, 250)
+    assert result.valid
+    assert result.labels.tolist() == [0, 0, 1, 1, 2, 2]
+    impossible = greedy_engine(g, 700, 800)
+    assert not impossible.valid
+    assert "out of band" in (impossible.reason or "")
 
 
 def test_bad_input() -> None:

@@ -89,6 +89,81 @@ def default_engine(
 
 
 @dataclass(frozen=True)
+class SimpleResult:
+    """Result of :func:`greedy_engine` (the :class:`EngineResult` protocol)."""
+
+    labels: npt.NDArray[np.int64]
+    valid: bool
+    reason: str | None
+
+
+def greedy_engine(
+    graph: UnitGraph, lo: float, hi: float, *, seed: int = 0, time_limit: float | None = None
+) -> SimpleResult:
+    """A simple, deterministic engine: grow grids unit by unit in reading order.
+
+    Starting from the north-western unassigned unit, a grid takes adjacent unassigned units
+    (the earliest in reading order first) while it stays under ``hi``, and stops once it
+    reaches the middle of the band. Grids left under ``lo`` then merge into the adjacent grid
+    with the fewest households when the merge stays under ``hi``. Grids are contiguous by
+    construction; ``valid`` says whether every grid is in band. ``seed`` and ``time_limit``
+    are accepted for the protocol and unused (the result does not depend on them).
+    """
+    n = graph.n
+    labels = np.full(n, -1, dtype=np.int64)
+    if n == 0:
+        return SimpleResult(labels, True, None)
+    hh = graph.households
+    rank = np.empty(n, dtype=np.int64)
+    rank[reading_order(graph.centroids, None, graph.areas)] = np.arange(n)
+    adj = graph.adjacency().tocsr()
+    target = (lo + hi) / 2.0
+    order = np.argsort(rank)
+    k = 0
+    for start in order:
+        if labels[start] >= 0:
+            continue
+        labels[start] = k
+        total = float(hh[start])
+        frontier: set[int] = set(
+            int(j) for j in adj.indices[adj.indptr[start] : adj.indptr[start + 1]]
+        )
+        while total < target:
+            options = [j for j in frontier if labels[j] < 0 and total + hh[j] <= hi]
+            if not options:
+                break
+            j = min(options, key=lambda x: rank[x])
+            labels[j] = k
+            total += float(hh[j])
+            frontier.update(int(x) for x in adj.indices[adj.indptr[j] : adj.indptr[j + 1]])
+        k += 1
+    totals = np.bincount(labels, weights=hh, minlength=k)
+    for small in np.argsort(totals):
+        if totals[small] >= lo:
+            continue
+        members = np.flatnonzero(labels == small)
+        if len(members) == 0:
+            continue
+        neighbours = np.unique(labels[adj[members].indices])
+        neighbours = neighbours[(neighbours != small) & (neighbours >= 0)]
+        fits = [g for g in neighbours if totals[g] + totals[small] <= hi]
+        if fits:
+            g = min(fits, key=lambda x: totals[x])
+            labels[members] = g
+            totals[g] += totals[small]
+            totals[small] = 0.0
+    _, labels = np.unique(labels, return_inverse=True)
+    totals = np.bincount(labels, weights=hh)
+    eps = _BAND_EPS * max(1.0, hi)
+    bad = int(((totals < lo - eps) | (totals > hi + eps)).sum())
+    if bad:
+        return SimpleResult(
+            labels.astype(np.int64), False, f"{bad} of {len(totals)} greedy grids out of band"
+        )
+    return SimpleResult(labels.astype(np.int64), True, None)
+
+
+@dataclass(frozen=True)
 class GridParams:
     """How grids are drawn.
 
@@ -348,7 +423,7 @@ def divide_into_grids(
                 "area_id": area_id,
                 "households": float(sub["_hh"].sum()),
                 "grids": len(rows),
-                "valid": in_band and explanation is None,
+                "valid": in_band,
                 "explanation": explanation,
             }
         )
@@ -428,12 +503,22 @@ def _divide(
                 labels[rest] = got + next_label
             else:
                 reason = result.reason or "the engine found no valid plan"
-                comp = subgraph.components()
-                for c in np.unique(comp):
-                    labels[rest[comp == c]] = next_label
-                    notes[next_label] = f"no grids in band: {reason}"
-                    next_label += 1
-                problems.append(f"no grids in band: {reason}")
+                fallback = greedy_engine(subgraph, p.lo, p.hi, seed=p.seed, time_limit=p.time_limit)
+                got = fallback.labels
+                for k in np.unique(got):
+                    total_k = float(subgraph.households[got == k].sum())
+                    if not (p.lo - _BAND_EPS * p.hi <= total_k <= p.hi + _BAND_EPS * p.hi):
+                        notes[int(k) + next_label] = (
+                            f"the engine found no plan in band ({reason}); "
+                            "this grid comes from the greedy fallback"
+                        )
+                labels[rest] = got + next_label
+                if fallback.valid:
+                    problems.append(f"the engine found no plan ({reason}); the greedy fallback did")
+                else:
+                    problems.append(
+                        f"no grids in band: {reason}; greedy fallback: {fallback.reason}"
+                    )
     return labels, notes, ("; ".join(problems) if problems else None)
 
 
