@@ -11,10 +11,13 @@ id), so every point inside the subdistrict gets exactly one community.
 
 from __future__ import annotations
 
+import gc
 import itertools
 import math
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 import numpy as np
@@ -211,6 +214,24 @@ class Locator:
         return await run_in_threadpool(self.index, plan_id)
 
 
+@contextmanager
+def _without_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector around a batch.
+
+    A batch allocates hundreds of thousands of small objects (the parsed JSON lists, the
+    points), none of them cyclic; left on, the collector would repeatedly walk the whole heap
+    (pandas, shapely, the plans) and triple the time of a batch. Reference counting still
+    frees everything.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _json(body: bytes, status: int = 200) -> Response:
     return Response(body, status_code=status, media_type="application/json")
 
@@ -394,15 +415,12 @@ def make_router(service: Service) -> APIRouter:
         ] = None,
     ) -> Response:
         body = await request.body()
-        lon, lat = parse_points(body, service.settings.max_batch_points)
         index = await locator.index_async(plan)
-        c, g = index.locate(lon, lat)
-        located = int((c >= 0).sum())
-        head = b'{"plan_id":%d,"count":%d,"located":%d,' % (
-            index.plan_id,
-            len(c),
-            located,
-        )
-        return _json(head + index.answers(c, g) + b"}")
+        with _without_gc():
+            lon, lat = parse_points(body, service.settings.max_batch_points)
+            c, g = index.locate(lon, lat)
+            located = int((c >= 0).sum())
+            head = b'{"plan_id":%d,"count":%d,"located":%d,' % (index.plan_id, len(c), located)
+            return _json(head + index.answers(c, g) + b"}")
 
     return router
