@@ -126,6 +126,12 @@ def test_open_store_initialises_a_new_schema(postgis_url: str, fresh_schema: str
     with open_store(plain, initialise=False) as default:
         assert isinstance(default, PostGISStore) and default.schema == "gridplan"
         assert default.url.startswith("postgresql+psycopg://")
+    with open_store(f"{postgis_url}?schema={fresh_schema}") as same:
+        assert isinstance(same, PostGISStore) and same.schema == fresh_schema
+        assert same.revision() == "0001"
+        again = open_store(same.url, initialise=False)
+        assert isinstance(again, PostGISStore) and again.schema == fresh_schema
+        again.close()
 
 
 def test_bad_schema_name_and_unreachable_database() -> None:

@@ -43,7 +43,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import Connection, Engine, RowMapping, make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from gridplan.data.layers import LayerKind
 from gridplan.data.store import records
@@ -74,26 +74,39 @@ class PostGISStore(Store):
         read as psycopg 3 URLs).
     schema
         The PostgreSQL schema holding this store's tables (lower-case letters, digits, ``_``).
+        Default: the URL's ``schema`` query parameter
+        (``postgresql+psycopg://u@h/db?schema=qingyang``), else ``gridplan``.
 
     Raises
     ------
     InputError
-        If ``schema`` is not a plain lower-case identifier.
+        If the URL cannot be parsed or the schema is not a plain lower-case identifier.
     """
 
-    def __init__(self, url: str, *, schema: str = "gridplan") -> None:
-        if not _SCHEMA_NAME.match(schema):
+    def __init__(self, url: str, *, schema: str | None = None) -> None:
+        try:
+            parsed = make_url(_psycopg_url(url))
+        except ArgumentError as exc:
+            raise InputError(f"cannot parse the database URL: {exc}") from exc
+        in_url = parsed.query.get("schema")
+        if isinstance(in_url, tuple):
+            in_url = in_url[-1]
+        parsed = parsed.difference_update_query(["schema"])
+        chosen = schema or in_url or "gridplan"
+        if not _SCHEMA_NAME.match(chosen):
             raise InputError(
-                f"schema {schema!r}: use lower-case letters, digits and _ (max 63 characters)"
+                f"schema {chosen!r}: use lower-case letters, digits and _ (max 63 characters)"
             )
-        self.url = _psycopg_url(url)
-        self.schema = schema
-        self._shown = make_url(self.url).render_as_string(hide_password=True)
-        self._engine: Engine = create_engine(self.url, pool_pre_ping=True, future=True)
-        self._t: StoreTables = store_tables(schema)
+        # ``url`` reopens this very store with open_store(); the engine never sees ``schema``.
+        own = parsed if chosen == "gridplan" else parsed.update_query_dict({"schema": chosen})
+        self.url = own.render_as_string(hide_password=False)
+        self.schema = chosen
+        self._shown = own.render_as_string(hide_password=True)
+        self._engine: Engine = create_engine(parsed, pool_pre_ping=True)
+        self._t: StoreTables = store_tables(chosen)
 
     def __repr__(self) -> str:
-        return f"PostGISStore({self._shown!r}, schema={self.schema!r})"
+        return f"PostGISStore({self._shown!r})"
 
     # ------------------------------------------------------------------ schema
 
@@ -388,7 +401,7 @@ class PostGISStore(Store):
             raise
         except SQLAlchemyError as exc:
             raise StoreError(
-                f"cannot {action} in {self._shown} ({self.schema}): {_reason(exc)}"
+                f"cannot {action} in {self._shown} (schema {self.schema}): {_reason(exc)}"
             ) from exc
 
     @contextmanager
@@ -400,7 +413,7 @@ class PostGISStore(Store):
             raise
         except SQLAlchemyError as exc:
             raise StoreError(
-                f"cannot {action} in {self._shown} ({self.schema}): {_reason(exc)}"
+                f"cannot {action} in {self._shown} (schema {self.schema}): {_reason(exc)}"
             ) from exc
 
 
