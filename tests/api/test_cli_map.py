@@ -127,9 +127,9 @@ def test_map_from_files_json(files: dict[str, Path], tmp_path: Path) -> None:
     assert summary["bands"]["community"] == [1000.0, 3000.0, "households"]
     page = out.read_text(encoding="utf-8")
     assert http_strings(page) == [] and external_resources(page) == []
-    assert '"name": "\\u9752\\u65b0\\u793e\\u533a"' in page  # 青新社区, JSON-escaped
+    assert '"name":"青新社区"' in page  # compact JSON, UTF-8 kept
     assert "Finding size.over (1)" in page and "Roads (2)" in page
-    assert re.search(r'"radius": 1200\.0', page)  # 15 minutes at 80 m/min
+    assert re.search(r'"radius":\s*1200\.0', page)  # 15 minutes at 80 m/min
 
 
 def test_map_from_files_table_band_and_tiles(files: dict[str, Path], tmp_path: Path) -> None:
@@ -140,9 +140,9 @@ def test_map_from_files_table_band_and_tiles(files: dict[str, Path], tmp_path: P
     assert "map written" in result.stdout and "communities" in result.stdout
     assert "tiles gaode" in result.stdout
     page = out.read_text(encoding="utf-8")
-    assert "Communities (band 400\\u20134,000 households)" in page  # JSON-escaped dash
+    assert '"Communities (band 400–4,000 households)"' in page
     assert "autonavi.com" in page
-    assert re.search(r'"radius": 600\.0', page) and not re.search(r'"radius": 1200\.0', page)
+    assert re.search(r'"radius":\s*600\.0', page) and not re.search(r'"radius":\s*1200\.0', page)
     assert "size.over" not in page and "size.under" not in page  # all three in 400–4000
 
 

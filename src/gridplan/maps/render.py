@@ -165,8 +165,24 @@ def render_plan_map(
 
 
 def map_html(fmap: folium.Map) -> str:
-    """The complete HTML page of a map (UTF-8 text)."""
-    return str(fmap.get_root().render())
+    """The complete HTML page of a map (UTF-8 text).
+
+    Embedded data is written as compact JSON with non-ASCII text kept as UTF-8 (folium's
+    default pads every separator and escapes every Chinese character as ``\\uXXXX``): the
+    page is smaller and parses faster. The JSON settings are folium's template environment's
+    and are restored afterwards.
+    """
+    policies = folium.GeoJson._template.environment.policies
+    saved = policies.get("json.dumps_kwargs")
+    policies["json.dumps_kwargs"] = {
+        "sort_keys": True,
+        "separators": (",", ":"),
+        "ensure_ascii": False,
+    }
+    try:
+        return str(fmap.get_root().render())
+    finally:
+        policies["json.dumps_kwargs"] = saved
 
 
 def save_map(fmap: folium.Map, path: str | Path) -> Path:
