@@ -220,8 +220,9 @@ def locate_paths(points: np.ndarray) -> list[str]:
 
 def tipg_paths(schema: str, points: np.ndarray, half: float = 0.00001) -> list[str]:
     """TiPG requests: the units in a ~1 m box around each point."""
+    items = f"/collections/{schema}.units/items"
     return [
-        f"/collections/{schema}.units/items?bbox={x - half!r},{y - half!r},{x + half!r},{y + half!r}"
+        f"{items}?bbox={x - half!r},{y - half!r},{x + half!r},{y + half!r}"
         for x, y in points.tolist()
     ]
 
@@ -312,8 +313,7 @@ def run_python_load(base: str, paths: list[str], concurrency: int, count: int) -
         listing = Path(tmp, "paths.json")
         listing.write_text(json.dumps(paths))
         out = subprocess.run(
-            [PYTHON, str(Path(__file__).resolve()), "--load", base, str(listing)]
-            + [str(concurrency), str(count)],
+            [PYTHON, __file__, "--load", base, str(listing), str(concurrency), str(count)],
             capture_output=True,
             text=True,
             check=True,
@@ -357,8 +357,7 @@ def batch_locate(base: str, points: np.ndarray, batches: int) -> dict:
         path = Path(tmp, "points.npy")
         np.save(path, points)
         out = subprocess.run(
-            [PYTHON, str(Path(__file__).resolve()), "--batch-client", base, str(path)]
-            + [str(batches)],
+            [PYTHON, __file__, "--batch-client", base, str(path), str(batches)],
             capture_output=True,
             text=True,
             check=True,
@@ -408,9 +407,7 @@ def run(
             import httpx
 
             httpx.get(f"{ours}/locate?lon={data.points[0, 0]}&lat={data.points[0, 1]}")
-            ours_one = run_load(
-                ours, locate_paths(data.points), concurrency, seconds, count, wrk
-            )
+            ours_one = run_load(ours, locate_paths(data.points), concurrency, seconds, count, wrk)
             tipg_one = run_load(
                 peer, tipg_paths(schema, data.points), concurrency, seconds, count, wrk
             )
@@ -451,7 +448,9 @@ def run(
         page_features=(mine["numberReturned"], check["numberReturned"]),
         batch=batch_doc,
     )
-    print(f"Providence, PostGIS schema {schema}; concurrency {concurrency}; one uvicorn worker each")
+    print(
+        f"Providence, PostGIS schema {schema}; concurrency {concurrency}; one uvicorn worker each"
+    )
     print("1. single point")
     print(_row("gridplan GET /locate", ours_one))
     print(_row("TiPG units items?bbox=(1 m box)", tipg_one))
