@@ -81,12 +81,23 @@ def run_gridplan(inst: Instance, seed: int = 0) -> dict[str, float]:
     return {"seconds": seconds, "areas": r.k, "valid": float(r.valid), "out_of_band": out}
 
 
-def run_spopt(inst: Instance, seed: int = 0) -> dict[str, float]:
-    """spopt MaxPHeuristic with the same floor (default iterations)."""
+def run_spopt(
+    inst: Instance, seed: int = 0, construction: int = 99, annealing: int = 10
+) -> dict[str, float]:
+    """spopt MaxPHeuristic with the same floor (spopt's default iterations unless given)."""
     from spopt.region import MaxPHeuristic
 
     np.random.seed(seed)
-    model = MaxPHeuristic(inst.gdf, inst.w, ["households"], "households", FLOOR, top_n=2)
+    model = MaxPHeuristic(
+        inst.gdf,
+        inst.w,
+        ["households"],
+        "households",
+        FLOOR,
+        top_n=2,
+        max_iterations_construction=construction,
+        max_iterations_sa=annealing,
+    )
     t = time.perf_counter()
     model.solve()
     seconds = time.perf_counter() - t
@@ -101,10 +112,12 @@ def run_spopt(inst: Instance, seed: int = 0) -> dict[str, float]:
     }
 
 
-def compare(inst: Instance, seed: int = 0) -> dict[str, float]:
+def compare(
+    inst: Instance, seed: int = 0, construction: int = 99, annealing: int = 10
+) -> dict[str, float]:
     """Both tools on one instance; print one line and return the numbers."""
     ours = run_gridplan(inst, seed)
-    peer = run_spopt(inst, seed)
+    peer = run_spopt(inst, seed, construction, annealing)
     ratio = peer["seconds"] / max(ours["seconds"], 1e-9)
     print(
         f"{inst.name:>20}: gridplan {ours['seconds']:7.2f} s, {ours['areas']:4.0f} areas, "
