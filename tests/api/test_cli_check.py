@@ -212,3 +212,26 @@ def test_findings_stored_with_their_plan_in_both_stores(store: object) -> None:
     exclave = found.geometry.iloc[0]
     expected = gpd.GeoSeries([_box(300, 0, 400, 100)], crs=CRS).to_crs(4326).iloc[0]
     assert exclave.equals_exact(expected, tolerance=1e-7)
+
+
+@pytest.mark.realdata
+def test_providence_tracts_with_blocks_as_units(shared_data: Path, tmp_path: Path) -> None:
+    """Tract polygons without counts; residents summed from the census blocks (--units)."""
+    blocks_path = shared_data / "providence" / "providence_blocks.gpkg"
+    blocks = gpd.read_file(blocks_path)
+    tracts = blocks.dissolve("TRACTCE10").reset_index()[["TRACTCE10", "geometry"]]
+    tracts_path = tmp_path / "tracts.gpkg"
+    tracts.to_file(tracts_path)
+    result = runner.invoke(
+        app,
+        [
+            "check", "--areas", str(tracts_path), "--id-field", "TRACTCE10",
+            "--units", str(blocks_path), "--measure", "residents", "--band", "3000", "5000",
+            "--format", "json",
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["summary"]["areas"] == 39
+    assert doc["summary"]["by_rule"] == {"size.under": 9, "size.over": 16}
+    assert sum(a["residents"] for a in doc["areas"]) == 178_040

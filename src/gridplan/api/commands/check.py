@@ -7,6 +7,9 @@ Other tools depend on this contract (issue 3)::
         [--households-field F] [--residents-field F] [--band LO HI]
         [--road-tolerance METRES] [--format table|json]
 
+plus ``--units FILE``, ``--measure households|residents``, ``--road-class C`` (repeatable),
+``--db URL_OR_PATH --store [--plan-name N]``.
+
 JSON on stdout: ``{"level", "summary": {"areas", "findings", "by_rule", "ignored_slivers"},
 "areas": [...], "findings": [...]}`` (see :meth:`gridplan.geo.rules.CheckReport.to_json`).
 Exit 0 when the check ran, whatever it found; exit 2 with a one-line reason on bad input.
@@ -22,6 +25,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import typer
+from rich.progress import Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
 from gridplan.api.console import (
@@ -74,6 +78,10 @@ def check_command(
     outline: Annotated[
         Path | None, typer.Option("--outline", help="the subdistrict outline (polygon)")
     ] = None,
+    units: Annotated[
+        Path | None,
+        typer.Option("--units", help="units (polygons) to sum households from"),
+    ] = None,
     level: Annotated[
         Level, typer.Option("--level", help="community or grid (picks the size band)")
     ] = Level.COMMUNITY,
@@ -120,10 +128,6 @@ def check_command(
                      ("residents", residents_field))
         if v
     }  # fmt: skip
-    area_layer = read_layer_file(areas, LayerKind.AREAS, fields=fields, id_field=id_field)
-    road_layer = read_layer_file(roads, LayerKind.ROADS) if roads else None
-    compound_layer = read_layer_file(compounds, LayerKind.COMPOUNDS) if compounds else None
-    outline_layer = read_layer_file(outline, LayerKind.OUTLINE) if outline else None
     chosen = measure or ("residents" if residents_field and not households_field else "households")
     config = CheckConfig(
         measure=chosen,
@@ -132,14 +136,26 @@ def check_command(
     )
     if band is not None:
         config = config.with_band(level, band[0], band[1])
-    report = check_areas(
-        area_layer,
-        level=level,
-        roads=road_layer,
-        compounds=compound_layer,
-        outline=outline_layer,
-        config=config,
-    )
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), console=err_console, transient=True
+    ) as progress:
+        task = progress.add_task("reading areas", total=None)
+        area_layer = read_layer_file(areas, LayerKind.AREAS, fields=fields, id_field=id_field)
+        progress.update(task, description="reading roads, compounds, outline, units")
+        road_layer = read_layer_file(roads, LayerKind.ROADS) if roads else None
+        compound_layer = read_layer_file(compounds, LayerKind.COMPOUNDS) if compounds else None
+        outline_layer = read_layer_file(outline, LayerKind.OUTLINE) if outline else None
+        unit_layer = read_layer_file(units, LayerKind.UNITS) if units else None
+        progress.update(task, description=f"checking {len(area_layer)} {plural(level.value)}")
+        report = check_areas(
+            area_layer,
+            level=level,
+            roads=road_layer,
+            compounds=compound_layer,
+            outline=outline_layer,
+            units=unit_layer,
+            config=config,
+        )
     plan_id = None
     if store:
         plan_id = store_report(
