@@ -330,6 +330,14 @@ def test_ids_repeated_within_an_import_are_refused(store: Store) -> None:
     assert store.count(LayerKind.ROADS) == 0
 
 
+def test_features_without_geometry_are_refused(store: Store) -> None:
+    roads = _layers()[LayerKind.ROADS]
+    roads.loc[1, "geometry"] = None
+    with pytest.raises(InputError, match="missing or empty geometry for 'r2'"):
+        store.import_layers({LayerKind.ROADS: roads})
+    assert store.count(LayerKind.ROADS) == 0
+
+
 def test_areas_are_not_a_layer(store: Store) -> None:
     areas = _plan().areas
     with pytest.raises(InputError, match="stored as a plan"):

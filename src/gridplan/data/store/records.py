@@ -146,7 +146,8 @@ def layer_rows(kind: LayerKind | str, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame
     Raises
     ------
     InputError
-        If the id column is missing, an id is missing, or an id is repeated.
+        If the id column is missing, an id is missing or repeated, or a geometry is missing
+        or empty.
     CRSError
         If the layer has no CRS.
     """
@@ -161,6 +162,11 @@ def layer_rows(kind: LayerKind | str, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame
     dups = sorted(set(ids[ids.duplicated()]), key=id_sort_key)
     if dups:
         raise InputError(f"{sch.kind}: duplicate {sch.id_column} {_names(dups)}")
+    geoms = np.asarray(geo.geometry.values, dtype=object)
+    no_shape = pd.isna(geoms) | shapely.is_empty(geoms)
+    if no_shape.any():
+        shown = sorted(ids[no_shape].tolist(), key=id_sort_key)
+        raise InputError(f"{sch.kind}: missing or empty geometry for {_names(shown)}")
     data: dict[str, Any] = {sch.id_column: ids}
     for col, dtype in sch.columns.items():
         values = geo[col] if col in geo.columns else pd.Series([None] * len(geo))
