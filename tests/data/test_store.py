@@ -338,6 +338,26 @@ def test_features_without_geometry_are_refused(store: Store) -> None:
     assert store.count(LayerKind.ROADS) == 0
 
 
+def test_large_imports_are_checked_and_written_in_batches(store: Store) -> None:
+    """2,500 points: more than one insert / id-check batch in either store."""
+    n = 2500
+    points = gpd.GeoDataFrame(
+        {"facility_id": [str(i) for i in range(n)], "kind": "bench", "name": None},
+        geometry=gpd.points_from_xy(X0 + np.arange(n) * 1e-5, np.full(n, Y0)),
+        crs=4326,
+    )
+    assert store.import_layers({LayerKind.FACILITIES: points}).loaded == {"facilities": n}
+    got = store.read_layer(LayerKind.FACILITIES)
+    assert got["facility_id"].tolist() == [str(i) for i in range(n)]
+    with pytest.raises(
+        InputError,
+        match=r"2500 facility_id\(s\) already stored: '0', '1'.*"
+        r"\(and 2490 more\)",
+    ):
+        store.import_layers({LayerKind.FACILITIES: points})
+    assert store.count(LayerKind.FACILITIES) == n
+
+
 def test_areas_are_not_a_layer(store: Store) -> None:
     areas = _plan().areas
     with pytest.raises(InputError, match="stored as a plan"):

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import atexit
 import fcntl
+import glob
 import os
 import shutil
 import sqlite3
@@ -522,7 +523,7 @@ class GeoPackageStore(Store):
     def _remove_stale_copies(self) -> None:
         """Delete copies left by a writer that died (only called under the write lock, so no
         live writer owns one)."""
-        for stale in self.path.parent.glob(f".{self.path.name}.*.tmp.gpkg*"):
+        for stale in self.path.parent.glob(f".{glob.escape(self.path.name)}.*.tmp.gpkg*"):
             stale.unlink(missing_ok=True)
 
 
