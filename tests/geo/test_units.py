@@ -7,7 +7,7 @@ from pathlib import Path
 import geopandas as gpd
 import pytest
 import shapely
-from shapely import LineString, Point, box
+from shapely import LineString, Point, Polygon, box
 
 from gridplan.data.road_classes import road_class_from_mtfcc
 from gridplan.errors import InputError
@@ -176,3 +176,46 @@ def test_tallahassee_households_conserved(shared_data: Path) -> None:
     placed = open_result.units["households"].sum()
     assert placed + open_result.unplaced["households"].sum() == 7102
     assert 0 < placed < 7102
+
+
+def test_invalid_building_is_repaired_and_placed() -> None:
+    """A self-touching (bow-tie) footprint of 12 households is repaired, not dropped."""
+    roads, outline = _two_blocks()
+    bowtie = Polygon([(10, 10), (30, 30), (30, 10), (10, 30)])
+    assert not bowtie.is_valid
+    buildings = gpd.GeoDataFrame(
+        {"building_id": ["bow"], "households": [12.0]}, geometry=[bowtie], crs=CRS
+    )
+    result = build_units(roads, outline, buildings=buildings)
+    assert result.units["households"].sum() == 12.0
+    assert result.unplaced.empty
+
+
+@pytest.mark.realdata
+def test_helsinki_buildings_and_compounds(helsinki_pbf: Path) -> None:
+    """Real OSM roads, buildings (households estimated, rounded) and residential compounds:
+    every household lands on a unit in every compound mode."""
+    from gridplan.data.households import estimate_households, round_households
+    from gridplan.data.osm import read_osm
+
+    layers = read_osm(helsinki_pbf)
+    buildings = estimate_households(layers["buildings"]).buildings
+    buildings["households"] = round_households(buildings["households"]).astype(float)
+    roads = layers["roads"]
+    hull = shapely.convex_hull(shapely.union_all(roads.to_crs(32635).geometry.values))
+    outline = gpd.GeoDataFrame(geometry=[hull], crs=32635)
+    total = buildings["households"].sum()
+    assert total > 1000
+    for mode in ("carve", "merge", "none"):
+        result = build_units(
+            roads,
+            outline,
+            compounds=layers["compounds"],
+            buildings=buildings,
+            params=UnitParams(compound_mode=mode),
+        )
+        placed = result.units["households"].sum()
+        unplaced = result.unplaced["households"].sum() if len(result.unplaced) else 0.0
+        assert placed + unplaced == total
+        assert result.units.geometry.is_valid.all()
+        assert float(result.units["area"].sum()) == pytest.approx(hull.area, rel=1e-6)

@@ -145,6 +145,8 @@ def assign_compounds(
         else pd.Series([f"row {i + 1}" for i in range(len(compounds))], index=compounds.index)
     ).to_numpy(dtype=object)
     _check_types(cgoms, "compounds", comp_ids, polygons_only=False)
+    agoms = _repaired(agoms)
+    cgoms = _repaired(cgoms)
 
     n = len(cgoms)
     best = np.full(n, -1, dtype=np.int64)
@@ -212,6 +214,21 @@ def _check_types(
         raise InputError(
             f"{layer} feature {ids[i]}: {geoms[i].geom_type} geometry, expected {expected}"
         )
+
+
+def _repaired(geoms: npt.NDArray[np.object_]) -> npt.NDArray[np.object_]:
+    """Repair invalid polygons (e.g. self-touching OSM rings); keep their polygonal part."""
+    bad = np.flatnonzero(~shapely.is_valid(geoms))
+    if len(bad) == 0:
+        return geoms
+    out = geoms.copy()
+    for i in bad:
+        fixed = shapely.make_valid(geoms[i])
+        if fixed.geom_type == "GeometryCollection":
+            parts = shapely.get_parts(fixed)
+            fixed = shapely.union_all(parts[np.isin(shapely.get_type_id(parts), [3, 6])])
+        out[i] = fixed
+    return out
 
 
 def _overlap(

@@ -302,6 +302,11 @@ def _prepare(
             f"{source}: feature at row {first + 1} is a {geoms[first].geom_type}, "
             "expected a polygon or point"
         )
+    polys = np.isin(kinds, [3, 6])
+    invalid = polys & ~shapely.is_valid(geoms)
+    metric_geoms = np.asarray(layer.to_crs(target).geometry.values, dtype=object)
+    if invalid.any():  # e.g. self-touching OSM footprints: repair, keep the polygonal part
+        metric_geoms[invalid] = _polygonal(shapely.make_valid(metric_geoms[invalid]))
     out = gpd.GeoDataFrame(
         {
             "feature_id": (
@@ -312,9 +317,20 @@ def _prepare(
             "households": _count(layer, p.households_column, source),
             "residents": _count(layer, p.residents_column, source),
         },
-        geometry=layer.to_crs(target).geometry.values,
+        geometry=metric_geoms,
         crs=target,
     )
+    out.attrs["repaired"] = int(invalid.sum())
+    return out
+
+
+def _polygonal(geoms: npt.NDArray[np.object_]) -> npt.NDArray[np.object_]:
+    """The polygonal part of repaired geometries (make_valid may add lines or points)."""
+    out = geoms.copy()
+    mixed = np.flatnonzero(shapely.get_type_id(geoms) == 7)
+    for i in mixed:
+        parts = shapely.get_parts(geoms[i])
+        out[i] = shapely.union_all(parts[np.isin(shapely.get_type_id(parts), [3, 6])])
     return out
 
 
