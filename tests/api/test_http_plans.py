@@ -10,7 +10,8 @@ The hand-drawn store (real PostGIS, a schema of its own per test)::
     plan 1 ("before"):  A = u1 u2 (30 households)   B = u3 (30)
     plan 2 ("after"):   A = u1    (10)               B = u2 u3 (50)
 
-so u2 and its 20 households move from A to B.
+so u2 and its 20 households move from A to B, and with it the compound 银星花园 (drawn
+inside u2).
 """
 
 from __future__ import annotations
@@ -75,9 +76,25 @@ def _plan(name: str, membership: dict[str, str], parent_id: int | None = None) -
     )
 
 
+def _compounds() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {
+            "compound_id": ["k1"],
+            "name": ["银星花园"],
+            "households": [20.0],
+            "residents": [50.0],
+            "kind": ["residential"],
+        },
+        geometry=[shapely.box(118.512, 24.702, 118.518, 24.708)],
+        crs=4326,
+    )
+
+
 @pytest.fixture
 def drawn(postgis_store: Any) -> Iterator[tuple[Any, TestClient]]:
-    postgis_store.import_layers({LayerKind.UNITS: _units()}, source="drawn")
+    postgis_store.import_layers(
+        {LayerKind.UNITS: _units(), LayerKind.COMPOUNDS: _compounds()}, source="drawn"
+    )
     app = create_app(Settings(api_token="t"), store=postgis_store, refresh_seconds=0.0)
     with TestClient(app) as client:
         yield postgis_store, client
@@ -112,6 +129,16 @@ def test_plans_list_describe_and_diff(drawn: tuple[Any, TestClient]) -> None:
         (c["community_id"], c["households_before"], c["households_after"], c["change"])
         for c in diff["communities"]
     ] == [("A", 30.0, 10.0, -20.0), ("B", 30.0, 50.0, 20.0)]
+    assert diff["unit_basis"] == "assignments"
+    assert diff["compounds_moved"] == [
+        {
+            "compound_id": "k1",
+            "name": "银星花园",
+            "households": 20.0,
+            "from_community": "A",
+            "to_community": "B",
+        }
+    ]
     back = client.get(f"/plans/{second}/diff/{first}").json()
     assert back["moves"][0]["from_community"] == "B" and back["households_moved"] == 20.0
 
@@ -119,6 +146,23 @@ def test_plans_list_describe_and_diff(drawn: tuple[Any, TestClient]) -> None:
         r = client.get(url)
         assert r.status_code == 404
         assert r.json()["description"] == f"plan {second + 5} not found"
+
+
+def test_diff_of_drawn_plans_places_units_by_point(drawn: tuple[Any, TestClient]) -> None:
+    """Plans without assignments (drawn polygons): units are placed where their
+    representative point falls."""
+    store, client = drawn
+    drawn_before = _plan("before", {"u1": "A", "u2": "A", "u3": "B"})
+    drawn_after = _plan("after", {"u1": "A", "u2": "B", "u3": "B"})
+    empty = drawn_before.assignments.iloc[0:0]
+    first = store.save_plan(Plan(**{**drawn_before.__dict__, "assignments": empty}))
+    second = store.save_plan(Plan(**{**drawn_after.__dict__, "assignments": empty}))
+    diff = client.get(f"/plans/{first}/diff/{second}").json()
+    assert diff["unit_basis"] == "located"
+    assert diff["moves"] == [
+        {"from_community": "A", "to_community": "B", "units": 1, "households": 20.0}
+    ]
+    assert [c["compound_id"] for c in diff["compounds_moved"]] == ["k1"]
 
 
 def test_locate_index_follows_a_newly_stored_plan(drawn: tuple[Any, TestClient]) -> None:

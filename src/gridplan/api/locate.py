@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
 
+import geopandas as gpd
 import numpy as np
 import orjson
 import shapely
@@ -82,6 +83,10 @@ class PlanIndex:
         shapely.prepare(ggeoms)
         self._cgeoms = cgeoms
         self._ggeoms = ggeoms
+        #: Community ids by row (what :meth:`locate` returns rows of).
+        self.community_ids = np.asarray(
+            plan.areas_at(Level.COMMUNITY)["area_id"].astype(object), dtype=object
+        )
         self._cfrags = cfrags
         self._gfrags = gfrags
         self.n_communities = len(cfrags)
@@ -122,6 +127,21 @@ class PlanIndex:
             self._first_hit(self.community_tree, self._cgeoms, points, lon, lat),
             self._first_hit(self.grid_tree, self._ggeoms, points, lon, lat),
         )
+
+    def community_of(self, points: gpd.GeoSeries) -> np.ndarray:
+        """The community id holding each point (``None`` outside), by row of ``points``.
+
+        Parameters
+        ----------
+        points
+            Points in EPSG:4326.
+        """
+        if len(points) == 0:
+            return np.empty(0, dtype=object)
+        community, _ = self.locate(points.x.to_numpy(), points.y.to_numpy())
+        ids = np.empty(len(self.community_ids) + 1, dtype=object)
+        ids[:-1] = self.community_ids
+        return ids[np.where(community < 0, len(self.community_ids), community)]
 
     def community_fragment(self, row: int) -> bytes:
         """The JSON of one community (``id``, ``name``, ``code``)."""

@@ -20,6 +20,7 @@ import pandas as pd
 from fastapi import APIRouter, Path, Request
 from starlette.responses import HTMLResponse, Response
 
+from gridplan.api.locate import PlanIndex
 from gridplan.api.service import PLAN_ID_MAX, Service
 from gridplan.data.layers import LayerKind
 from gridplan.data.store.base import Store
@@ -71,25 +72,69 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
+def _membership(plan: Plan, units: gpd.GeoDataFrame | None) -> tuple[pd.DataFrame, str]:
+    """Each unit's community in a plan: its assignments, else where the unit's
+    representative point falls (a drawn plan)."""
+    if len(plan.assignments):
+        frame = plan.assignments[["unit_id", "community_id"]].copy()
+        return frame.astype({"unit_id": str}), "assignments"
+    if units is None or units.empty:
+        return pd.DataFrame({"unit_id": [], "community_id": []}, dtype=object), "none"
+    points = units.geometry.to_crs(4326).representative_point()
+    located = PlanIndex(plan).community_of(points)
+    return (
+        pd.DataFrame({"unit_id": units["unit_id"].astype(str).to_numpy(), "community_id": located}),
+        "located",
+    )
+
+
+def _compound_moves(
+    before: Plan, after: Plan, compounds: gpd.GeoDataFrame | None
+) -> list[dict[str, Any]]:
+    if compounds is None or compounds.empty:
+        return []
+    points = compounds.geometry.to_crs(4326).representative_point()
+    was = PlanIndex(before).community_of(points)
+    now = PlanIndex(after).community_of(points)
+    moved = np.flatnonzero(was != now)
+    return [
+        {
+            "compound_id": _jsonable(compounds["compound_id"].iloc[i]),
+            "name": _jsonable(compounds["name"].iloc[i]),
+            "households": _jsonable(compounds["households"].iloc[i]),
+            "from_community": was[i],
+            "to_community": now[i],
+        }
+        for i in moved.tolist()
+    ]
+
+
 def plan_diff(
-    before: Plan, after: Plan, unit_households: pd.Series | None = None
+    before: Plan,
+    after: Plan,
+    *,
+    units: gpd.GeoDataFrame | None = None,
+    compounds: gpd.GeoDataFrame | None = None,
 ) -> dict[str, Any]:
-    """What moved between two plans.
+    """What moved between two stored plans.
 
     Parameters
     ----------
     before, after
         Two stored plans.
-    unit_households
-        Households per unit id (from the units layer); without it, moved households are
-        counted as ``null``.
+    units
+        The units layer (``unit_id``, ``households``): households of moved units, and the
+        units of a drawn plan (one without assignments), placed by representative point.
+    compounds
+        The compounds layer: compounds whose community changed (by representative point).
 
     Returns
     -------
     dict
         ``units_moved``, ``households_moved``, ``moves`` (per pair of communities: units and
-        households that went from one to the other) and ``communities`` (households before and
-        after, and the change, for every community in either plan).
+        households that went from one to the other), ``compounds_moved`` and ``communities``
+        (households before and after, and the change, for every community in either plan);
+        ``unit_basis`` says how units were placed (``assignments``, ``located`` or ``none``).
 
     Examples
     --------
@@ -100,13 +145,20 @@ def plan_diff(
 
     gives ``units_moved == 1``, ``households_moved == 20`` and one move ``A -> B``.
     """
-    a = before.assignments[["unit_id", "community_id"]].rename(columns={"community_id": "from"})
-    b = after.assignments[["unit_id", "community_id"]].rename(columns={"community_id": "to"})
-    joined = a.merge(b, on="unit_id", how="outer")
+    a, basis_a = _membership(before, units)
+    b, basis_b = _membership(after, units)
+    joined = a.rename(columns={"community_id": "from"}).merge(
+        b.rename(columns={"community_id": "to"}), on="unit_id", how="outer"
+    )
     moved = joined[joined["from"].astype(object).ne(joined["to"].astype(object))].copy()
     moved = moved[~(moved["from"].isna() & moved["to"].isna())]
-    if unit_households is not None:
-        moved["households"] = moved["unit_id"].map(unit_households).astype(float)
+    known = units is not None and not units.empty
+    if known:
+        assert units is not None
+        per_unit = pd.Series(
+            units["households"].to_numpy(dtype=float), index=units["unit_id"].astype(str)
+        )
+        moved["households"] = moved["unit_id"].map(per_unit).astype(float)
     else:
         moved["households"] = np.nan
     moves: list[dict[str, Any]] = []
@@ -123,7 +175,7 @@ def plan_diff(
                     "from_community": row[0] or None,
                     "to_community": row[1] or None,
                     "units": int(row[2]),
-                    "households": None if unit_households is None else float(row[3]),
+                    "households": float(row[3]) if known else None,
                 }
             )
     ca = before.areas_at(Level.COMMUNITY).set_index("area_id")
@@ -145,15 +197,14 @@ def plan_diff(
                 "change": _jsonable(ha - hb),
             }
         )
-    households_moved = (
-        None if unit_households is None else float(moved["households"].fillna(0).sum())
-    )
     return {
         "from_plan": before.plan_id,
         "to_plan": after.plan_id,
+        "unit_basis": basis_a if basis_a == basis_b else f"{basis_a}/{basis_b}",
         "units_moved": len(moved),
-        "households_moved": households_moved,
+        "households_moved": float(moved["households"].fillna(0).sum()) if known else None,
         "moves": moves,
+        "compounds_moved": _compound_moves(before, after, compounds),
         "communities": communities,
     }
 
@@ -205,12 +256,8 @@ def make_router(service: Service) -> APIRouter:
         before = service.plans.get(plan_a)
         after = service.plans.get(plan_b)
         units = service.call(lambda s: s.read_layer(LayerKind.UNITS))
-        households = (
-            pd.Series(units["households"].to_numpy(), index=units["unit_id"].astype(str))
-            if len(units)
-            else None
-        )
-        return _json(plan_diff(before, after, households))
+        compounds = service.call(lambda s: s.read_layer(LayerKind.COMPOUNDS))
+        return _json(plan_diff(before, after, units=units, compounds=compounds))
 
     @router.get(
         "/plans/{plan_id}/checks",
