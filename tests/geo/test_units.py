@@ -9,6 +9,7 @@ import pytest
 import shapely
 from shapely import LineString, Point, Polygon, box
 
+from gridplan.data.layers import LayerKind
 from gridplan.data.road_classes import road_class_from_mtfcc
 from gridplan.errors import InputError
 from gridplan.geo.units import UnitParams, build_units
@@ -199,9 +200,9 @@ def test_helsinki_buildings_and_compounds(helsinki_pbf: Path) -> None:
     from gridplan.data.osm import read_osm
 
     layers = read_osm(helsinki_pbf)
-    buildings = estimate_households(layers["buildings"]).buildings
+    buildings = estimate_households(layers[LayerKind.BUILDINGS]).buildings
     buildings["households"] = round_households(buildings["households"]).astype(float)
-    roads = layers["roads"]
+    roads = layers[LayerKind.ROADS]
     hull = shapely.convex_hull(shapely.union_all(roads.to_crs(32635).geometry.values))
     outline = gpd.GeoDataFrame(geometry=[hull], crs=32635)
     total = buildings["households"].sum()
@@ -210,7 +211,7 @@ def test_helsinki_buildings_and_compounds(helsinki_pbf: Path) -> None:
         result = build_units(
             roads,
             outline,
-            compounds=layers["compounds"],
+            compounds=layers[LayerKind.COMPOUNDS],
             buildings=buildings,
             params=UnitParams(compound_mode=mode),
         )
