@@ -206,7 +206,13 @@ def _segment_neighbours(
     geoms: npt.NDArray[np.object_],
     tol: float,
 ) -> tuple[Ints, Bools]:
-    """Whole segments: (the one other area all along them or -1, varies along them)."""
+    """Whole segments: (the one other area all along them or -1, varies along them).
+
+    An area runs *along* a segment when both ends and the middle are within ``tol`` of it;
+    an area near only one end (across a corner) does not count. A segment with exactly one
+    area along it has that neighbour; one with areas near it but none (or several) along it
+    varies and is cut into pieces.
+    """
     out = np.full(len(lines), -1, dtype=np.int64)
     varies = np.zeros(len(lines), dtype=bool)
     if len(lines) == 0:
@@ -215,19 +221,19 @@ def _segment_neighbours(
     p, g = tree.query(lines, predicate="dwithin", distance=tol)
     other = g != own[p]
     p, g = p[other], g[other]
-    count = np.bincount(p, minlength=len(lines))
-    varies[count > 1] = True
-    one = count[p] == 1
-    p1, g1 = p[one], g[one]
-    if len(p1):
-        shapely.prepare(geoms)
-        whole = (
-            shapely.dwithin(geoms[g1], shapely.points(a[p1]), tol)
-            & shapely.dwithin(geoms[g1], shapely.points(b[p1]), tol)
-            & shapely.dwithin(geoms[g1], shapely.points(mid[p1]), tol)
-        )
-        out[p1[whole]] = g1[whole]
-        varies[p1[~whole]] = True
+    if len(p) == 0:
+        return out, varies
+    shapely.prepare(geoms)
+    along = (
+        shapely.dwithin(geoms[g], shapely.points(mid[p]), tol)
+        & shapely.dwithin(geoms[g], shapely.points(a[p]), tol)
+        & shapely.dwithin(geoms[g], shapely.points(b[p]), tol)
+    )
+    n_along = np.bincount(p[along], minlength=len(lines))
+    single = along & (n_along[p] == 1)
+    out[p[single]] = g[single]
+    varies[p] = True
+    varies[p[single]] = False
     return out, varies
 
 
