@@ -235,3 +235,38 @@ def test_city_scale_size_and_load_time(browser: Any, shared_data: Path, tmp_path
     )
     assert size_mb < 15.0
     assert seconds < 5.0
+
+
+def test_real_click_inside_a_grid_opens_the_community(browser: Any, tmp_path: Path) -> None:
+    """A pointer click inside grid A-1 (away from every outline) reaches community A below it.
+
+    Grid outlines, size findings and walking circles do not capture clicks in their interior.
+    """
+    from mapkit import X0, Y0
+    from pyproj import Transformer
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    path = save_map(render_plan_map(tiny_layers()), tmp_path / "tiny_click.html")
+    _open(browser, path)
+    lon, lat = Transformer.from_crs(32650, 4326, always_xy=True).transform(X0 + 250, Y0 + 750)
+    x, y, w, h = browser.execute_script(
+        """
+        const map = window[Object.keys(window).find(
+            k => k.startsWith('map_') && window[k].latLngToContainerPoint)];
+        const p = map.latLngToContainerPoint(L.latLng(arguments[0], arguments[1]));
+        const size = map.getSize();
+        return [p.x, p.y, size.x, size.y];
+        """,
+        lat,
+        lon,
+    )
+    container = browser.find_element("css selector", ".folium-map")
+    ActionChains(browser).move_to_element_with_offset(
+        container, int(x - w / 2), int(y - h / 2)
+    ).click().perform()
+    time.sleep(0.3)
+    text = browser.execute_script(
+        "const p = document.querySelector('.leaflet-popup-content');return p ? p.innerText : '';"
+    )
+    assert "青新社区" in text and "road share" in text
+    assert js_errors(browser) == []

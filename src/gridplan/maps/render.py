@@ -278,7 +278,8 @@ def _add_grids(
             "findings": _area_findings(grids, Level.GRID, findings),
         }
     )
-    style = {"color": "#222222", "weight": 1.2, "dashArray": "4 3", "fillOpacity": 0.0}
+    # outline only: clicks inside a grid reach its community; the outline opens the grid's popup
+    style = {"color": "#222222", "weight": 1.2, "dashArray": "4 3", "fill": False}
     permanent = len(grids) <= label_limit
     geojson_layer(
         canvas,
@@ -443,7 +444,9 @@ def _add_facilities(
     walks = "/".join(format_number(m) for m in minutes)
     group = folium.FeatureGroup(name=f"Facilities ({len(wgs)}) with {walks}-minute walks")
     ordered = sorted(minutes, reverse=True)
+    walks_text = ", ".join(_walk_text(m, speed) for m in sorted(minutes))
     for i, pt in enumerate(points):
+        label = f"{names.iloc[i]} ({kinds.iloc[i]})" if kinds.iloc[i] != MISSING else names.iloc[i]
         if pt is None or shapely.is_empty(pt):
             continue
         lat, lon = canvas.point(float(shapely.get_x(pt)), float(shapely.get_y(pt)))
@@ -455,8 +458,8 @@ def _add_facilities(
                 color=colour,
                 weight=1.5,
                 fill=True,
-                fill_opacity=0.08,
-                tooltip=f"{names.iloc[i]}: {_walk_text(m, speed)}",
+                fill_opacity=0.04,
+                interactive=False,  # never hide the areas underneath from the pointer
             ).add_to(group)
         folium.CircleMarker(
             location=[lat, lon],
@@ -466,9 +469,7 @@ def _add_facilities(
             fill=True,
             fill_color="#ffffff",
             fill_opacity=1.0,
-            tooltip=f"{names.iloc[i]} ({kinds.iloc[i]})"
-            if kinds.iloc[i] != MISSING
-            else names.iloc[i],
+            tooltip=label + "<br>" + walks_text,
         ).add_to(group)
     group.add_to(canvas.map)
     rows = "".join(

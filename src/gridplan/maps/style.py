@@ -157,8 +157,9 @@ FINDING_STYLES: Mapping[str, Mapping[str, Any]] = {
         "fillColor": "#ff8a80",
         "fillOpacity": 0.6,
     },
-    "size.under": {"color": "#4575b4", "weight": 3, "fillOpacity": 0.0, "dashArray": "10 4"},
-    "size.over": {"color": "#d73027", "weight": 3, "fillOpacity": 0.0, "dashArray": "10 4"},
+    # outlines only (fill off), so clicks inside reach the community underneath
+    "size.under": {"color": "#4575b4", "weight": 3, "fill": False, "dashArray": "10 4"},
+    "size.over": {"color": "#d73027", "weight": 3, "fill": False, "dashArray": "10 4"},
 }
 _DEFAULT_FINDING_STYLE: Mapping[str, Any] = {
     "color": "#ff6f00",
