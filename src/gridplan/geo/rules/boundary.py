@@ -1,13 +1,16 @@
-"""The areas' boundaries cut into short pieces, computed once and shared by the rules.
+"""The areas' boundaries as classified pieces, computed once and shared by the rules.
 
-Every ring of every (non-sliver) part is split into pieces at most ``sample_step`` long. Each
-piece knows its area and part, whether it is *internal* (inside the outline and not on it),
-the neighbouring area across it (the nearest other area within the sliver width, ``-1`` when
-it faces no area) and whether it follows a road (within the road tolerance of a road
-centreline and running along it). The enclave rules sum piece lengths by neighbour, the road
-rule by road status; lengths are exact because the pieces partition the boundary.
+Every ring of every (non-sliver) part is cut into pieces. Each piece knows its area and part,
+whether it is *internal* (inside the outline and not along it), the neighbouring area across
+it (``-1`` when it faces no area) and whether it follows a road (within the road tolerance of
+a road centreline and running along it). The enclave rules sum piece lengths by neighbour,
+the road rule by road status; lengths are exact because the pieces partition the boundary.
 
-Everything is vectorised with shapely 2 (``segmentize``, ``STRtree`` queries on arrays).
+A straight boundary segment stays one piece when its status is the same all along it (the
+usual case: a shared edge matched with its twin, wholly along one road or far from any);
+only segments whose status changes along them are cut into pieces of at most
+``sample_step`` metres, each classified by its midpoint. Everything is vectorised with
+shapely 2 (``STRtree`` queries and predicates on arrays) and numpy.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ Bools = npt.NDArray[np.bool_]
 
 @dataclass(frozen=True)
 class BoundaryPieces:
-    """Short pieces of the areas' boundaries, in ring order.
+    """Pieces of the areas' boundaries, in ring order.
 
     Parameters
     ----------

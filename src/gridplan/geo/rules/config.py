@@ -72,7 +72,8 @@ class CheckConfig:
         ignored and counted (default 1 m, like the gap width of GEOS/PostGIS coverage
         validation). Boundaries closer than this to each other are shared.
     sample_step
-        Metres: boundaries are measured in pieces at most this long (default 2 m).
+        Metres: a boundary segment whose status changes along it (a road stops half-way)
+        is measured in pieces at most this long (default 2 m).
     compound_min_share
         A compound counts as split only when each side holds at least this share of it.
     severities
