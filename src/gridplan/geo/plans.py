@@ -62,7 +62,7 @@ def dissolve_units(
     >>> round(areas.geometry.iloc[0].area, 6)
     2.0
     """
-    lab = pd.Series(np.asarray(labels, dtype=object), index=units.index)
+    lab = pd.Series(np.asarray(labels, dtype=object), index=units.index, dtype=object)
     if len(lab) != len(units):
         raise InputError(f"{len(lab)} labels for {len(units)} units")
     frame = gpd.GeoDataFrame(
@@ -140,8 +140,11 @@ def plan_from_units(
     assignments = pd.DataFrame(
         {
             "unit_id": units[unit_id_column].astype(str).to_numpy(dtype=object),
-            "community_id": [None if c is None else str(c) for c in comm],
-            "grid_id": [None if g is None else str(g) for g in grid],
+            # object dtype: pandas 3 would infer a string dtype and turn None into NaN
+            "community_id": pd.Series(
+                [None if c is None else str(c) for c in comm], dtype=object
+            ),
+            "grid_id": pd.Series([None if g is None else str(g) for g in grid], dtype=object),
         },
         columns=list(ASSIGNMENT_COLUMNS),
     )
