@@ -24,6 +24,15 @@ from gridplan.plan import Level
 pytestmark = pytest.mark.browser
 
 _PATHS = "return document.querySelectorAll('.leaflet-overlay-pane path').length"
+# Drawn, and the opening fit-to-bounds zoom animation has finished (layers toggled during the
+# animation are placed for the target zoom inside a still-scaling pane).
+_READY = """
+const key = Object.keys(window).find(k => k.startsWith('map_') && window[k] && window[k].getZoom);
+const map = key ? window[key] : null;
+return document.readyState === 'complete' && map !== null && !map._animatingZoom
+    && document.querySelectorAll('.leaflet-overlay-pane path').length > 0
+    && !document.querySelector('.leaflet-zoom-anim');
+"""
 
 
 def providence_layers(shared_data: Path, copies: int = 1) -> MapLayers:
@@ -97,10 +106,7 @@ def _open(driver: Any, path: Path, timeout: float = 30.0) -> float:
     start = time.perf_counter()
     driver.get(path.resolve().as_uri())
     while time.perf_counter() - start < timeout:
-        ready = driver.execute_script(
-            "return document.readyState === 'complete' && "
-            "document.querySelectorAll('.leaflet-overlay-pane path').length > 0"
-        )
+        ready = driver.execute_script(_READY)
         if ready:
             return time.perf_counter() - start
         time.sleep(0.05)
@@ -269,4 +275,27 @@ def test_real_click_inside_a_grid_opens_the_community(browser: Any, tmp_path: Pa
         "const p = document.querySelector('.leaflet-popup-content');return p ? p.innerText : '';"
     )
     assert "青新社区" in text and "road share" in text
+    assert js_errors(browser) == []
+
+
+def test_diff_map_in_browser(browser: Any, tmp_path: Path) -> None:
+    """The before/after pair of ``test_diff``: draws, no errors, moved territory toggles."""
+    from test_diff import AFTER, BEFORE, _areas, _compounds
+
+    from gridplan.maps.diff import render_diff_map
+
+    before = MapLayers(_areas(BEFORE), title="before")
+    after = MapLayers(_areas(AFTER), title="after")
+    fmap = render_diff_map(before, after, compounds=_compounds())
+    path = save_map(fmap, tmp_path / "diff.html")
+    _open(browser, path)
+    assert js_errors(browser) == []
+    _no_requests(network_urls(browser))
+    drawn = browser.execute_script(_PATHS)
+    # 4 before + 4 after + 1 removed + 2 moved pieces + 1 moved compound + 1 move line
+    assert drawn == 13
+    _toggle(browser, "Territory moved")
+    assert browser.execute_script(_PATHS) == drawn - 2
+    _toggle(browser, "Territory moved")
+    browser.save_screenshot(str(artifacts_dir() / "diff_map.png"))
     assert js_errors(browser) == []
