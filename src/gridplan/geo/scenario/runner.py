@@ -1,0 +1,511 @@
+"""Run a scenario's steps on a base assignment and build the new plan (pure: no store).
+
+Each step changes the community (and grid) of units; a step that cannot be carried out raises
+:class:`~gridplan.errors.ScenarioError` naming the step, its action and the reason, before
+anything is stored. Communities are named in steps by id or by name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import shapely
+from pyproj import CRS
+
+from gridplan.data.crs import metric_crs
+from gridplan.errors import GridplanError, InputError, ScenarioError
+from gridplan.geo.adjacency import build_unit_graph
+from gridplan.geo.graph import UnitGraph
+from gridplan.geo.partition import PartitionConfig, partition_graph
+from gridplan.geo.plans import plan_from_units
+from gridplan.geo.scenario.model import (
+    AssignCompound,
+    Create,
+    Merge,
+    MoveUnits,
+    Redistrict,
+    Regrid,
+    Scenario,
+    Split,
+)
+from gridplan.geo.scenario.report import community_table, exterior_lengths, moves_table
+from gridplan.plan import Plan
+
+ObjArray = npt.NDArray[np.object_]
+
+
+@dataclass(frozen=True)
+class ScenarioBase:
+    """The plan a scenario starts from.
+
+    Parameters
+    ----------
+    units
+        Unit polygons with ``unit_id``, ``households``, ``residents`` (any CRS).
+    communities
+        Community id of each unit (``None``: unassigned).
+    grids
+        Grid id of each unit, or ``None`` for a plan without grids.
+    roads
+        Road centrelines with ``road_class`` (optional: cuts prefer roads).
+    compounds
+        Compounds with ``compound_id`` and ``name`` (optional: needed to name compounds).
+    parent_id
+        The stored plan this base is (the new plan's parent).
+    names, codes
+        Community names and codes by id.
+    """
+
+    units: gpd.GeoDataFrame
+    communities: ObjArray
+    grids: ObjArray | None = None
+    roads: gpd.GeoDataFrame | None = None
+    compounds: gpd.GeoDataFrame | None = None
+    parent_id: int | None = None
+    names: Mapping[str, str] = field(default_factory=dict)
+    codes: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StepLog:
+    """What one step did."""
+
+    step: int
+    action: str
+    summary: str
+    households_moved: float
+
+
+@dataclass(frozen=True)
+class ScenarioResult:
+    """A scenario's outcome: the new plan (not yet stored) and the report.
+
+    Attributes
+    ----------
+    plan
+        The new plan (``parent_id`` = the base's).
+    before, after
+        Per-community metrics (:data:`~gridplan.geo.scenario.report.COMMUNITY_COLUMNS`).
+    moved
+        Households and units per ``(from, to)`` community pair.
+    compounds_moved
+        Compounds whose community changed: ``compound``, ``from``, ``to``, ``households``.
+    steps
+        One log entry per step.
+    """
+
+    plan: Plan
+    before: pd.DataFrame
+    after: pd.DataFrame
+    moved: pd.DataFrame
+    compounds_moved: pd.DataFrame
+    steps: tuple[StepLog, ...]
+
+
+class _StepFailedError(Exception):
+    """A step's reason for failing (turned into a ScenarioError with the step number)."""
+
+
+def run_scenario(
+    scenario: Scenario,
+    base: ScenarioBase,
+    *,
+    progress: Callable[[int, str], None] | None = None,
+) -> ScenarioResult:
+    """Apply the scenario's steps in order and build the new plan.
+
+    Parameters
+    ----------
+    scenario
+        The parsed scenario (:func:`~gridplan.geo.scenario.model.load_scenario`).
+    base
+        The base plan's units and assignment.
+    progress
+        Called with ``(step number, action)`` before each step.
+
+    Raises
+    ------
+    ScenarioError
+        When a step fails (unknown compound or community, no plan in the band, ...).
+    """
+    return _Runner(scenario, base).run(progress)
+
+
+class _Runner:
+    def __init__(self, scenario: Scenario, base: ScenarioBase) -> None:
+        if len(base.communities) != len(base.units):
+            raise InputError("the base assignment needs one community per unit")
+        self.sc = scenario
+        self.base = base
+        crs: CRS = metric_crs(base.units, "units")
+        self.units = base.units.to_crs(crs).reset_index(drop=True)
+        self.graph: UnitGraph = build_unit_graph(self.units, base.roads, crs=crs)
+        self.exterior = exterior_lengths(self.units, self.graph)
+        self.community = np.array(
+            [None if pd.isna(c) else str(c) for c in base.communities], dtype=object
+        )
+        grids = base.grids if base.grids is not None else np.full(len(self.units), None)
+        self.grid = np.array([None if pd.isna(g) else str(g) for g in grids], dtype=object)
+        self.has_grids = base.grids is not None
+        self.names: dict[str, str] = {str(k): str(v) for k, v in base.names.items()}
+        self.codes: dict[str, str] = {str(k): str(v) for k, v in base.codes.items()}
+        self.unit_index = {str(u): i for i, u in enumerate(self.units["unit_id"])}
+        self.compounds = (
+            base.compounds.to_crs(crs).reset_index(drop=True)
+            if base.compounds is not None and len(base.compounds)
+            else None
+        )
+        self.reps = shapely.point_on_surface(np.asarray(self.units.geometry.values))
+        self.tree = shapely.STRtree(np.asarray(self.units.geometry.values))
+        self.regridded: set[str] = set()
+
+    # -- names -----------------------------------------------------------------------
+    def ids(self) -> set[str]:
+        return {c for c in self.community if c is not None}
+
+    def resolve(self, ref: str) -> str:
+        """A community id from an id or a name."""
+        ids = self.ids()
+        if ref in ids:
+            return ref
+        by_name = sorted(c for c in ids if self.names.get(c) == ref)
+        if len(by_name) == 1:
+            return by_name[0]
+        if len(by_name) > 1:
+            raise _StepFailedError(
+                f"community name {ref!r} is ambiguous (ids {', '.join(by_name)})"
+            )
+        known = ", ".join(sorted(self.names.get(c, c) for c in ids)[:12])
+        raise _StepFailedError(f"no community {ref!r} (communities: {known})")
+
+    def resolve_or_new(self, ref: str) -> str:
+        try:
+            return self.resolve(ref)
+        except _StepFailedError:
+            return ref
+
+    # -- run -------------------------------------------------------------------------
+    def run(self, progress: Callable[[int, str], None] | None) -> ScenarioResult:
+        band = self.sc.band("community")
+        start = self.community.copy()
+        names_before = dict(self.names)
+        before = community_table(self.graph, start, self.exterior, band, names_before)
+        logs: list[StepLog] = []
+        for number, step in enumerate(self.sc.steps, start=1):
+            if progress is not None:
+                progress(number, step.action)
+            prior = self.community.copy()
+            try:
+                summary = self.apply(step)
+            except _StepFailedError as exc:
+                raise ScenarioError(number, step.action, str(exc)) from exc
+            except ScenarioError:
+                raise
+            except GridplanError as exc:
+                raise ScenarioError(number, step.action, str(exc)) from exc
+            moved = float(self.graph.households[_changed(prior, self.community)].sum())
+            logs.append(StepLog(number, step.action, summary, moved))
+        self._clear_broken_grids()
+        after = community_table(self.graph, self.community, self.exterior, band, self.names)
+        moved = moves_table(self.graph, start, self.community)
+        compounds = self._compounds_moved(start)
+        metrics = {
+            "communities": len(after),
+            "in_band": int((after["band"] == "ok").sum()),
+            "households_moved": float(self.graph.households[_changed(start, self.community)].sum()),
+            "steps": [s.summary for s in logs],
+        }
+        plan = plan_from_units(
+            self.units,
+            self.community,
+            self.grid if (self.has_grids or self.regridded) else None,
+            name=self.sc.name,
+            targets=self.sc.targets.model_dump(mode="json"),
+            metrics=metrics,
+            source=f"scenario:{self.sc.name}",
+            parent_id=self.base.parent_id,
+            community_names={c: self.names.get(c, c) for c in self.ids()},
+            community_codes={c: self.codes[c] for c in self.ids() if c in self.codes},
+        )
+        return ScenarioResult(plan, before, after, moved, compounds, tuple(logs))
+
+    def apply(self, step: object) -> str:
+        if isinstance(step, AssignCompound):
+            return self._assign(step)
+        if isinstance(step, MoveUnits):
+            return self._move(step)
+        if isinstance(step, Merge):
+            return self._merge(step)
+        if isinstance(step, Split):
+            return self._split(step)
+        if isinstance(step, Create):
+            return self._create(step)
+        if isinstance(step, Redistrict):
+            return self._redistrict(step)
+        if isinstance(step, Regrid):
+            return self._regrid(step)
+        raise _StepFailedError(f"unknown step {step!r}")
+
+    # -- steps -----------------------------------------------------------------------
+    def _assign(self, step: AssignCompound) -> str:
+        target = self.resolve(step.community)
+        nodes = np.unique(np.concatenate([self._compound_units(n) for n in step.names()]))
+        self.community[nodes] = target
+        return f"{', '.join(step.names())} → {self.names.get(target, target)} ({len(nodes)} units)"
+
+    def _move(self, step: MoveUnits) -> str:
+        target = self.resolve(step.community)
+        missing = [u for u in step.units if u not in self.unit_index]
+        if missing:
+            raise _StepFailedError(f"no unit(s) {', '.join(missing[:5])}")
+        nodes = np.array([self.unit_index[u] for u in step.units], dtype=np.int64)
+        self.community[nodes] = target
+        return f"{len(nodes)} units → {self.names.get(target, target)}"
+
+    def _merge(self, step: Merge) -> str:
+        ids = [self.resolve(c) for c in step.communities]
+        into = self.resolve_or_new(step.into) if step.into else ids[0]
+        if into not in ids and into in self.ids():
+            raise _StepFailedError(f"merge target {step.into!r} is another existing community")
+        mask = np.isin(self.community, ids)
+        self.community[mask] = into
+        if step.into and into not in self.names:
+            self.names[into] = step.into
+        return f"{', '.join(self.names.get(i, i) for i in ids)} → {self.names.get(into, into)}"
+
+    def _split(self, step: Split) -> str:
+        cid = self.resolve(step.community)
+        parts = step.parts or (len(step.into) if step.into else 2)
+        new = list(step.into or [])
+        if len(new) not in (0, parts):
+            raise _StepFailedError(f"into names {len(new)} communities but parts is {parts}")
+        nodes = np.flatnonzero(self.community == cid)
+        measure, lo, hi = self.sc.band("community")
+        result = partition_graph(
+            _subgraph(self.graph, nodes), lo, hi, measure=measure, k=parts, seed=self.sc.seed
+        )
+        if not result.valid:
+            raise _StepFailedError(
+                f"cannot split {self.names.get(cid, cid)} into {parts}: {result.reason}"
+            )
+        # The part with the most units' households keeps the id unless names are given.
+        order = np.argsort(-result.totals, kind="stable")
+        labels = new if new else [cid] + [self._fresh(f"{cid}-{i}") for i in range(2, parts + 1)]
+        for rank, d in enumerate(order):
+            self.community[nodes[result.labels == d]] = labels[rank]
+        for name in labels:
+            self.names.setdefault(name, name)
+        return f"{self.names.get(cid, cid)} → {', '.join(labels)}"
+
+    def _create(self, step: Create) -> str:
+        if step.name in self.ids() or step.name in self.names.values():
+            raise _StepFailedError(f"community {step.name!r} already exists")
+        picked: list[npt.NDArray[np.int64]] = []
+        if step.area is not None:
+            picked.append(self._area_units(step))
+        for name in step.compounds or []:
+            picked.append(self._compound_units(name))
+        if step.units:
+            missing = [u for u in step.units if u not in self.unit_index]
+            if missing:
+                raise _StepFailedError(f"no unit(s) {', '.join(missing[:5])}")
+            picked.append(np.array([self.unit_index[u] for u in step.units], dtype=np.int64))
+        nodes = np.unique(np.concatenate(picked))
+        if len(nodes) == 0:
+            raise _StepFailedError("the area holds no units")
+        self.community[nodes] = step.name
+        self.names[step.name] = step.name
+        if step.code:
+            self.codes[step.name] = step.code
+        hh = float(self.graph.households[nodes].sum())
+        return f"new community {step.name}: {len(nodes)} units, {hh:,.0f} households"
+
+    def _redistrict(self, step: Redistrict) -> str:
+        scope = (
+            sorted(self.ids())
+            if step.communities == "all"
+            else [self.resolve(c) for c in step.communities]
+        )
+        nodes = np.flatnonzero(np.isin(self.community, scope))
+        if len(nodes) == 0:
+            raise _StepFailedError("no units in the communities to redistrict")
+        measure, lo, hi = self.sc.band("community")
+        use_base = step.keep_names or step.minimal_change
+        config = PartitionConfig() if step.minimal_change else PartitionConfig(moved_weight=0.0)
+        result = partition_graph(
+            _subgraph(self.graph, nodes),
+            lo,
+            hi,
+            measure=measure,
+            k=step.k,
+            seed=self.sc.seed,
+            time_limit=step.time_limit,
+            baseline=self.community[nodes] if use_base else None,
+            config=config,
+        )
+        if not result.valid:
+            raise _StepFailedError(f"no plan in [{lo:,.0f}, {hi:,.0f}] {measure}: {result.reason}")
+        names = list(result.names)
+        if not use_base:
+            names = [self._fresh(f"C{n}") for n in names]
+        else:
+            names = [n if not n.startswith("new-") else self._fresh(n) for n in names]
+        for i, nm in enumerate(names):
+            self.community[nodes[result.labels == i]] = nm
+            self.names.setdefault(nm, nm)
+        moved = result.households_moved
+        extra = f", {moved:,.0f} households moved" if moved is not None else ""
+        return f"{len(scope)} communities → {result.k} in band{extra}"
+
+    def _regrid(self, step: Regrid) -> str:
+        from gridplan.geo.codes import reading_order
+
+        scope = (
+            sorted(self.ids())
+            if step.communities == "all"
+            else [self.resolve(c) for c in step.communities]
+        )
+        measure, lo, hi = self.sc.band("grid")
+        total = 0
+        for cid in scope:
+            nodes = np.flatnonzero(self.community == cid)
+            result = partition_graph(
+                _subgraph(self.graph, nodes), lo, hi, measure=measure, seed=self.sc.seed
+            )
+            if not result.valid:
+                raise _StepFailedError(f"cannot grid {self.names.get(cid, cid)}: {result.reason}")
+            xy = np.array(
+                [
+                    self.graph.centroids[nodes[result.labels == d]].mean(axis=0)
+                    for d in range(result.k)
+                ]
+            )
+            order = reading_order(xy)
+            seq = np.empty(result.k, dtype=np.int64)
+            seq[order] = np.arange(1, result.k + 1)
+            self.grid[nodes] = [f"{cid}-{seq[d]:03d}" for d in result.labels]
+            self.regridded.add(cid)
+            total += result.k
+        return f"{len(scope)} communities → {total} grids"
+
+    # -- helpers ---------------------------------------------------------------------
+    def _fresh(self, name: str) -> str:
+        taken = self.ids() | set(self.names.values())
+        if name not in taken:
+            return name
+        i = 2
+        while f"{name}-{i}" in taken:
+            i += 1
+        return f"{name}-{i}"
+
+    def _compound_units(self, ref: str) -> npt.NDArray[np.int64]:
+        if self.compounds is None:
+            raise _StepFailedError(f"compound {ref!r}: the base has no compounds layer")
+        comp = self.compounds
+        hit = (comp["compound_id"].astype(str) == ref).to_numpy()
+        if "name" in comp.columns:
+            hit |= (comp["name"].astype(str) == ref).to_numpy()
+        if not hit.any():
+            raise _StepFailedError(f"no compound {ref!r} (by id or name)")
+        nodes: list[int] = []
+        for geom in comp.geometry.values[hit]:
+            inside = self.tree.query(geom, predicate="intersects")
+            if shapely.get_type_id(geom) in (3, 6):
+                inside = inside[shapely.contains(geom, self.reps[inside])]
+            anchor = shapely.point_on_surface(geom)
+            holder = self.tree.query(anchor, predicate="intersects")
+            nodes.extend(int(x) for x in inside)
+            nodes.extend(int(x) for x in holder)
+        if not nodes:
+            raise _StepFailedError(f"compound {ref!r} lies in no unit")
+        return np.unique(np.array(nodes, dtype=np.int64))
+
+    def _area_units(self, step: Create) -> npt.NDArray[np.int64]:
+        spec = step.area
+        assert spec is not None
+        if spec.bbox is not None:
+            geom = shapely.box(*spec.bbox)
+        else:
+            try:
+                geom = shapely.from_wkt(spec.wkt)
+            except shapely.errors.GEOSException as exc:
+                raise _StepFailedError(f"area wkt is not valid WKT ({exc})") from exc
+        area = gpd.GeoSeries([geom], crs=spec.crs).to_crs(self.units.crs).iloc[0]
+        cand = self.tree.query(area, predicate="intersects")
+        return np.asarray(cand[shapely.contains(area, self.reps[cand])], dtype=np.int64)
+
+    def _clear_broken_grids(self) -> None:
+        """Units whose grid now spans communities lose it (unless regridded)."""
+        frame = pd.DataFrame({"grid": self.grid, "community": self.community})
+        frame = frame[frame["grid"].notna()]
+        if frame.empty:
+            return
+        major = frame.groupby("grid")["community"].agg(
+            lambda s: s.value_counts().index[0] if s.notna().any() else None
+        )
+        bad = frame["community"].to_numpy() != major.reindex(frame["grid"]).to_numpy()
+        self.grid[frame.index.to_numpy()[bad]] = None
+
+    def _compounds_moved(self, start: ObjArray) -> pd.DataFrame:
+        cols = ["compound", "from", "to", "households"]
+        if self.compounds is None:
+            return pd.DataFrame(columns=cols)
+        rows = []
+        comp = self.compounds
+        for i in range(len(comp)):
+            ref = str(comp["compound_id"].iloc[i])
+            try:
+                nodes = self._compound_units(ref)
+            except _StepFailedError:
+                continue
+            a = _majority(start[nodes], self.graph.households[nodes])
+            b = _majority(self.community[nodes], self.graph.households[nodes])
+            if a != b:
+                hh = comp["households"].iloc[i] if "households" in comp.columns else None
+                if hh is None or pd.isna(hh):
+                    hh = float(self.graph.households[nodes].sum())
+                name = comp["name"].iloc[i] if "name" in comp.columns else None
+                rows.append([str(name) if name else ref, a, b, float(hh)])
+        return pd.DataFrame(rows, columns=cols)
+
+
+def _majority(labels: ObjArray, weights: npt.NDArray[np.float64]) -> str | None:
+    frame = pd.DataFrame({"l": labels, "w": weights + 1e-9}).dropna()
+    if frame.empty:
+        return None
+    return str(frame.groupby("l")["w"].sum().idxmax())
+
+
+def _changed(a: ObjArray, b: ObjArray) -> npt.NDArray[np.bool_]:
+    return np.array([x != y for x, y in zip(a, b, strict=True)], dtype=bool)
+
+
+def _subgraph(graph: UnitGraph, nodes: npt.NDArray[np.int64]) -> UnitGraph:
+    """The unit graph induced on ``nodes`` (renumbered ``0..len(nodes)-1``)."""
+    local = np.full(graph.n, -1, dtype=np.int64)
+    local[nodes] = np.arange(len(nodes))
+    u = graph.edges["u"].to_numpy(dtype=np.int64)
+    v = graph.edges["v"].to_numpy(dtype=np.int64)
+    keep = (local[u] >= 0) & (local[v] >= 0)
+    edges = pd.DataFrame(
+        {
+            "u": local[u[keep]],
+            "v": local[v[keep]],
+            "length": graph.edges["length"].to_numpy(dtype=float)[keep],
+            "road_class": graph.edges["road_class"].to_numpy(dtype=object)[keep],
+        }
+    )
+    return UnitGraph(
+        unit_ids=graph.unit_ids[nodes],
+        households=graph.households[nodes],
+        residents=graph.residents[nodes],
+        edges=edges,
+        centroids=graph.centroids[nodes],
+        areas=graph.areas[nodes],
+        crs=graph.crs,
+    )
