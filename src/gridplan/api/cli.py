@@ -33,6 +33,7 @@ COMMANDS: tuple[str, ...] = (
     "assign",
     "grids",
     "partition",
+    "scenario",
     "serve",
     "map",
 )
