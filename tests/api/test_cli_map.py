@@ -178,6 +178,18 @@ def test_map_from_store_latest_and_given_plan(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert f"plan {first_id}" in result.stdout
     assert f"现状 2025 (plan {first_id})" in out1.read_text(encoding="utf-8")
+    diff_out = tmp_path / "diff.html"
+    args = ["map", "--db", str(db), "--diff-from", str(first_id), "--out", str(diff_out)]
+    result = runner.invoke(app, [*args, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    diff = json.loads(result.stdout)
+    assert (diff["diff_from"], diff["plan_id"]) == (first_id, second_id)
+    assert diff["changes"] == {"changed": 1, "new": 0, "removed": 0, "unchanged": 2}
+    assert diff["moved_pieces"] == 0 and diff["households_moved"] == 0
+    page = diff_out.read_text(encoding="utf-8")
+    assert "<title>现状 2025 (plan" in page and "Communities after (by change)" in page
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0 and "changed 1" in result.stdout
 
 
 @pytest.mark.parametrize(
@@ -185,7 +197,7 @@ def test_map_from_store_latest_and_given_plan(tmp_path: Path) -> None:
     [
         (["--areas", "missing.gpkg"], "missing.gpkg"),
         (["--roads", "roads.gpkg"], "need --areas"),
-        (["--areas", "a.gpkg", "--plan", "3"], "--plan draws a stored plan"),
+        (["--areas", "a.gpkg", "--plan", "3"], "draw stored plans: use --db"),
         (["--db", "nowhere.txt"], "expected a PostgreSQL URL"),
         (["--walk-speed", "0", "--db", "x.gpkg"], "must be positive"),
     ],

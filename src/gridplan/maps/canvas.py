@@ -109,10 +109,14 @@ class MapCanvas:
         return lat, lon
 
     def add_title(self, title: str) -> None:
-        """Show ``title`` at the top of the map."""
+        """Show ``title`` at the top of the map and as the page's ``<title>``."""
         if title:
-            page_of(self.map).html.add_child(
+            page = page_of(self.map)
+            page.html.add_child(
                 Element(f'<div id="gridplan-title">{escape(title)}</div>'), name="gridplan_title"
+            )
+            page.header.add_child(
+                Element(f"<title>{escape(title)}</title>"), name="gridplan_page_title"
             )
 
     def finish(self) -> folium.Map:

@@ -151,6 +151,7 @@ def render_diff_map(
     decimals: int = DISPLAY_DECIMALS,
     min_area_m2: float = 1.0,
     title: str | None = None,
+    diff: PlanDiff | None = None,
 ) -> folium.Map:
     """Draw the difference between two plans (see the module docstring for the layers).
 
@@ -162,8 +163,11 @@ def render_diff_map(
         As in :func:`~gridplan.maps.render.render_plan_map`.
     title
         Map title; default names both plans.
+    diff
+        The comparison, if already computed with :func:`plan_diff` (else it is computed).
     """
-    diff = plan_diff(before, after, compounds=compounds, units=units, min_area_m2=min_area_m2)
+    if diff is None:
+        diff = plan_diff(before, after, compounds=compounds, units=units, min_area_m2=min_area_m2)
     old = _communities(before)
     new = _communities(after)
     canvas = MapCanvas(

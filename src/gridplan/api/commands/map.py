@@ -2,7 +2,7 @@
 
 ::
 
-    gridplan map [--db URL_OR_PATH] [--plan ID]
+    gridplan map [--db URL_OR_PATH] [--plan ID] [--diff-from ID]
     gridplan map --areas FILE [--grids FILE] [--roads FILE] [--compounds FILE]
         [--facilities FILE] [--units FILE] [--id-field F] [--name-field F] [--code-field F]
         [--households-field F] [--residents-field F]
@@ -13,14 +13,16 @@
 From a store (``--db``, default the embedded GeoPackage) it draws ``--plan`` (default: the
 latest plan) with the store's roads, compounds, facilities and units and the plan's stored
 findings; without stored findings it runs the checks. From files it reads the layers and
-runs the checks (``--no-check`` skips them). ``--tiles none`` (the default) writes a page that
+runs the checks (``--no-check`` skips them). ``--diff-from ID`` draws instead what changed from
+plan ID to the plan (areas that changed, territory and compounds that moved, households before
+and after; see :mod:`gridplan.maps.diff`). ``--tiles none`` (the default) writes a page that
 makes no network request at all; ``gaode`` draws everything in GCJ-02 to match Gaode tiles.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, TypedDict
+from typing import Annotated, Any, TypedDict
 
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -38,9 +40,10 @@ from gridplan.api.console import (
 )
 from gridplan.data.layers import LayerKind
 from gridplan.data.readers import read_layer_file
-from gridplan.data.store.base import open_store
+from gridplan.data.store.base import Store, open_store
 from gridplan.errors import InputError
 from gridplan.geo.rules import CheckConfig
+from gridplan.maps.diff import plan_diff, render_diff_map
 from gridplan.maps.inputs import MapLayers
 from gridplan.maps.render import WALK_MINUTES, WALK_SPEED_M_PER_MIN, render_plan_map, save_map
 from gridplan.maps.sources import checked_layers, store_layers
@@ -65,6 +68,10 @@ def map_command(
     db: str | None = DbOption,
     plan: Annotated[
         int | None, typer.Option("--plan", help="stored plan id (default: the latest)")
+    ] = None,
+    diff_from: Annotated[
+        int | None,
+        typer.Option("--diff-from", help="draw what changed from this stored plan to --plan"),
     ] = None,
     areas: Annotated[
         Path | None, typer.Option("--areas", help="community polygons (instead of the store)")
@@ -131,8 +138,8 @@ def map_command(
     """Render the map and report what it holds."""
     if areas is None and any(p is not None for p in (grids, roads, compounds, facilities, units)):
         raise InputError("--grids, --roads, --compounds, --facilities and --units need --areas")
-    if areas is not None and plan is not None:
-        raise InputError("--plan draws a stored plan: use it with --db, not with --areas")
+    if areas is not None and (plan is not None or diff_from is not None):
+        raise InputError("--plan and --diff-from draw stored plans: use --db, not --areas")
     chosen = measure or ("residents" if residents_field and not households_field else "households")
     if chosen not in ("households", "residents"):
         raise InputError(f"--measure {chosen!r}: expected households or residents")
@@ -148,6 +155,21 @@ def map_command(
     ) as progress:
         task = progress.add_task("reading", total=None)
         source: str
+        if diff_from is not None:
+            url = resolve_db(db)
+            with open_store(url) as store:
+                summary_diff = _draw_diff(store, diff_from, plan, out, tiles, title)
+            if output == OutputFormat.JSON:
+                print_json({**summary_diff, "source": url})
+            else:
+                progress.stop()
+                console.print(
+                    f"diff map written: {summary_diff['out']} "
+                    f"(plan {diff_from} → plan {summary_diff['plan_id']}): "
+                    + ", ".join(f"{k} {v}" for k, v in summary_diff["changes"].items())
+                    + f"; households moved {summary_diff['households_moved']:,.0f}"
+                )
+            return
         if areas is not None:
             config = _config(chosen, band, grid_band)
             fields = {
@@ -214,6 +236,37 @@ def map_command(
         + (f", plan {plan_id}" if plan_id is not None else "")
         + f"; findings: {by_rule}"
     )
+
+
+def _draw_diff(
+    store: Store,
+    before_id: int,
+    after_id: int | None,
+    out: Path,
+    tiles: Tiles,
+    title: str | None,
+) -> dict[str, Any]:
+    before = store.load_plan(before_id)
+    after = store.load_plan(after_id)
+    compounds = store.read_layer(LayerKind.COMPOUNDS) if store.count(LayerKind.COMPOUNDS) else None
+    units = store.read_layer(LayerKind.UNITS) if store.count(LayerKind.UNITS) else None
+    diff = plan_diff(before, after, compounds=compounds, units=units)
+    fmap = render_diff_map(
+        before, after, compounds=compounds, units=units, tiles=tiles, title=title
+    )
+    path = save_map(fmap, out)
+    counts = diff.areas["change"].value_counts()
+    return {
+        "out": str(path),
+        "bytes": path.stat().st_size,
+        "tiles": tiles.value,
+        "plan_id": after.plan_id,
+        "diff_from": before.plan_id,
+        "changes": {k: int(counts.get(k, 0)) for k in ("changed", "new", "removed", "unchanged")},
+        "moved_pieces": len(diff.moved),
+        "compounds_moved": len(diff.compounds),
+        "households_moved": diff.households_moved,
+    }
 
 
 def _config(
