@@ -175,3 +175,20 @@ def test_providence_blocks_to_block_groups(shared_data: Path) -> None:
     assert (out["area_id"] == blocks["bg"]).all()
     assert (out["overlap_share"] == 1.0).all()
     assert not out["flagged"].any()
+
+
+def test_cover_tolerance() -> None:
+    """A compound sticking 0.5 mm out of A counts as wholly inside with the default 1 mm
+    tolerance, and as straddling (by a hair) when coverage is tested exactly::
+
+        +----------+-+
+        |  A  [ K  | |]   K: x 60..100.0005
+        +----------+-+
+    """
+    comps = gpd.GeoDataFrame({"compound_id": ["K"]}, geometry=[box(60, 40, 100.0005, 60)], crs=CRS)
+    loose = assign_compounds(comps, _areas())
+    assert (loose["area_id"].item(), loose["overlap_share"].item()) == ("A", 1.0)
+    exact = assign_compounds(comps, _areas(), cover_tolerance=0)
+    assert exact["area_id"].item() == "A"
+    assert exact["overlap_share"].item() == pytest.approx(40 / 40.0005, abs=1e-6)
+    assert exact["overlap_share"].item() < 1.0
