@@ -212,7 +212,7 @@ def _add_communities(
             "code": text_column(communities, "code"),
             "households": _counts(communities, "households"),
             "residents": _counts(communities, "residents"),
-            "status": [_statustext_column(s, band) for s in status],
+            "status": [_status_text(s, band) for s in status],
             "road_share": _shares(communities, "road_boundary_share"),
             "findings": _area_findings(communities, Level.COMMUNITY, findings),
             "_s": status,
@@ -274,7 +274,7 @@ def _add_grids(
             "community": [escape(str(p)) for p in parents],
             "households": _counts(grids, "households"),
             "residents": _counts(grids, "residents"),
-            "status": [_statustext_column(s, band) for s in status],
+            "status": [_status_text(s, band) for s in status],
             "findings": _area_findings(grids, Level.GRID, findings),
         }
     )
@@ -396,8 +396,9 @@ def _add_findings(canvas: MapCanvas, findings: gpd.GeoDataFrame) -> None:
         mask = (rules == rule).to_numpy()
         subset = findings[mask & drawable]
         total = int(mask.sum())
+        count = f"{total}{_level_counts(findings[mask])}"
         style = finding_style(rule)
-        rows.append(_finding_swatch(style, f"{rule} ({total})"))
+        rows.append(_finding_swatch(style, f"{rule} ({count})"))
         if subset.empty:
             continue
         shown = canvas.display(subset, tolerance_m=min(canvas.tolerance_m, 0.5))
@@ -407,7 +408,7 @@ def _add_findings(canvas: MapCanvas, findings: gpd.GeoDataFrame) -> None:
                 "severity": text_column(subset, "severity"),
                 "level": text_column(subset, "level"),
                 "area_id": text_column(subset, "area_id"),
-                "value": [_valuetext_column(v) for v in _numeric(subset, "value")],
+                "value": [_value_text(v) for v in _numeric(subset, "value")],
                 "message": text_column(subset, "message"),
             }
         )
@@ -415,7 +416,7 @@ def _add_findings(canvas: MapCanvas, findings: gpd.GeoDataFrame) -> None:
             canvas,
             shown,
             props,
-            name=f"Finding {rule} ({total})",
+            name=f"Finding {rule} ({count})",
             styles={"": {**style, "radius": 7}},
             tooltip=(["rule", "message"], ["rule", "finding"]),
             popup=(
@@ -456,7 +457,9 @@ def _add_facilities(
                 location=[lat, lon],
                 radius=float(speed * m),
                 color=colour,
-                weight=1.5,
+                weight=1.2,
+                opacity=0.8,
+                dash_array="6 4",
                 fill=True,
                 fill_opacity=0.04,
                 interactive=False,  # never hide the areas underneath from the pointer
@@ -576,12 +579,12 @@ def _shares(frame: pd.DataFrame, column: str) -> list[str]:
     return [MISSING if np.isnan(v) else f"{v * 100:.0f}%" for v in _numeric(frame, column)]
 
 
-def _statustext_column(status: str, band: Band | None) -> str:
+def _status_text(status: str, band: Band | None) -> str:
     label = STATUS_LABELS[BandStatus(status)]
     return f"{label} ({band.label()})" if band is not None else label
 
 
-def _valuetext_column(value: float) -> str:
+def _value_text(value: float) -> str:
     if np.isnan(value):
         return MISSING
     return f"{value:,.0f}" if abs(value) >= 100 or float(value).is_integer() else f"{value:.3g}"
@@ -589,6 +592,16 @@ def _valuetext_column(value: float) -> str:
 
 def _walk_text(minutes: float, speed: float) -> str:
     return f"{format_number(minutes)}-minute walk ({format_number(speed * minutes)} m)"
+
+
+def _level_counts(findings: pd.DataFrame) -> str:
+    """``""`` when every finding is at community level, else e.g. ``": 1 community, 2 grid"``."""
+    if "level" not in findings.columns:
+        return ""
+    levels = findings["level"].astype(str).value_counts()
+    if set(levels.index) <= {Level.COMMUNITY.value}:
+        return ""
+    return ": " + ", ".join(f"{n} {lvl}" for lvl, n in sorted(levels.items()))
 
 
 def _rule_rank(rule: str) -> int:
