@@ -312,3 +312,20 @@ def test_simplify_keeps_shared_edges() -> None:
 
 
 X0_, Y0_ = 654_000.0, 2_745_000.0
+
+
+def test_findings_layers_count_by_level() -> None:
+    layers = tiny_layers()
+    assert layers.findings is not None
+    extra = layers.findings[layers.findings["rule"] == "size.over"].assign(
+        level="grid", area_id="B-1"
+    )
+    both = gpd.GeoDataFrame(pd.concat([layers.findings, extra]), crs=layers.findings.crs)
+    page = map_html(render_plan_map(tiny_layers(findings=both)))
+    names = overlay_names(page)
+    assert "Finding size.over (2: 1 community, 1 grid)" in names
+    assert "Finding size.under (1)" in names
+    grid = next(
+        f for f in features_of(page, "Grids") if f["properties"]["code"] == "350582001015001"
+    )
+    assert "size.over" in grid["properties"]["findings"]
