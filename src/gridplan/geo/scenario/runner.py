@@ -407,9 +407,9 @@ class _Runner:
         if self.compounds is None:
             raise _StepFailedError(f"compound {ref!r}: the base has no compounds layer")
         comp = self.compounds
-        hit = (comp["compound_id"].astype(str) == ref).to_numpy()
+        hit = np.array(comp["compound_id"].astype(str) == ref, dtype=bool)
         if "name" in comp.columns:
-            hit |= (comp["name"].astype(str) == ref).to_numpy()
+            hit = hit | np.array(comp["name"].astype(str) == ref, dtype=bool)
         if not hit.any():
             raise _StepFailedError(f"no compound {ref!r} (by id or name)")
         nodes: list[int] = []
