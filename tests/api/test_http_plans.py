@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import geopandas as gpd
+import orjson
 import pandas as pd
 import pytest
 import shapely
@@ -230,3 +231,151 @@ def test_bad_plan_targets_are_400(drawn: tuple[Any, TestClient]) -> None:
     r = client.get(f"/plans/{plan_id}/checks")
     assert r.status_code == 400
     assert "community.households must be [lo, hi]" in r.json()["description"]
+
+
+SCENARIO = {
+    "name": "move u2 to B",
+    "base": {"plan": "latest"},
+    "targets": {"community": {"households": [20, 40]}},
+    "steps": [{"action": "move_units", "units": ["u2"], "community": "B"}],
+}
+AUTH = {"Authorization": "Bearer t"}
+
+
+@pytest.fixture
+def slow_refresh(postgis_store: Any) -> Iterator[tuple[Any, TestClient]]:
+    """The drawn store behind an app that re-reads the latest plan only once an hour: only
+    its own writes can make it notice a new plan."""
+    postgis_store.import_layers(
+        {LayerKind.UNITS: _units(), LayerKind.COMPOUNDS: _compounds()}, source="drawn"
+    )
+    app = create_app(Settings(api_token="t"), store=postgis_store, refresh_seconds=3600)
+    with TestClient(app) as client:
+        yield postgis_store, client
+
+
+def test_post_scenario_stores_a_new_plan(slow_refresh: tuple[Any, TestClient]) -> None:
+    store, client = slow_refresh
+    first = store.save_plan(_plan("before", {"u1": "A", "u2": "A", "u3": "B"}))
+    u2 = {"lon": 118.515, "lat": 24.705}
+    assert client.get("/locate", params=u2).json()["community"]["id"] == "A"
+
+    r = client.post("/scenarios", json=SCENARIO, headers=AUTH)
+    assert r.status_code == 201, r.text
+    doc = r.json()
+    second = doc["plan_id"]
+    assert second > first and doc["parent_id"] == first and doc["name"] == "move u2 to B"
+    assert [(s["step"], s["action"]) for s in doc["steps"]] == [(1, "move_units")]
+    assert doc["steps"][0]["households_moved"] == 20.0
+    assert [c["compound"] for c in doc["compounds_moved"]] == ["银星花园"]
+    # the app's own write refreshes its locate index at once
+    after = client.get("/locate", params=u2).json()
+    assert (after["plan_id"], after["community"]["id"]) == (second, "B")
+    diff = client.get(f"/plans/{first}/diff/{second}").json()
+    assert diff["moves"] == [
+        {"from_community": "A", "to_community": "B", "units": 1, "households": 20.0}
+    ]
+    assert [p.plan_id for p in store.list_plans()] == [first, second]
+
+
+def test_post_scenario_as_yaml(drawn: tuple[Any, TestClient]) -> None:
+    store, client = drawn
+    store.save_plan(_plan("before", {"u1": "A", "u2": "A", "u3": "B"}))
+    text = (
+        "name: 合并\n"
+        "base: {plan: latest}\n"
+        "targets: {community: {households: [20, 70]}}\n"
+        "steps:\n"
+        "  - {action: merge, communities: [A, B]}\n"
+    )
+    r = client.post(
+        "/scenarios",
+        content=text.encode(),
+        headers={**AUTH, "Content-Type": "application/yaml; charset=utf-8"},
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["name"] == "合并"
+    assert client.get("/collections/communities/items").json()["numberMatched"] == 1
+
+
+@pytest.mark.parametrize(
+    ("headers", "reason"),
+    [
+        ({}, "this is a write: send Authorization: Bearer <token>"),
+        ({"Authorization": "Bearer wrong"}, "the bearer token is not valid"),
+        ({"Authorization": "Basic dDp0"}, "the Authorization header must be 'Bearer <token>'"),
+        ({"Authorization": "Bearer "}, "the Authorization header must be 'Bearer <token>'"),
+    ],
+)
+def test_post_scenario_needs_the_token(
+    drawn: tuple[Any, TestClient], headers: dict, reason: str
+) -> None:
+    store, client = drawn
+    store.save_plan(_plan("before", {"u1": "A", "u2": "A", "u3": "B"}))
+    # even a malformed body is refused for want of a token first
+    for body in (orjson.dumps(SCENARIO), b"{not json"):
+        r = client.post("/scenarios", content=body, headers=headers)
+        assert r.status_code == 401
+        assert r.headers["www-authenticate"] == "Bearer"
+        assert r.json() == {"code": "AuthError", "description": reason}
+    assert len(store.list_plans()) == 1
+
+
+def test_writes_disabled_without_a_configured_token(postgis_store: Any) -> None:
+    app = create_app(Settings(api_token=None), store=postgis_store)
+    with TestClient(app) as client:
+        r = client.post("/scenarios", json=SCENARIO, headers=AUTH)
+    assert r.status_code == 401
+    assert "writes are disabled" in r.json()["description"]
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status", "fragment"),
+    [
+        (b"{not json", "application/json", 400, "not valid JSON"),
+        (b"name: [unclosed", "application/yaml", 400, "not valid YAML"),
+        (b"[1, 2]", "application/json", 400, "a scenario is a mapping"),
+        (orjson.dumps({**SCENARIO, "steps": []}), "application/json", 400, "steps"),
+        (
+            orjson.dumps({**SCENARIO, "steps": [{"action": "teleport"}]}),
+            "application/json",
+            400,
+            "steps.0",
+        ),
+        (
+            orjson.dumps({**SCENARIO, "base": {"units": "/etc/passwd", "community_field": "x"}}),
+            "application/json",
+            400,
+            "base must be a stored plan",
+        ),
+        (orjson.dumps({**SCENARIO, "base": {"plan": 999}}), "application/json", 404, "999"),
+    ],
+)
+def test_post_scenario_bad_documents(
+    drawn: tuple[Any, TestClient], body: bytes, content_type: str, status: int, fragment: str
+) -> None:
+    store, client = drawn
+    store.save_plan(_plan("before", {"u1": "A", "u2": "A", "u3": "B"}))
+    r = client.post("/scenarios", content=body, headers={**AUTH, "Content-Type": content_type})
+    assert r.status_code == status, r.text
+    assert fragment in r.json()["description"]
+    assert len(store.list_plans()) == 1
+
+
+def test_post_scenario_failing_step_is_422_naming_it(drawn: tuple[Any, TestClient]) -> None:
+    store, client = drawn
+    store.save_plan(_plan("before", {"u1": "A", "u2": "A", "u3": "B"}))
+    doc = {
+        **SCENARIO,
+        "steps": [
+            {"action": "move_units", "units": ["u2"], "community": "B"},
+            {"action": "move_units", "units": ["u9"], "community": "A"},
+        ],
+    }
+    r = client.post("/scenarios", json=doc, headers=AUTH)
+    assert r.status_code == 422
+    body = r.json()
+    assert (body["code"], body["step"], body["action"]) == ("ScenarioError", 2, "move_units")
+    assert "u9" in body["reason"]
+    assert body["description"].startswith("step 2 (move_units): ")
+    assert len(store.list_plans()) == 1  # nothing stored

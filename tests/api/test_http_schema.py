@@ -51,4 +51,5 @@ def test_no_server_errors(providence_app: FastAPI) -> None:
         "GET /plans/{plan_id}/checks",
         "GET /plans/{plan_id}/map",
         "GET /plans/{plan_a}/diff/{plan_b}",
+        "POST /scenarios",
     }, tested

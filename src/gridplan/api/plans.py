@@ -17,18 +17,38 @@ import geopandas as gpd
 import numpy as np
 import orjson
 import pandas as pd
-from fastapi import APIRouter, Path, Request
+import yaml
+from fastapi import APIRouter, Depends, Path, Request
 from starlette.responses import HTMLResponse, Response
 
+from gridplan.api.auth import writer
+from gridplan.api.commands.scenario import load_base, summary
 from gridplan.api.locate import PlanIndex
 from gridplan.api.service import PLAN_ID_MAX, Service
 from gridplan.data.layers import LayerKind
 from gridplan.data.store.base import Store
 from gridplan.errors import InputError
 from gridplan.geo.rules import CheckConfig, check_areas
+from gridplan.geo.scenario import Scenario, parse_scenario, run_scenario
 from gridplan.maps.inputs import MapLayers
 from gridplan.maps.render import map_html, render_plan_map
 from gridplan.plan import Level, Plan, PlanInfo
+
+_SCENARIO_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["name", "base", "steps"],
+    "properties": {
+        "name": {"type": "string"},
+        "description": {"type": "string"},
+        "base": {
+            "type": "object",
+            "properties": {"plan": {"oneOf": [{"type": "integer"}, {"const": "latest"}]}},
+        },
+        "targets": {"type": "object"},
+        "seed": {"type": "integer"},
+        "steps": {"type": "array", "minItems": 1, "items": {"type": "object"}},
+    },
+}
 
 PlanId = Annotated[int, Path(ge=1, le=PLAN_ID_MAX, description="Plan id")]
 
@@ -286,7 +306,80 @@ def make_router(service: Service) -> APIRouter:
         )
         return HTMLResponse(html)
 
+    @router.post(
+        "/scenarios",
+        summary="Run a scenario document and store the new plan (needs the bearer token)",
+        status_code=201,
+        dependencies=[Depends(writer(service.settings))],
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "description": "A scenario document (JSON, or YAML with a YAML content type). "
+                "Over HTTP the base must be a stored plan: {base: {plan: <id> | latest}}.",
+                "content": {
+                    "application/json": {"schema": _SCENARIO_SCHEMA},
+                    "application/yaml": {"schema": _SCENARIO_SCHEMA},
+                },
+            }
+        },
+        responses={
+            201: {"description": "The new plan's id and the scenario report"},
+            400: {"description": "A malformed scenario document"},
+            401: {"description": "No or a wrong bearer token (or writes are disabled)"},
+            404: {"description": "The base plan does not exist"},
+            422: {"description": "A step failed (the body names the step and the action)"},
+            503: {"description": "The database cannot be reached"},
+        },
+    )
+    def run_scenario_document(request: Request, body: bytes = Depends(_body)) -> Response:
+        scenario = parse_document(body, request.headers.get("content-type", ""))
+        if scenario.base.plan is None:
+            raise InputError(
+                "over HTTP a scenario's base must be a stored plan (base: {plan: <id> | "
+                "latest}); bases from files are for the command line"
+            )
+        base = service.call(lambda s: load_base(scenario, s))
+        result = run_scenario(scenario, base)
+        plan_id = service.call(lambda s: s.save_plan(result.plan))
+        service.plans.invalidate()
+        report = summary(result, plan_id)
+        report["links"] = [
+            {"href": f"{_base(request)}/plans/{plan_id}", "rel": "plan"},
+            {
+                "href": f"{_base(request)}/plans/{result.plan.parent_id}/diff/{plan_id}",
+                "rel": "diff",
+            },
+        ]
+        return _json(_jsonable(report), status=201)
+
     return router
+
+
+async def _body(request: Request) -> bytes:
+    return await request.body()
+
+
+def parse_document(body: bytes, content_type: str) -> Scenario:
+    """Parse a scenario document: JSON, or YAML when the content type says YAML.
+
+    Raises
+    ------
+    InputError
+        If the document is not JSON / YAML or not a valid scenario (naming the field).
+    """
+    kind = content_type.split(";")[0].strip().lower()
+    try:
+        if "yaml" in kind or kind == "text/plain":
+            data = yaml.safe_load(body.decode("utf-8"))
+        else:
+            data = orjson.loads(body)
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise InputError(f"the scenario is not valid YAML: {exc}") from exc
+    except orjson.JSONDecodeError as exc:
+        raise InputError(
+            f"the scenario is not valid JSON ({exc}); send YAML as application/yaml"
+        ) from exc
+    return parse_scenario(data, source="scenario")
 
 
 def _nonempty(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame | None:
