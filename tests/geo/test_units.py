@@ -220,3 +220,25 @@ def test_helsinki_buildings_and_compounds(helsinki_pbf: Path) -> None:
         assert placed + unplaced == total
         assert result.units.geometry.is_valid.all()
         assert float(result.units["area"].sum()) == pytest.approx(hull.area, rel=1e-6)
+
+
+def test_overlapping_compounds_carve_without_double_counting() -> None:
+    """D overlaps C (x 120..140): C, listed first, keeps the overlap; both stay whole units
+    and the units still tile the outline::
+
+        +-----------+-----------+
+        |     [ C  [|]  D ]     |   C: x 60..140, D: x 120..190 (both y 20..80)
+        +-----------+-----------+
+    """
+    roads, outline = _two_blocks()
+    comps = gpd.GeoDataFrame(
+        {"compound_id": ["C", "D"], "households": [50.0, 70.0]},
+        geometry=[box(60, 20, 140, 80), box(120, 20, 190, 80)],
+        crs=CRS,
+    )
+    units = build_units(roads, outline, compounds=comps).units
+    by = units.set_index("compound_id", drop=False)
+    assert by.loc["C", "area"] == pytest.approx(80 * 60)
+    assert by.loc["D", "area"] == pytest.approx(50 * 60)
+    assert float(units["area"].sum()) == pytest.approx(20000.0)
+    assert float(units["households"].sum()) == 120.0
