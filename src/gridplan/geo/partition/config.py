@@ -33,8 +33,8 @@ class PartitionConfig:
     tree_budget
         Spanning trees a seeding attempt may draw, per area.
     improve_steps
-        Merge-split steps of local search after seeding (``None``: 10 per area, at most
-        20,000). ``0`` stops at the first valid plan.
+        Merge-split steps of local search after seeding (``None``: 5 per area, at most
+        5,000). ``0`` stops at the first valid plan.
     flip_rounds
         Rounds of single-unit boundary flips after merge-split (each round tries every
         boundary unit once, in a vectorised batch).

@@ -141,6 +141,8 @@ def partition_graph(
         )
     if labels is None:
         labels, reason = _seed(top, weights, comp, ranges, lo, hi, k, rng, config, deadline)
+        if labels is not None and k is None:
+            labels = _add_areas(top, weights, labels, lo, hi, rng, config, deadline)
     if labels is None:
         return fail(reason)
 
@@ -159,7 +161,7 @@ def partition_graph(
         moved_weight=config.moved_weight,
     )
     kk = search.k
-    steps = config.improve_steps if config.improve_steps is not None else min(10 * kk, 20_000)
+    steps = config.improve_steps if config.improve_steps is not None else min(5 * kk, 5_000)
     if kk > 1:
         for _ in range(steps):
             if deadline is not None and time.perf_counter() > deadline:
@@ -275,6 +277,68 @@ def _seed(
             labels[p] = next_label
             next_label += 1
     return labels, ""
+
+
+def _add_areas(
+    top: Topology,
+    weights: FloatArray,
+    labels: IntArray,
+    lo: float,
+    hi: float,
+    rng: np.random.Generator,
+    config: PartitionConfig,
+    deadline: float | None,
+) -> IntArray:
+    """As many areas as the band allows: re-cut single areas into 2 and adjacent pairs into 3
+    wherever their totals allow it, until no such re-cut succeeds."""
+    labels = labels.copy()
+    for _round in range(8):
+        k = int(labels.max()) + 1
+        totals = np.bincount(labels, weights=weights, minlength=k)
+        order = np.argsort(labels, kind="stable")
+        bounds = np.searchsorted(labels[order], np.arange(k + 1))
+        members = [order[bounds[d] : bounds[d + 1]] for d in range(k)]
+        la, lb = labels[top.u], labels[top.v]
+        cut = la != lb
+        pairs = np.unique(np.stack([np.minimum(la, lb)[cut], np.maximum(la, lb)[cut]], 1), axis=0)
+        groups: list[tuple[int, ...]] = [(int(d),) for d in np.flatnonzero(totals >= 2 * lo)]
+        if len(pairs):
+            sums = totals[pairs[:, 0]] + totals[pairs[:, 1]]
+            good = np.flatnonzero(sums >= 3 * lo)
+            good = good[np.argsort(-sums[good], kind="stable")]
+            groups += [(int(pairs[i, 0]), int(pairs[i, 1])) for i in good]
+        touched: set[int] = set()
+        added = 0
+        for group in groups:
+            if deadline is not None and time.perf_counter() > deadline:
+                return labels
+            if touched.intersection(group):
+                continue
+            nodes = np.concatenate([members[d] for d in group])
+            seeder = Seeder(
+                top,
+                weights,
+                lo,
+                hi,
+                rng,
+                budget=config.split_attempts * 2,
+                deadline=deadline,
+                attempts=config.split_attempts,
+            )
+            try:
+                parts = seeder.split(nodes, len(group) + 1, False)
+            except OutOfBudgetError:
+                parts = None
+            if parts is None:
+                continue
+            new_labels = [*group, int(labels.max()) + 1]
+            for lab, part in zip(new_labels, parts, strict=True):
+                labels[part] = lab
+            touched.update(new_labels)
+            added += 1
+        if added == 0:
+            break
+    return labels
 
 
 def _repair_baseline(
