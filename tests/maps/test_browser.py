@@ -113,6 +113,26 @@ def _open(driver: Any, path: Path, timeout: float = 30.0) -> float:
     pytest.fail(f"the map {path} did not draw within {timeout} s")
 
 
+_MAP = "window[Object.keys(window).find(k => k.startsWith('map_') && window[k].getZoom)]"
+
+
+def _visible_labels(driver: Any) -> int:
+    return int(
+        driver.execute_script(
+            "return Array.from(document.querySelectorAll('.gp-label'))"
+            ".filter(e => e.offsetParent !== null).length"
+        )
+    )
+
+
+def _wait(driver: Any, script: str, timeout: float = 10.0) -> None:
+    start = time.perf_counter()
+    while not driver.execute_script(script):
+        if time.perf_counter() - start > timeout:
+            pytest.fail(f"timed out waiting for: {script[:80]}")
+        time.sleep(0.05)
+
+
 def _toggle(driver: Any, prefix: str) -> None:
     """Click the layer-control checkbox of the overlay whose label starts with ``prefix``."""
     clicked = driver.execute_script(
@@ -156,11 +176,17 @@ def test_providence_map_in_browser(browser: Any, shared_data: Path, tmp_path: Pa
     assert browser.execute_script(_PATHS) == drawn + len(layers.units)
     _toggle(browser, "Units")
     labels = browser.execute_script("return document.querySelectorAll('.gp-label').length")
-    assert labels == len(layers.grids)  # every grid shows its code
+    assert labels == len(layers.grids)  # every grid has its code label ...
+    assert _visible_labels(browser) == 0  # ... hidden at city zoom (below 15)
     legend = browser.find_element("id", "gridplan-legend").text
     assert "Communities: band 1,000–3,000 households" in legend
     assert js_errors(browser) == []
     browser.save_screenshot(str(artifacts_dir() / "providence_map.png"))
+    browser.execute_script(f"{_MAP}.setZoom(15, {{animate: false}});")
+    _wait(browser, _READY)
+    assert _visible_labels(browser) > 0  # ... shown when zoomed in
+    browser.save_screenshot(str(artifacts_dir() / "providence_map_zoom15.png"))
+    assert js_errors(browser) == []
     assert seconds < 5.0
 
 

@@ -251,6 +251,7 @@ _PAGE_CSS = f"""<style>
 #gridplan-legend .gp-sw {{ display: inline-block; width: 14px; height: 12px;
   border: 1px solid #555; opacity: .8; }}
 #gridplan-legend .gp-ln {{ display: inline-block; width: 22px; height: 0; }}
+.gp-hide-labels .leaflet-tooltip.gp-label {{ display: none; }}
 .leaflet-tooltip.gp-label {{ background: rgba(255,255,255,.75); border: none;
   box-shadow: none; padding: 0 2px; font: 10px/1.1 {_FONTS}; color: #222; }}
 </style>"""

@@ -43,6 +43,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from branca.element import MacroElement
+from jinja2 import Template
 
 from gridplan.data.crs import to_storage
 from gridplan.maps.canvas import (
@@ -101,6 +103,7 @@ def render_plan_map(
     tolerance_m: float = DISPLAY_TOLERANCE_M,
     decimals: int = DISPLAY_DECIMALS,
     label_limit: int = 300,
+    label_min_zoom: int = 15,
     show_units: bool = False,
     prefer_canvas: bool = False,
 ) -> folium.Map:
@@ -120,6 +123,9 @@ def render_plan_map(
         Display simplification in metres and decimals kept in coordinates.
     label_limit
         Grid codes are permanent labels up to this many grids, hover labels above.
+    label_min_zoom
+        Permanent grid labels show from this zoom level on (15 ≈ a few streets across), so a
+        whole city is not buried under its codes.
     show_units
         Show the units layer when the map opens.
     prefer_canvas
@@ -154,6 +160,7 @@ def render_plan_map(
             layers.band(Level.GRID),
             findings,
             label_limit,
+            label_min_zoom,
         )
     if layers.roads is not None and not layers.roads.empty:
         _add_roads(canvas, layers.roads)
@@ -250,6 +257,7 @@ def _add_grids(
     band: Band | None,
     findings: Mapping[tuple[str, str], str],
     label_limit: int,
+    label_min_zoom: int,
 ) -> None:
     field = band.field if band is not None else "households"
     status = band_status(_numeric(grids, field), band)
@@ -295,6 +303,8 @@ def _add_grids(
         highlight={"weight": 2.5, "fillOpacity": 0.1, "fillColor": "#222222"},
         on_each_feature=_PERMANENT_LABEL if permanent else None,
     ).add_to(canvas.map)
+    if permanent:
+        _LabelZoom(label_min_zoom).add_to(canvas.map)
     band_text = f": band {escape(band.label())}" if band is not None else ""
     canvas.legend.append(
         f'<div class="gp-sec" data-layer="grids"><b>Grids{band_text}</b>'
@@ -624,3 +634,27 @@ _PERMANENT_LABEL = """function(feature, layer) {
     layer.bindTooltip(feature.properties.code,
         {permanent: true, direction: "center", className: "gp-label", interactive: false});
 }"""
+
+
+class _LabelZoom(MacroElement):
+    """Hides the permanent grid labels below a zoom level (CSS class on the map container)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function (map) {
+            function gridplanLabels() {
+                map.getContainer().classList.toggle(
+                    "gp-hide-labels", map.getZoom() < {{ this.min_zoom }});
+            }
+            map.on("zoomend", gridplanLabels);
+            map.whenReady(gridplanLabels);
+        })({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, min_zoom: int) -> None:
+        super().__init__()
+        self._name = "GridLabelZoom"
+        self.min_zoom = int(min_zoom)
