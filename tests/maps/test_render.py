@@ -253,7 +253,7 @@ def test_band_status_bounds_inclusive() -> None:
     got = band_status([999, 1000, 3000, 3000.5, np.nan], Band(1000, 3000)).tolist()
     assert got == ["under", "in", "in", "over", "unknown"]
     assert band_status([5], None).tolist() == ["unknown"]
-    with pytest.raises(ValueError, match="not a range"):
+    with pytest.raises(InputError, match="not a range"):
         Band(10, 5)
 
 
@@ -275,9 +275,9 @@ def test_bad_layers_are_input_errors() -> None:
         MapLayers(comm.set_crs(None, allow_override=True))
     with pytest.raises(InputError, match="roads: missing column"):
         MapLayers(comm, roads=gpd.GeoDataFrame({"x": [1]}, geometry=[None], crs=CRS))
-    with pytest.raises(ValueError, match="positive"):
+    with pytest.raises(InputError, match="positive"):
         render_plan_map(MapLayers(comm), walk_speed_m_per_min=0)
-    with pytest.raises(ValueError, match="unknown tiles"):
+    with pytest.raises(InputError, match="unknown tiles"):
         render_plan_map(MapLayers(comm), tiles="google")
 
 

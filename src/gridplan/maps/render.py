@@ -47,6 +47,7 @@ from branca.element import MacroElement
 from jinja2 import Template
 
 from gridplan.data.crs import to_storage
+from gridplan.errors import InputError
 from gridplan.maps.canvas import (
     MISSING,
     MapCanvas,
@@ -137,7 +138,7 @@ def render_plan_map(
         Save it with :func:`save_map` (or get the page with :func:`map_html`).
     """
     if walk_speed_m_per_min <= 0 or any(m <= 0 for m in walk_minutes):
-        raise ValueError("walking speed and minutes must be positive")
+        raise InputError("walking speed and minutes must be positive")
     canvas = MapCanvas(
         layers.communities,
         tiles=tiles,

@@ -24,6 +24,7 @@ import pandas as pd
 import shapely
 
 from gridplan.data.layers import ROAD_CLASSES
+from gridplan.errors import InputError
 
 
 class BandStatus(StrEnum):
@@ -53,7 +54,7 @@ class Band:
 
     def __post_init__(self) -> None:
         if not (np.isfinite(self.lo) and np.isfinite(self.hi)) or self.lo > self.hi:
-            raise ValueError(f"band [{self.lo}, {self.hi}] is not a range")
+            raise InputError(f"band [{self.lo}, {self.hi}] is not a range")
 
     def label(self) -> str:
         """Human-readable band, e.g. ``1,000–3,000 households``."""

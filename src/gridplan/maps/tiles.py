@@ -36,6 +36,8 @@ from importlib import resources
 import folium
 from branca.element import Element, Figure
 
+from gridplan.errors import InputError
+
 #: Version of the vendored Leaflet (see ``maps/static/README.md``).
 LEAFLET_VERSION = "1.9.4"
 
@@ -101,14 +103,14 @@ def tile_option(value: Tiles | str) -> Tiles:
 
     Raises
     ------
-    ValueError
+    InputError
         If ``value`` is not a known option.
     """
     try:
         return Tiles(str(value).lower())
     except ValueError as exc:
         known = ", ".join(t.value for t in Tiles)
-        raise ValueError(f"unknown tiles {value!r} (expected one of {known})") from exc
+        raise InputError(f"unknown tiles {value!r} (expected one of {known})") from exc
 
 
 def needs_gcj02(tiles: Tiles | str) -> bool:
