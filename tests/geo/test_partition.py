@@ -213,3 +213,14 @@ def test_providence_blocks(shared_data: Path) -> None:
     assert rb.valid and rb.households_moved is not None
     # Most tracts already fit the band: far fewer than all households move.
     assert rb.households_moved < 0.1 * g.households.sum()
+
+
+def test_baseline_with_unassigned_units() -> None:
+    """Units 0 and 5 have no baseline community; they join the plan and count as moved."""
+    g = lattice_graph(4, 4)
+    base = np.where(np.arange(16) % 4 < 2, "west", "east").astype(object)
+    base[[0, 5]] = None
+    r = partition_graph(g, 6, 10, baseline=base, seed=2)
+    assert r.valid and set(r.names) == {"west", "east"}
+    assert r.households_moved == 2
+    assert r.district_of()[0] == r.district_of()[5] == "west"
