@@ -53,3 +53,63 @@ def test_no_server_errors(providence_app: FastAPI) -> None:
         "GET /plans/{plan_a}/diff/{plan_b}",
         "POST /scenarios",
     }, tested
+
+
+def test_no_server_errors_on_authorised_scenarios(postgis_store: object) -> None:
+    """POST /scenarios with the token, so generated documents reach the scenario parser and
+    runner (on a tiny store of its own: 2 units, one plan)::
+
+        +----+----+
+        | u1 | u2 |   A = u1, B = u2; 30 households each
+        +----+----+
+    """
+    import geopandas as gpd
+    import pandas as pd
+    import shapely
+
+    from gridplan.api.app import create_app
+    from gridplan.data.layers import LayerKind
+    from gridplan.plan import Plan
+    from gridplan.settings import Settings
+
+    boxes = [shapely.box(0, 0, 0.01, 0.01), shapely.box(0.01, 0, 0.02, 0.01)]
+    units = gpd.GeoDataFrame(
+        {"unit_id": ["u1", "u2"], "households": [30.0, 30.0], "residents": [75.0, 75.0]},
+        geometry=boxes,
+        crs=4326,
+    )
+    areas = gpd.GeoDataFrame(
+        {
+            "level": ["community"] * 2,
+            "area_id": ["A", "B"],
+            "name": ["A", "B"],
+            "code": ["350582001004", "350582001005"],
+            "parent_id": [None, None],
+            "households": [30.0, 30.0],
+            "residents": [75.0, 75.0],
+        },
+        geometry=boxes,
+        crs=4326,
+    )
+    assignments = pd.DataFrame(
+        {"unit_id": ["u1", "u2"], "community_id": ["A", "B"], "grid_id": [None, None]}
+    )
+    postgis_store.import_layers({LayerKind.UNITS: units})  # type: ignore[attr-defined]
+    postgis_store.save_plan(Plan("tiny", assignments, areas))  # type: ignore[attr-defined]
+    app = create_app(Settings(api_token="t"), store=postgis_store)  # type: ignore[arg-type]
+    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+    operation = schema["/scenarios"]["POST"]
+
+    @given(case=operation.as_strategy())
+    @settings(
+        max_examples=40,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    def run(case: schemathesis.Case) -> None:
+        response = case.call(headers={"Authorization": "Bearer t"})
+        case.validate_response(response, checks=[not_a_server_error])
+
+    run()

@@ -27,13 +27,30 @@ from gridplan.api.locate import PlanIndex
 from gridplan.api.service import PLAN_ID_MAX, Service
 from gridplan.data.layers import LayerKind
 from gridplan.data.store.base import Store
-from gridplan.errors import InputError
+from gridplan.errors import InputError, NotFoundError
 from gridplan.geo.rules import CheckConfig, check_areas
 from gridplan.geo.scenario import Scenario, parse_scenario, run_scenario
 from gridplan.maps.inputs import MapLayers
 from gridplan.maps.render import map_html, render_plan_map
 from gridplan.plan import Level, Plan, PlanInfo
 
+
+def _step_schema(action: str, required: dict[str, Any], optional: dict[str, Any]) -> dict:
+    return {
+        "type": "object",
+        "required": ["action", *required],
+        "properties": {"action": {"const": action}, **required, **optional},
+        "additionalProperties": False,
+    }
+
+
+_NAMES: dict[str, Any] = {"type": "array", "items": {"type": "string"}, "minItems": 1}
+_BAND: dict[str, Any] = {
+    "type": "array",
+    "items": {"type": "number", "minimum": 0},
+    "minItems": 2,
+    "maxItems": 2,
+}
 _SCENARIO_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["name", "base", "steps"],
@@ -42,11 +59,67 @@ _SCENARIO_SCHEMA: dict[str, Any] = {
         "description": {"type": "string"},
         "base": {
             "type": "object",
-            "properties": {"plan": {"oneOf": [{"type": "integer"}, {"const": "latest"}]}},
+            "required": ["plan"],
+            "properties": {
+                "plan": {
+                    "oneOf": [
+                        {"type": "integer", "minimum": 1, "maximum": PLAN_ID_MAX},
+                        {"const": "latest"},
+                    ]
+                }
+            },
+            "additionalProperties": False,
         },
-        "targets": {"type": "object"},
+        "targets": {
+            "type": "object",
+            "properties": {
+                level: {
+                    "type": "object",
+                    "properties": {"households": _BAND, "residents": _BAND},
+                    "additionalProperties": False,
+                }
+                for level in ("community", "grid")
+            },
+            "additionalProperties": False,
+        },
         "seed": {"type": "integer"},
-        "steps": {"type": "array", "minItems": 1, "items": {"type": "object"}},
+        "steps": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": 3,
+            "items": {
+                "oneOf": [
+                    _step_schema(
+                        "assign_compound", {"community": {"type": "string"}}, {"compounds": _NAMES}
+                    ),
+                    _step_schema(
+                        "move_units", {"units": _NAMES, "community": {"type": "string"}}, {}
+                    ),
+                    _step_schema("merge", {"communities": _NAMES}, {"into": {"type": "string"}}),
+                    _step_schema(
+                        "split",
+                        {"community": {"type": "string"}},
+                        {"parts": {"type": "integer", "minimum": 2, "maximum": 4}},
+                    ),
+                    _step_schema("create", {"name": {"type": "string"}, "units": _NAMES}, {}),
+                    _step_schema(
+                        "redistrict",
+                        {},
+                        {"k": {"type": "integer", "minimum": 1, "maximum": 4}},
+                    ),
+                    _step_schema("regrid", {}, {"communities": _NAMES}),
+                ]
+            },
+        },
+    },
+    "additionalProperties": False,
+    "example": {
+        "name": "青新社区 takes 银星花园",
+        "base": {"plan": "latest"},
+        "targets": {"community": {"households": [1000, 3000]}},
+        "steps": [
+            {"action": "assign_compound", "compounds": ["银星花园"], "community": "青新社区"}
+        ],
     },
 }
 
@@ -338,6 +411,9 @@ def make_router(service: Service) -> APIRouter:
                 "over HTTP a scenario's base must be a stored plan (base: {plan: <id> | "
                 "latest}); bases from files are for the command line"
             )
+        wanted = scenario.base.plan
+        if isinstance(wanted, int) and not 1 <= wanted <= PLAN_ID_MAX:
+            raise NotFoundError(f"plan {wanted} not found")
         base = service.call(lambda s: load_base(scenario, s))
         result = run_scenario(scenario, base)
         plan_id = service.call(lambda s: s.save_plan(result.plan))
