@@ -141,10 +141,10 @@ def polygonize_roads(
 
     all_lines = np.concatenate(line_parts) if line_parts else np.empty(0, dtype=object)
     if area_geom is not None:
-        # Only lines touching the outline matter; roads crossing its edge are cut at the
-        # outline boundary by the noding below.
+        # Only lines near the outline matter (a bounding-box test: faces outside the outline
+        # are dropped below); roads crossing its edge are cut at the outline by the noding.
         tree = shapely.STRtree(all_lines)
-        near = tree.query(area_geom, predicate="intersects")
+        near = tree.query(area_geom)
         all_lines = all_lines[np.sort(near)]
     # node() splits the lines at every crossing and drops duplicate and overlapping pieces
     # (faster than union_all, which also dissolves)
