@@ -349,6 +349,8 @@ def test_writes_disabled_without_a_configured_token(postgis_store: Any) -> None:
             "base must be a stored plan",
         ),
         (orjson.dumps({**SCENARIO, "base": {"plan": 999}}), "application/json", 404, "999"),
+        (orjson.dumps({**SCENARIO, "base": {"plan": -5}}), "application/json", 404, "plan -5"),
+        (orjson.dumps({**SCENARIO, "seed": -1}), "application/json", 400, "seed must be"),
     ],
 )
 def test_post_scenario_bad_documents(

@@ -82,7 +82,7 @@ _SCENARIO_SCHEMA: dict[str, Any] = {
             },
             "additionalProperties": False,
         },
-        "seed": {"type": "integer"},
+        "seed": {"type": "integer", "minimum": 0},
         "steps": {
             "type": "array",
             "minItems": 1,
@@ -455,7 +455,10 @@ def parse_document(body: bytes, content_type: str) -> Scenario:
         raise InputError(
             f"the scenario is not valid JSON ({exc}); send YAML as application/yaml"
         ) from exc
-    return parse_scenario(data, source="scenario")
+    scenario = parse_scenario(data, source="scenario")
+    if scenario.seed < 0:  # numpy seeds are non-negative (the scenario model allows any int)
+        raise InputError(f"scenario: seed must be a non-negative integer, not {scenario.seed}")
+    return scenario
 
 
 def _nonempty(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame | None:
