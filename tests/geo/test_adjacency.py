@@ -148,3 +148,26 @@ def test_providence_blocks_connected(shared_data: Path) -> None:
     assert g.n == 3014
     assert int(np.unique(g.components()).size) == 1
     assert g.households.sum() == 178040
+
+
+def test_t_junction_neighbours_without_shared_vertices() -> None:
+    """The top unit's bottom edge has no vertex at x=100, where its two neighbours meet::
+
+    +-----------+ y=100
+    |     t     |
+    +-----+-----+ y=0     t: one edge (0,0)-(200,0); l and r: (0,0)-(100,0), (100,0)-(200,0)
+    |  l  |  r  |
+    +-----+-----+ y=-100
+    """
+    units = gpd.GeoDataFrame(
+        {"unit_id": ["t", "l", "r"]},
+        geometry=[box(0, 0, 200, 100), box(0, -100, 100, 0), box(100, -100, 200, 0)],
+        crs=CRS,
+    )
+    roads = gpd.GeoDataFrame(
+        {"road_class": ["secondary"]}, geometry=[LineString([(-10, 0), (210, 0)])], crs=CRS
+    )
+    table = build_unit_graph(units, roads, tolerance=5.0).edge_table()
+    assert table[["unit_a", "unit_b"]].values.tolist() == [["t", "l"], ["t", "r"], ["l", "r"]]
+    assert table["length"].tolist() == pytest.approx([100.0, 100.0, 100.0])
+    assert table["road_class"].tolist() == ["secondary", "secondary", None]

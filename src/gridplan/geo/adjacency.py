@@ -15,6 +15,8 @@ the roads.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
@@ -119,11 +121,11 @@ def build_unit_graph(
         raise InputError(f"units: unit {ids[bad][0]!r} is not a polygon")
     n = len(geoms)
 
-    u, v, shared = _shared_boundaries(geoms)
-    length = shapely.length(shared)
+    u, v, segments = _shared_segments(geoms)
+    length = np.bincount(segments.edge, weights=segments.length, minlength=len(u)).astype(float)
     road_class = np.full(len(u), None, dtype=object)
     if roads is not None and len(roads) > 0 and len(u) > 0:
-        road_class = _edge_classes(shared, length, roads.to_crs(target), tolerance)
+        road_class = _edge_classes(segments, length, roads.to_crs(target), tolerance)
     edges = pd.DataFrame(
         {"u": u.astype(np.int64), "v": v.astype(np.int64), "length": length}
     ).assign(road_class=pd.Series(road_class, dtype=object))[list(EDGE_COLUMNS)]
@@ -141,60 +143,139 @@ def build_unit_graph(
     )
 
 
+@dataclass(frozen=True)
+class _Segments:
+    """Straight pieces of shared boundary: edge index, end points and length."""
+
+    edge: npt.NDArray[np.int64]
+    p0: npt.NDArray[np.float64]
+    p1: npt.NDArray[np.float64]
+    length: npt.NDArray[np.float64]
+
+
 def shared_boundaries(
     units: gpd.GeoDataFrame,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.object_]]:
     """Pairs ``u < v`` of units (row positions) sharing boundary of positive length.
 
-    Returns the pairs and the shared boundary geometries (line parts only), in the CRS of
-    ``units``.
+    Returns the pairs and the shared boundary of each pair as a MultiLineString of its
+    straight pieces, in the CRS of ``units``.
     """
-    return _shared_boundaries(np.asarray(units.geometry.values, dtype=object))
+    u, v, seg = _shared_segments(np.asarray(units.geometry.values, dtype=object))
+    lines = shapely.linestrings(np.stack([seg.p0, seg.p1], axis=1))
+    shared = shapely.multilinestrings(lines, indices=seg.edge)
+    return u, v, np.asarray(shared, dtype=object)
 
 
-def _shared_boundaries(
+def _shared_segments(
     geoms: npt.NDArray[np.object_],
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.object_]]:
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], _Segments]:
+    """Adjacent pairs ``u < v`` and the straight pieces of their shared boundaries.
+
+    Boundaries are cut into vertex-to-vertex segments; a segment found (with the same two
+    end points) in the boundaries of two units is shared by them. This is exact and fast for
+    coverages whose neighbours share vertices (polygonized blocks, census blocks, units cut
+    from them). Segments found in one unit only (the outer edge, or a neighbour's boundary
+    with different vertices: a "T-junction") are intersected with the other units' boundaries
+    through an STRtree, so partial overlaps are found too.
+    """
+    empty_i = np.empty(0, dtype=np.int64)
+    none = _Segments(empty_i, np.empty((0, 2)), np.empty((0, 2)), np.empty(0))
     if len(geoms) == 0:
-        empty = np.empty(0, dtype=np.int64)
-        return empty, empty, np.empty(0, dtype=object)
-    tree = shapely.STRtree(geoms)
-    left, right = tree.query(geoms, predicate="intersects")
-    keep = left < right
-    left, right = left[keep], right[keep]
-    bounds = shapely.boundary(geoms)
-    shared = shapely.intersection(bounds[left], bounds[right])
-    shared = _line_parts(shared)
-    length = shapely.length(shared)
-    ok = length > 0
-    order = np.lexsort((right[ok], left[ok]))
-    return (
-        left[ok][order].astype(np.int64),
-        right[ok][order].astype(np.int64),
-        shared[ok][order],
-    )
+        return empty_i, empty_i, none
+    rings, ring_owner = shapely.get_parts(shapely.boundary(geoms), return_index=True)
+    coords, idx = shapely.get_coordinates(rings, return_index=True)
+    same = idx[1:] == idx[:-1]
+    p0, p1 = coords[:-1][same], coords[1:][same]
+    owner = ring_owner[idx[:-1][same]]
+    nonzero = (p0 != p1).any(axis=1)
+    p0, p1, owner = p0[nonzero], p1[nonzero], owner[nonzero]
+    # Orient every segment the same way so shared ones compare equal.
+    flip = (p0[:, 0] > p1[:, 0]) | ((p0[:, 0] == p1[:, 0]) & (p0[:, 1] > p1[:, 1]))
+    a = np.where(flip[:, None], p1, p0)
+    b = np.where(flip[:, None], p0, p1)
+    order = np.lexsort((owner, b[:, 1], b[:, 0], a[:, 1], a[:, 0]))
+    a, b, owner = a[order], b[order], owner[order]
+    key_change = np.ones(len(a), dtype=bool)
+    key_change[1:] = (a[1:] != a[:-1]).any(axis=1) | (b[1:] != b[:-1]).any(axis=1)
+    run = np.cumsum(key_change) - 1
+    run_size = np.bincount(run)
+    # Pairs of distinct owners within each run of equal segments.
+    left: list[npt.NDArray[np.int64]] = []
+    right: list[npt.NDArray[np.int64]] = []
+    seg_of: list[npt.NDArray[np.int64]] = []
+    starts = np.flatnonzero(key_change)
+    two = starts[run_size == 2]
+    ok = owner[two] != owner[two + 1]
+    left.append(owner[two][ok])
+    right.append(owner[two + 1][ok])
+    seg_of.append(two[ok])
+    for start in starts[run_size > 2]:  # three or more units on one segment: overlaps
+        members = np.unique(owner[start : start + run_size[run[start]]])
+        for i, x in enumerate(members):
+            for y in members[i + 1 :]:
+                left.append(np.array([x]))
+                right.append(np.array([y]))
+                seg_of.append(np.array([start]))
+    su = np.concatenate(left)
+    sv = np.concatenate(right)
+    sidx = np.concatenate(seg_of)
+    seg_a, seg_b = a[sidx], b[sidx]
+    # Segments of one unit only: partial overlaps with a neighbour's differently-cut boundary.
+    single = starts[run_size == 1]
+    extra = _partial_overlaps(geoms, a[single], b[single], owner[single])
+    if extra is not None:
+        eu, ev, ea, eb = extra
+        su, sv = np.concatenate([su, eu]), np.concatenate([sv, ev])
+        seg_a, seg_b = np.concatenate([seg_a, ea]), np.concatenate([seg_b, eb])
+    if len(su) == 0:
+        return empty_i, empty_i, none
+    n = np.int64(len(geoms))
+    keys, codes = np.unique(su.astype(np.int64) * n + sv.astype(np.int64), return_inverse=True)
+    length = np.hypot(seg_b[:, 0] - seg_a[:, 0], seg_b[:, 1] - seg_a[:, 1])
+    return keys // n, keys % n, _Segments(codes.astype(np.int64), seg_a, seg_b, length)
 
 
-def _line_parts(geoms: npt.NDArray[np.object_]) -> npt.NDArray[np.object_]:
-    """Keep only the (multi)line parts of intersection results (drop shared points)."""
-    kinds = shapely.get_type_id(geoms)
-    collection = kinds == 7
-    if not collection.any():
-        return geoms
-    out = geoms.copy()
-    idx = np.flatnonzero(collection)
-    parts, owner = shapely.get_parts(geoms[idx], return_index=True)
-    is_line = np.isin(shapely.get_type_id(parts), [1, 2, 5])
-    merged = [
-        shapely.line_merge(shapely.multilinestrings(parts[is_line & (owner == k)]))
-        for k in range(len(idx))
+def _partial_overlaps(
+    geoms: npt.NDArray[np.object_],
+    a: npt.NDArray[np.float64],
+    b: npt.NDArray[np.float64],
+    owner: npt.NDArray[np.int64],
+) -> (
+    tuple[
+        npt.NDArray[np.int64],
+        npt.NDArray[np.int64],
+        npt.NDArray[np.float64],
+        npt.NDArray[np.float64],
     ]
-    out[idx] = np.asarray(merged, dtype=object)
-    return out
+    | None
+):
+    """Shared pieces of unmatched segments with other units' boundaries (owner < other)."""
+    if len(a) == 0:
+        return None
+    lines = shapely.linestrings(np.stack([a, b], axis=1))
+    si, ui = shapely.STRtree(geoms).query(lines, predicate="intersects")
+    keep = owner[si] < ui
+    si, ui = si[keep], ui[keep]
+    if len(si) == 0:
+        return None
+    pieces = shapely.intersection(lines[si], shapely.boundary(geoms[ui]))
+    parts, pidx = shapely.get_parts(pieces, return_index=True)
+    is_line = np.isin(shapely.get_type_id(parts), [1, 2])
+    parts, pidx = parts[is_line], pidx[is_line]
+    if len(parts) == 0:
+        return None
+    coords, cidx = shapely.get_coordinates(parts, return_index=True)
+    same = cidx[1:] == cidx[:-1]
+    q0, q1 = coords[:-1][same], coords[1:][same]
+    src = pidx[cidx[:-1][same]]
+    nonzero = (q0 != q1).any(axis=1)
+    q0, q1, src = q0[nonzero], q1[nonzero], src[nonzero]
+    return owner[si][src].astype(np.int64), ui[src].astype(np.int64), q0, q1
 
 
 def _edge_classes(
-    shared: npt.NDArray[np.object_],
+    segments: _Segments,
     length: npt.NDArray[np.float64],
     roads: gpd.GeoDataFrame,
     tolerance: float,
@@ -210,7 +291,7 @@ def _edge_classes(
         )
     else:
         classes = np.full(len(road_geoms), "other", dtype=object)
-    result = np.full(len(shared), None, dtype=object)
+    result = np.full(len(length), None, dtype=object)
     if len(road_geoms) == 0:
         return result
     unknown = sorted({str(c) for c in classes if class_rank(c) == len(ROAD_CLASSES)})
@@ -219,20 +300,25 @@ def _edge_classes(
     rank_to_class = {r: c for c, r in rank_of.items()}
     ranks = np.asarray([rank_of[str(c)] for c in classes], dtype=np.int64)
 
-    # Sample points along every line part of every shared edge, weighted by part length.
-    parts, owner = shapely.get_parts(shared, return_index=True)
-    part_len = shapely.length(parts)
-    line = part_len > 0
-    parts, owner, part_len = parts[line], owner[line], part_len[line]
+    # Sample points at even arc-length steps along every edge's pieces (in any order).
+    n_edges = len(length)
+    order = np.argsort(segments.edge, kind="stable")
+    seg_edge = segments.edge[order]
+    seg_len = segments.length[order]
+    p0, p1 = segments.p0[order], segments.p1[order]
+    cum = np.cumsum(seg_len)
+    first_seg = np.searchsorted(seg_edge, np.arange(n_edges))
+    edge_start = np.where(first_seg > 0, cum[np.maximum(first_seg - 1, 0)], 0.0)
     step = max(tolerance / 2.0, 1e-9)
-    count = np.clip(np.ceil(part_len / step).astype(np.int64) + 1, _MIN_SAMPLES, MAX_SAMPLES)
-    sample_part = np.repeat(np.arange(len(parts)), count)
-    first = np.repeat(np.cumsum(count) - count, count)
-    k = np.arange(len(sample_part)) - first
-    frac = (k + 0.5) / count[sample_part]
-    points = shapely.line_interpolate_point(parts[sample_part], frac, normalized=True)
-    weight = part_len[sample_part] / count[sample_part]
-    sample_edge = owner[sample_part]
+    count = np.clip(np.ceil(length / step).astype(np.int64) + 1, _MIN_SAMPLES, MAX_SAMPLES)
+    sample_edge = np.repeat(np.arange(n_edges), count)
+    k = np.arange(len(sample_edge)) - np.repeat(np.cumsum(count) - count, count)
+    position = edge_start[sample_edge] + (k + 0.5) / count[sample_edge] * length[sample_edge]
+    seg = np.minimum(np.searchsorted(cum, position, side="right"), len(cum) - 1)
+    frac = np.clip((position - (cum[seg] - seg_len[seg])) / np.maximum(seg_len[seg], 1e-12), 0, 1)
+    xy = p0[seg] + (p1[seg] - p0[seg]) * frac[:, None]
+    points = shapely.points(xy)
+    weight = length[sample_edge] / count[sample_edge]
 
     tree = shapely.STRtree(road_geoms)
     p_idx, r_idx = tree.query(points, predicate="dwithin", distance=tolerance)
