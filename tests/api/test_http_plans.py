@@ -381,3 +381,18 @@ def test_post_scenario_failing_step_is_422_naming_it(drawn: tuple[Any, TestClien
     assert "u9" in body["reason"]
     assert body["description"].startswith("step 2 (move_units): ")
     assert len(store.list_plans()) == 1  # nothing stored
+
+
+def test_points_on_boundaries_belong_to_the_first_area(drawn: tuple[Any, TestClient]) -> None:
+    """After: A = u1 | B = u2 u3. The shared edge (lon 118.51) goes to A, the first area by
+    id; a point on the outer edge is still inside; one just outside is not."""
+    store, client = drawn
+    store.save_plan(_plan("after", {"u1": "A", "u2": "B", "u3": "B"}))
+    points = [[118.51, 24.705], [118.53, 24.705], [118.52, 24.71], [118.5301, 24.705]]
+    doc = client.post("/locate", json={"points": points}).json()
+    got = [None if a is None else a["community"] for a in doc["results"]]
+    assert got == ["A", "B", "B", None]
+    assert (
+        client.get("/locate", params={"lon": 118.51, "lat": 24.705}).json()["community"]["id"]
+        == "A"
+    )

@@ -103,15 +103,13 @@ class PlanIndex:
         # bounding boxes from the tree, then the exact test on the (prepared) polygons for
         # every candidate pair at once; a point on a boundary belongs to the first area
         pts, areas = tree.query(points)
-        out = np.full(len(points), -1, dtype=np.int64)
-        if len(pts):
-            inside = shapely.intersects_xy(geoms[areas], lon[pts], lat[pts])
-            pts, areas = pts[inside], areas[inside]
-            order = np.lexsort((areas, pts))
-            pts, areas = pts[order], areas[order]
-            first = np.ones(len(pts), dtype=bool)
-            first[1:] = pts[1:] != pts[:-1]
-            out[pts[first]] = areas[first]
+        if len(pts) == 0:
+            return np.full(len(points), -1, dtype=np.int64)
+        inside = shapely.intersects_xy(geoms[areas], lon[pts], lat[pts])
+        none = np.iinfo(np.int64).max
+        out = np.full(len(points), none, dtype=np.int64)
+        np.minimum.at(out, pts[inside], areas[inside])
+        out[out == none] = -1
         return out
 
     def locate(self, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
