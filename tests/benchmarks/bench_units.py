@@ -10,6 +10,8 @@ What is compared
   sliver merge, ids) and :func:`gridplan.geo.units.build_units` (blocks + households from
   the points), timed with peak memory (``tracemalloc`` for Python/numpy allocations and the
   process's peak RSS from ``resource.getrusage``);
+* gridplan :func:`gridplan.geo.adjacency.build_unit_graph` on those units (rook adjacency
+  with the road class along every shared edge), timed;
 * the peer: geopandas ``GeoSeries.polygonize(node=True)`` (plain GEOS noding +
   polygonize, without sliver merging, clipping or ids) on the same lines.
 
@@ -31,6 +33,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from gridplan.data.road_classes import road_class_from_mtfcc
+from gridplan.geo.adjacency import build_unit_graph
 from gridplan.geo.blocks import polygonize_roads
 from gridplan.geo.units import build_units
 
@@ -60,7 +64,7 @@ def tiled_inputs(tiles_x: int, tiles_y: int) -> tuple[gpd.GeoDataFrame, gpd.GeoD
             point_parts.append(_shift(pgeoms, dx, dy))
     n_tiles = tiles_x * tiles_y
     tiled_roads = gpd.GeoDataFrame(
-        {"road_class": np.tile(roads["MTFCC"].to_numpy(dtype=object), n_tiles)},
+        {"road_class": np.tile(road_class_from_mtfcc(roads["MTFCC"]).to_numpy(object), n_tiles)},
         geometry=np.concatenate(road_parts),
         crs=roads.crs,
     )
@@ -114,6 +118,7 @@ def run(roads: gpd.GeoDataFrame, points: gpd.GeoDataFrame) -> dict[str, float]:
     peer_s, peer = timed(lambda: roads.geometry.polygonize(node=True))
     units_s, units = timed(lambda: build_units(roads, outline, points=points))
     _, units_peak_mb, _ = measure(lambda: build_units(roads, outline, points=points))
+    graph_s, graph = timed(lambda: build_unit_graph(units.units, roads))
     placed = float(units.units["households"].sum())
     unplaced = float(units.unplaced["households"].sum()) if len(units.unplaced) else 0.0
     return {
@@ -127,6 +132,8 @@ def run(roads: gpd.GeoDataFrame, points: gpd.GeoDataFrame) -> dict[str, float]:
         "units_s": units_s,
         "units": float(len(units.units)),
         "units_peak_traced_mb": units_peak_mb,
+        "graph_s": graph_s,
+        "graph_edges": float(len(graph.edges)),
         "households_in": float(points["households"].sum()),
         "households_placed": placed,
         "households_unplaced": unplaced,
@@ -161,6 +168,10 @@ def main() -> None:
         f"{r['households_unplaced']:,.0f} unplaced = {r['households_in']:,.0f} in)"
     )
     print(f"  peak traced memory of build_units: {r['units_peak_traced_mb']:7.1f} MB")
+    print(
+        f"  gridplan build_unit_graph:        {r['graph_s']:7.2f} s  "
+        f"({r['graph_edges']:,.0f} edges with road classes)"
+    )
     print(f"  peak RSS of the process:           {r['peak_rss_mb']:7.1f} MB")
     print(frame.to_json())
 
