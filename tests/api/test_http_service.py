@@ -172,3 +172,61 @@ def test_serve_rejects_a_bad_port() -> None:
     result = CliRunner().invoke(cli_app, ["serve", "--port", "70000"])
     assert result.exit_code == 2
     assert "65535" in result.output
+
+
+@pytest.mark.slow
+def test_gridplan_serve_serves_a_geopackage(gpkg_store: Any) -> None:
+    """``gridplan serve --db FILE.gpkg --port P`` in its own process answers over HTTP."""
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    units = gpd.GeoDataFrame(
+        {"unit_id": ["u1"], "households": [5.0], "residents": [10.0]},
+        geometry=[shapely.box(0, 0, 0.01, 0.01)],
+        crs=4326,
+    )
+    gpkg_store.import_layers({LayerKind.UNITS: units})
+    areas = gpd.GeoDataFrame(
+        {
+            "level": ["community"],
+            "area_id": ["C"],
+            "name": ["C"],
+            "code": ["350582001004"],
+            "parent_id": [None],
+            "households": [5.0],
+            "residents": [10.0],
+        },
+        geometry=[shapely.box(0, 0, 0.01, 0.01)],
+        crs=4326,
+    )
+    assignments = pd.DataFrame({"unit_id": ["u1"], "community_id": ["C"], "grid_id": [None]})
+    gpkg_store.save_plan(Plan("served", assignments, areas))
+    path = gpkg_store.url
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cli = Path(sys.executable).with_name("gridplan")
+    proc = subprocess.Popen(
+        [str(cli), "serve", "--db", path, "--port", str(port), "--log-level", "warning"],
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                r = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+                break
+            except httpx.HTTPError:
+                assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+                assert time.monotonic() < deadline, "gridplan serve did not start in 30 s"
+                time.sleep(0.2)
+        assert r.json() == {"status": "ok", "database": "reachable"}
+        doc = httpx.get(f"http://127.0.0.1:{port}/locate?lon=0.005&lat=0.005").json()
+        assert doc["community"]["id"] == "C"
+    finally:
+        proc.terminate()
+        proc.wait(10)
