@@ -192,3 +192,14 @@ def test_cover_tolerance() -> None:
     assert exact["area_id"].item() == "A"
     assert exact["overlap_share"].item() == pytest.approx(40 / 40.0005, abs=1e-6)
     assert exact["overlap_share"].item() < 1.0
+
+
+def test_index_and_clashing_columns_are_kept_straight() -> None:
+    """A non-default index and an input column named like an output column."""
+    comps = _compounds().set_index(gpd.pd.Index([7, 3, 9, 1])).assign(area_id="stale")
+    out = assign_compounds(comps, _areas())
+    assert out.index.tolist() == [7, 3, 9, 1]
+    assert out["compound_id"].tolist() == ["K", "P", "L", "M"]
+    assert out["area_id"].tolist() == ["A", "B", "B", "A"]
+    assert out.crs == comps.crs
+    assert list(out.columns).count("area_id") == 1

@@ -198,18 +198,20 @@ def assign_compounds(
     notes[~flagged] = None
     added = pd.DataFrame(
         {
-            "compound_id": pd.Series(comp_ids, dtype=object),
-            "area_id": pd.Series(assigned, dtype=object),
-            "method": pd.Series(method, dtype=object),
+            "compound_id": pd.Series(comp_ids, index=compounds.index, dtype=object),
+            "area_id": pd.Series(assigned, index=compounds.index, dtype=object),
+            "method": pd.Series(method, index=compounds.index, dtype=object),
             "overlap_share": np.round(share, 6),
             "flagged": flagged,
-            "note": pd.Series(notes, dtype=object),
-        }
-    ).set_axis(compounds.index)
-    kept = compounds.drop(columns=[c for c in added.columns if c in compounds.columns])
-    out = gpd.GeoDataFrame(
-        pd.concat([kept, added], axis=1), geometry=compounds.geometry.name, crs=compounds.crs
+            "note": pd.Series(notes, index=compounds.index, dtype=object),
+        },
+        index=compounds.index,
     )
+    clash = [c for c in added.columns if c in compounds.columns]
+    kept = compounds.drop(columns=clash) if clash else compounds
+    out = pd.concat([kept, added], axis=1)
+    if not isinstance(out, gpd.GeoDataFrame):  # pandas keeps the GeoDataFrame type
+        out = gpd.GeoDataFrame(out, geometry=compounds.geometry.name, crs=compounds.crs)
     out.attrs["overrides"] = report
     return out
 
