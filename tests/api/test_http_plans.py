@@ -396,3 +396,14 @@ def test_points_on_boundaries_belong_to_the_first_area(drawn: tuple[Any, TestCli
         client.get("/locate", params={"lon": 118.51, "lat": 24.705}).json()["community"]["id"]
         == "A"
     )
+
+
+def test_layer_collections_follow_new_imports(drawn: tuple[Any, TestClient]) -> None:
+    store, client = drawn
+    doc = client.get("/collections/compounds/items").json()
+    assert [f["id"] for f in doc["features"]] == ["k1"]
+    more = _compounds().assign(compound_id=["k2"], name=["镇长楼"])
+    store.import_layers({LayerKind.COMPOUNDS: more}, source="more")
+    doc = client.get("/collections/compounds/items").json()
+    assert [f["id"] for f in doc["features"]] == ["k1", "k2"]
+    assert client.get("/collections/compounds/items/k2").json()["properties"]["name"] == "镇长楼"

@@ -4,13 +4,15 @@ and roads (the stored layers), as GeoJSON (RFC 7946, WGS84 longitude/latitude).
 ``/collections/{name}/items`` takes ``bbox`` (``minx,miny,maxx,maxy``), ``limit``, ``offset``
 and, for the plan collections, ``plan`` (default: the latest plan); it answers a
 FeatureCollection with ``numberMatched``, ``numberReturned`` and ``self``/``next``/``prev``
-links. Plans never change, so the features of a plan are rendered once and kept.
+links. Plans never change, so the features of a plan are rendered once and kept; a layer is
+rendered once per import (see :class:`LayerFeatures`).
 """
 
 from __future__ import annotations
 
 import math
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -281,6 +283,44 @@ class PlanFeatures:
         return pid, rendered
 
 
+class LayerFeatures:
+    """Rendered layer collections (compounds, units, roads), re-read when a new import lands.
+
+    Which import is the latest is re-read from the store at most every ``refresh_seconds``, so
+    a request normally touches no database; an import by another process shows up within that
+    time.
+    """
+
+    def __init__(self, service: Service, *, refresh_seconds: float = 1.0) -> None:
+        self._service = service
+        self._refresh = refresh_seconds
+        self._cache: dict[str, tuple[int, _Rendered]] = {}
+        self._marker = -1
+        self._checked = -float("inf")
+        self._lock = threading.Lock()
+
+    def _latest_import(self) -> int:
+        if time.monotonic() - self._checked >= self._refresh:
+            imports = self._service.call(lambda s: s.read_imports())
+            self._marker = max((i.import_id for i in imports), default=0)
+            self._checked = time.monotonic()
+        return self._marker
+
+    def get(self, collection: Collection) -> _Rendered:
+        """The rendered layer of a collection, current as of the latest import."""
+        assert collection.layer is not None
+        layer = collection.layer
+        marker = self._latest_import()
+        hit = self._cache.get(collection.name)
+        if hit is not None and hit[0] == marker:
+            return hit[1]
+        frame = self._service.call(lambda s: s.read_layer(layer))
+        rendered = _render(frame, collection.id_column)
+        with self._lock:
+            self._cache[collection.name] = (marker, rendered)
+        return rendered
+
+
 def _collection_doc(request: Request, c: Collection, extent: list[float] | None) -> dict[str, Any]:
     base = str(request.base_url).rstrip("/")
     doc: dict[str, Any] = {
@@ -363,6 +403,7 @@ def make_router(service: Service) -> APIRouter:
     """The OGC API – Features routes of one app."""
     router = APIRouter(tags=["features"])
     rendered = PlanFeatures(service)
+    layers = LayerFeatures(service, refresh_seconds=service.refresh_seconds)
     settings = service.settings
 
     def _extent(c: Collection) -> list[float] | None:
@@ -427,37 +468,25 @@ def make_router(service: Service) -> APIRouter:
         _check_plan(c, plan)
         box = parse_bbox(bbox)
         size = min(limit or settings.page_limit_default, settings.page_limit_max)
+        pid: int | None = None
         if c.from_plan:
             pid, r = await run_in_threadpool(rendered.get, c, plan)
-            if box is None:
-                rows = np.arange(len(r.features))
-            else:
-                b = r.bounds
-                rows = np.flatnonzero(
-                    (b[:, 0] <= box[2])
-                    & (b[:, 2] >= box[0])
-                    & (b[:, 1] <= box[3])
-                    & (b[:, 3] >= box[1])
-                )
-                # refine: bounding boxes overlap, now the geometry itself
-                if len(rows):
-                    rows = rows[shapely.intersects(r.geoms[rows], shapely.box(*box))]
-            page = [r.features[i] for i in rows[offset : offset + size].tolist()]
-            body = _collection_body(request, c, page, len(rows), offset, size, pid)
         else:
-            assert c.layer is not None
-            layer = c.layer
-            frame = await run_in_threadpool(service.call, lambda s: s.read_layer(layer, bbox=box))
-            page_frame = frame.iloc[offset : offset + size]
-            body = _collection_body(
-                request,
-                c,
-                render_features(page_frame, c.id_column),
-                len(frame),
-                offset,
-                size,
-                None,
+            r = await run_in_threadpool(layers.get, c)
+        if box is None:
+            rows = np.arange(len(r.features))
+        else:
+            b = r.bounds
+            rows = np.flatnonzero(
+                (b[:, 0] <= box[2])
+                & (b[:, 2] >= box[0])
+                & (b[:, 1] <= box[3])
+                & (b[:, 3] >= box[1])
             )
+            if len(rows):  # bounding boxes overlap: now the geometry itself
+                rows = rows[shapely.intersects(r.geoms[rows], shapely.box(*box))]
+        page = [r.features[i] for i in rows[offset : offset + size].tolist()]
+        body = _collection_body(request, c, page, len(rows), offset, size, pid)
         return Response(body, media_type=GEOJSON)
 
     @router.get(
@@ -479,18 +508,14 @@ def make_router(service: Service) -> APIRouter:
         _check_plan(c, plan)
         if c.from_plan:
             pid, r = rendered.get(c, plan)
-            row = r.ids.get(feature_id)
-            if row is None:
-                raise NotFoundError(f"no feature {feature_id!r} in {c.name} of plan {pid}")
-            feature = r.features[row]
+            where = f"{c.name} of plan {pid}"
         else:
-            assert c.layer is not None and c.id_column is not None
-            layer = c.layer
-            frame = service.call(lambda s: s.read_layer(layer))
-            match = frame[frame[c.id_column].astype(str) == feature_id]
-            if len(match) == 0:
-                raise NotFoundError(f"no feature {feature_id!r} in {c.name}")
-            feature = render_features(match, c.id_column)[0]
+            r = layers.get(c)
+            where = c.name
+        row = r.ids.get(feature_id)
+        if row is None:
+            raise NotFoundError(f"no feature {feature_id!r} in {where}")
+        feature = r.features[row]
         base = str(request.base_url).rstrip("/")
         links = orjson.dumps(
             [

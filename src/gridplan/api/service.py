@@ -42,6 +42,8 @@ class Service:
         self, settings: Settings, store: Store | None = None, *, refresh_seconds: float = 1.0
     ) -> None:
         self.settings = settings
+        #: How stale "the latest plan" and "the latest import" may be.
+        self.refresh_seconds = refresh_seconds
         self._store = store
         self._owns_store = store is None
         self._open_lock = threading.Lock()
