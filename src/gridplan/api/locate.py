@@ -1,12 +1,16 @@
 """``/locate``: which community and grid hold a point, answered from memory.
 
 The community and grid polygons of a plan are loaded once into two shapely STRtrees
-(:class:`PlanIndex`); a request never goes to the database per point. Indexes are kept per plan
-id (plans never change), and "the latest plan" is re-checked cheaply (see
+(:class:`PlanIndex`); a request never goes to the database per point. A batch is answered
+with array operations only: the trees give the candidate areas of every point by bounding
+box, ``shapely.intersects_xy`` on the prepared polygons keeps the true hits.
+
+Indexes are kept per plan id (plans never change), and "the latest plan" is re-checked
+cheaply (see
 :class:`gridplan.api.service.PlanCache`), so a newly stored plan is picked up without a restart.
 
-A point on a shared boundary belongs to the area listed first in the plan (areas are ordered by
-id), so every point inside the subdistrict gets exactly one community.
+A point on a shared boundary belongs to the area listed first in the plan (the order the store
+returns), so every point inside the subdistrict gets exactly one community.
 """
 
 from __future__ import annotations
