@@ -6,8 +6,8 @@ with array operations only: the trees give the candidate areas of every point by
 box, ``shapely.intersects_xy`` on the prepared polygons keeps the true hits.
 
 Indexes are kept per plan id (plans never change), and "the latest plan" is re-checked
-cheaply (see
-:class:`gridplan.api.service.PlanCache`), so a newly stored plan is picked up without a restart.
+cheaply (see :class:`gridplan.api.service.PlanCache`), so a newly stored plan is picked up
+without a restart.
 
 A point on a shared boundary belongs to the area listed first in the plan (the order the store
 returns), so every point inside the subdistrict gets exactly one community.
