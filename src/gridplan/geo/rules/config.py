@@ -38,6 +38,7 @@ DEFAULT_SEVERITIES: Mapping[str, str] = MappingProxyType(
         "coverage.overlap": "error",
         "compound.split": "warning",
         "compound.unassigned": "error",
+        "compound.override_violated": "error",
     }
 )
 

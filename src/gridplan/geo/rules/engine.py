@@ -16,6 +16,7 @@ from gridplan.geo.rules.coverage import coverage_findings
 from gridplan.geo.rules.enclave import embedded_findings, exclave_findings
 from gridplan.geo.rules.households import compound_pieces, part_counts
 from gridplan.geo.rules.metrics import area_metrics
+from gridplan.geo.rules.overrides import override_findings
 from gridplan.geo.rules.report import CheckReport
 from gridplan.geo.rules.roads import off_road_findings, road_boundary_share
 from gridplan.geo.rules.size import size_findings
@@ -33,6 +34,7 @@ def check_areas(
     outline: gpd.GeoDataFrame | None = None,
     units: gpd.GeoDataFrame | None = None,
     config: CheckConfig | None = None,
+    overrides: pd.DataFrame | None = None,
 ) -> CheckReport:
     """Check community (or grid) polygons against the boundary rules.
 
@@ -55,6 +57,11 @@ def check_areas(
         Units (polygons with ``households`` / ``residents``) to count households from.
     config
         Bands and tolerances (default :class:`CheckConfig()`).
+    overrides
+        Named assignments, compound name → community name (columns ``compound``,
+        ``community``; e.g. :func:`gridplan.data.reference.load_overrides`): rule
+        ``compound.override_violated``. Overrides naming a compound or community that is not
+        in the data are listed in the report's notes.
 
     Returns
     -------
@@ -105,6 +112,8 @@ def check_areas(
         notes.append("roads not checked: no roads given")
     share = road_boundary_share(ctx, pieces)
     coverage = coverage_findings(ctx, cfg)
+    named = override_findings(ctx, comp, overrides)
+    notes.extend(named.notes)
     raw = [
         size_findings(ctx, cfg, measure),
         exclave_findings(ctx, pieces, counts.households, counts.residents, households, residents),
@@ -112,6 +121,7 @@ def check_areas(
         off_road_findings(ctx, cfg, pieces),
         coverage.findings,
         compound_findings(ctx, cfg, comp),
+        named.findings,
     ]
     frames = [f for f in raw if len(f)]
     table = pd.concat(frames, ignore_index=True) if frames else raw[0]
