@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 import threading
-import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -286,31 +285,21 @@ class PlanFeatures:
 class LayerFeatures:
     """Rendered layer collections (compounds, units, roads), re-read when a new import lands.
 
-    Which import is the latest is re-read from the store at most every ``refresh_seconds``, so
-    a request normally touches no database; an import by another process shows up within that
-    time.
+    Which import is the latest is re-read from the store at most every
+    ``service.refresh_seconds`` (:meth:`Service.latest_import`), so a request normally touches
+    no database; an import by another process shows up within that time.
     """
 
-    def __init__(self, service: Service, *, refresh_seconds: float = 1.0) -> None:
+    def __init__(self, service: Service) -> None:
         self._service = service
-        self._refresh = refresh_seconds
         self._cache: dict[str, tuple[int, _Rendered]] = {}
-        self._marker = -1
-        self._checked = -float("inf")
         self._lock = threading.Lock()
-
-    def _latest_import(self) -> int:
-        if time.monotonic() - self._checked >= self._refresh:
-            imports = self._service.call(lambda s: s.read_imports())
-            self._marker = max((i.import_id for i in imports), default=0)
-            self._checked = time.monotonic()
-        return self._marker
 
     def get(self, collection: Collection) -> _Rendered:
         """The rendered layer of a collection, current as of the latest import."""
         assert collection.layer is not None
         layer = collection.layer
-        marker = self._latest_import()
+        marker = self._service.latest_import()
         hit = self._cache.get(collection.name)
         if hit is not None and hit[0] == marker:
             return hit[1]
@@ -403,7 +392,7 @@ def make_router(service: Service) -> APIRouter:
     """The OGC API – Features routes of one app."""
     router = APIRouter(tags=["features"])
     rendered = PlanFeatures(service)
-    layers = LayerFeatures(service, refresh_seconds=service.refresh_seconds)
+    layers = LayerFeatures(service)
     settings = service.settings
 
     def _extent(c: Collection) -> list[float] | None:

@@ -10,6 +10,7 @@ scenario document; a new plan; a write, so it needs the bearer token).
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Mapping
 from typing import Annotated, Any
 
@@ -321,6 +322,9 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 def make_router(service: Service) -> APIRouter:
     """The plan and scenario routes of one app."""
     router = APIRouter(tags=["plans"])
+    # check reports by (plan id, latest import): a plan never changes, its layers only by import
+    checked: dict[tuple[int, int], bytes] = {}
+    checked_lock = threading.Lock()
 
     def _base(request: Request) -> str:
         return str(request.base_url).rstrip("/")
@@ -359,8 +363,16 @@ def make_router(service: Service) -> APIRouter:
     )
     def checks(plan_id: PlanId) -> Response:
         plan = service.plans.get(plan_id)
-        context = service.call(_check_layers)
-        return _json(check_plan(plan, **context))
+        key = (plan_id, service.latest_import())
+        body = checked.get(key)
+        if body is None:
+            context = service.call(_check_layers)
+            body = orjson.dumps(check_plan(plan, **context))
+            with checked_lock:
+                checked[key] = body
+                while len(checked) > 8:
+                    checked.pop(next(iter(checked)))
+        return Response(body, media_type="application/json")
 
     @router.get(
         "/plans/{plan_id}/map",

@@ -52,6 +52,8 @@ class Service:
         if store is not None:
             self._call_lock = None if _is_postgis(store) else threading.Lock()
         self.plans = PlanCache(self, refresh_seconds=refresh_seconds)
+        self._import_marker = 0
+        self._import_checked = -float("inf")
 
     @property
     def store(self) -> Store:
@@ -72,6 +74,15 @@ class Service:
             return func(store)
         with lock:
             return func(store)
+
+    def latest_import(self) -> int:
+        """The id of the latest import (0 before any), re-read at most every
+        ``refresh_seconds``: what the stored layers are as of."""
+        if time.monotonic() - self._import_checked >= self.refresh_seconds:
+            imports = self.call(lambda s: s.read_imports())
+            self._import_marker = max((i.import_id for i in imports), default=0)
+            self._import_checked = time.monotonic()
+        return self._import_marker
 
     def close(self) -> None:
         """Close the store if this service opened it."""
