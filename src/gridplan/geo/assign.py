@@ -507,8 +507,10 @@ def assignment_summary(assigned: gpd.GeoDataFrame, households_field: str = "hous
         "compounds": len(assigned),
         "households": float(hh.sum()),
         "areas": [
-            {"area_id": r.area_id, "compounds": int(r.compounds), "households": float(r.households)}
-            for r in per_area.itertuples(index=False)
+            {"area_id": area_id, "compounds": int(compounds), "households": float(households)}
+            for area_id, compounds, households in zip(
+                per_area["area_id"], per_area["compounds"], per_area["households"], strict=True
+            )
         ],
         "methods": {str(k): int(v) for k, v in assigned["method"].value_counts().items()},
         "flagged": [

@@ -131,19 +131,27 @@ def grids_command(
 
 def _summary(result: GridsResult, out: Path, plan_id: int | None) -> dict:
     grids = result.grids
+    communities = result.communities
     return {
         "band": list(result.band),
         "grids": len(grids),
         "in_band": int(grids["in_band"].sum()),
         "communities": [
             {
-                "area_id": r.area_id,
-                "households": float(r.households),
-                "grids": int(r.grids),
-                "valid": bool(r.valid),
-                "explanation": r.explanation,
+                "area_id": area_id,
+                "households": float(households),
+                "grids": int(n_grids),
+                "valid": bool(valid),
+                "explanation": explanation,
             }
-            for r in result.communities.itertuples(index=False)
+            for area_id, households, n_grids, valid, explanation in zip(
+                communities["area_id"],
+                communities["households"],
+                communities["grids"],
+                communities["valid"],
+                communities["explanation"],
+                strict=True,
+            )
         ],
         "grid_list": [
             {

@@ -210,7 +210,7 @@ class PostGISStore(Store):
             return
         table = self._t.layers[kind]
         attrs = frame.drop(columns=frame.geometry.name)
-        rows = attrs.astype(object).where(attrs.notna(), None).to_dict("records")
+        rows = _records(attrs)
         geoms = _ewkb(frame.geometry.values)
         for row, geom in zip(rows, geoms, strict=True):
             row["import_id"] = import_id
@@ -281,12 +281,12 @@ class PostGISStore(Store):
                     metrics=records.json_value(dict(plan.metrics)),
                 )
             )
-            rows = assignments.astype(object).where(assignments.notna(), None).to_dict("records")
+            rows = _records(assignments)
             for seq, row in enumerate(rows):
                 row.update(plan_id=plan_id, seq=seq)
             _insert(conn, t.assignments, rows)
             attrs = areas.drop(columns=areas.geometry.name)
-            rows = attrs.astype(object).where(attrs.notna(), None).to_dict("records")
+            rows = _records(attrs)
             for seq, (row, geom) in enumerate(zip(rows, _ewkb(areas.geometry.values), strict=True)):
                 row.update(plan_id=plan_id, seq=seq, geometry=geom)
             _insert(conn, t.areas, rows)
@@ -367,7 +367,7 @@ class PostGISStore(Store):
 
     def _write_findings(self, conn: Connection, plan_id: int, found: gpd.GeoDataFrame) -> None:
         attrs = found.drop(columns=found.geometry.name)
-        rows = attrs.astype(object).where(attrs.notna(), None).to_dict("records")
+        rows = _records(attrs)
         for row, geom in zip(rows, _ewkb(found.geometry.values), strict=True):
             row.update(plan_id=plan_id, geometry=geom)
         _insert(conn, self._t.findings, rows)
@@ -422,6 +422,12 @@ def _psycopg_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """The frame's rows as column-name -> value dicts, missing values as ``None``."""
+    rows = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    return [{str(k): v for k, v in row.items()} for row in rows]
 
 
 def _insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:

@@ -84,7 +84,7 @@ def _overlaps(ctx: CheckContext, config: CheckConfig) -> tuple[pd.DataFrame, int
     pairs = grouped["area"].sum()
     merged = grouped["geometry"].agg(lambda g: shapely.union_all(np.asarray(g, dtype=object)))
     areas, values, messages, geoms = [], [], [], []
-    for s, size in pairs.items():
+    for s, size in zip(pairs.index.tolist(), pairs.tolist(), strict=True):
         i, j = int(a[int(s)]), int(b[int(s)])
         areas.append(i)
         values.append(float(size))

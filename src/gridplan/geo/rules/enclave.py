@@ -33,7 +33,7 @@ def shared_lengths(pieces: BoundaryPieces, by: str) -> pd.DataFrame:
             "length": pieces.length[m],
         }
     )
-    return frame.groupby([by, "neighbour"], as_index=False, sort=True)["length"].sum()
+    return frame.groupby([by, "neighbour"], as_index=False, sort=True)[["length"]].sum()
 
 
 def exclave_findings(
@@ -68,6 +68,8 @@ def exclave_findings(
         ["part", "length", "neighbour"], ascending=[True, False, True]
     )
     best = lengths.drop_duplicates("part").set_index("part")
+    best_neighbour = best["neighbour"].to_dict()
+    best_length = best["length"].to_dict()
     areas, values, messages, geoms = [], [], [], []
     for part, area, size in detached.itertuples(index=False):
         who = label(ctx.ids, ctx.names, int(area))
@@ -78,11 +80,11 @@ def exclave_findings(
                 text += f" ({fmt(res[part])} residents)"
         elif res is not None:
             text += f" with {fmt(res[part])} residents"
-        if part in best.index:
-            nb = int(best.at[part, "neighbour"])
+        if part in best_neighbour:
+            nb = int(best_neighbour[part])
             text += (
                 f"; it borders {label(ctx.ids, ctx.names, nb)} most "
-                f"({fmt(float(best.at[part, 'length']))} m)"
+                f"({fmt(float(best_length[part]))} m)"
             )
         else:
             text += "; it borders no other area"
@@ -119,8 +121,10 @@ def embedded_findings(
     lone = lone[~lone["area"].isin(facing_gap)]
     host = dict(zip(lone["area"].astype(int), lone["neighbour"].astype(int), strict=True))
     areas, values, messages, geoms = [], [], [], []
-    for row in lone.itertuples(index=False):
-        area, nb, length = int(row.area), int(row.neighbour), float(row.length)
+    for area_value, nb_value, length_value in zip(
+        lone["area"], lone["neighbour"], lone["length"], strict=True
+    ):
+        area, nb, length = int(area_value), int(nb_value), float(length_value)
         outline_length = _outline_length(pieces, area)
         on_outline = outline_length > 0
         if outline_length > length:

@@ -84,17 +84,27 @@ class CheckReport:
                 strict=True,
             )
         ]
+        a = self.areas
         areas = [
             {
-                "id": row.id,
-                "name": row.name,
-                "households": _number(row.households),
-                "residents": _number(row.residents),
-                "road_boundary_share": _number(row.road_boundary_share),
-                "parts": int(row.parts),
-                "polsby_popper": _number(row.polsby_popper),
+                "id": area_id,
+                "name": name,
+                "households": _number(households),
+                "residents": _number(residents),
+                "road_boundary_share": _number(share),
+                "parts": int(parts),
+                "polsby_popper": _number(polsby_popper),
             }
-            for row in self.areas.itertuples(index=False)
+            for area_id, name, households, residents, share, parts, polsby_popper in zip(
+                a["id"],
+                a["name"],
+                a["households"],
+                a["residents"],
+                a["road_boundary_share"],
+                a["parts"],
+                a["polsby_popper"],
+                strict=True,
+            )
         ]
         return {
             "level": self.level,
