@@ -8,6 +8,8 @@ Other tools depend on this contract (issue 3)::
         [--road-tolerance METRES] [--format table|json]
 
 plus ``--units FILE``, ``--measure households|residents``, ``--road-class C`` (repeatable),
+``--overrides CSV`` (named assignments compound → community, rule
+``compound.override_violated``; unmatched rows are printed as notes on stderr),
 ``--db URL_OR_PATH --store [--plan-name N]``.
 
 JSON on stdout: ``{"level", "summary": {"areas", "findings", "by_rule", "ignored_slivers"},
@@ -41,6 +43,7 @@ from gridplan.api.console import (
 from gridplan.data.crs import to_storage
 from gridplan.data.layers import LayerKind
 from gridplan.data.readers import read_layer_file
+from gridplan.data.reference import load_overrides
 from gridplan.data.store.base import open_store
 from gridplan.errors import InputError
 from gridplan.geo.rules import CheckConfig, CheckReport, check_areas
@@ -50,7 +53,8 @@ from gridplan.plan import AREA_COLUMNS, Level, Plan, empty_assignments
 HELP = (
     "Check community (or grid) polygons against the boundary rules: size band "
     "(households or residents), enclaves (飞地), boundaries along roads (以路为界), gaps and "
-    "overlaps, split and unassigned compounds. Exit 0 whatever it finds; 2 on bad input."
+    "overlaps, split and unassigned compounds, named assignments not honoured (--overrides). "
+    "Exit 0 whatever it finds; 2 on bad input."
 )
 
 
@@ -111,6 +115,14 @@ def check_command(
         list[str] | None,
         typer.Option("--road-class", help="only roads of this class count (repeatable)"),
     ] = None,
+    overrides: Annotated[
+        Path | None,
+        typer.Option(
+            "--overrides",
+            help="named assignments: UTF-8 CSV with columns compound, community (compound "
+            "names matched in --compounds, community names or ids in --areas)",
+        ),
+    ] = None,
     output: OutputFormat = FormatOption,
     db: str | None = DbOption,
     store: Annotated[
@@ -146,6 +158,7 @@ def check_command(
         compound_layer = read_layer_file(compounds, LayerKind.COMPOUNDS) if compounds else None
         outline_layer = read_layer_file(outline, LayerKind.OUTLINE) if outline else None
         unit_layer = read_layer_file(units, LayerKind.UNITS) if units else None
+        override_table = load_overrides(overrides) if overrides else None
         progress.update(task, description=f"checking {len(area_layer)} {plural(level.value)}")
         report = check_areas(
             area_layer,
@@ -155,6 +168,7 @@ def check_command(
             outline=outline_layer,
             units=unit_layer,
             config=config,
+            overrides=override_table,
         )
     plan_id = None
     if store:
