@@ -407,3 +407,30 @@ def test_layer_collections_follow_new_imports(drawn: tuple[Any, TestClient]) -> 
     doc = client.get("/collections/compounds/items").json()
     assert [f["id"] for f in doc["features"]] == ["k1", "k2"]
     assert client.get("/collections/compounds/items/k2").json()["properties"]["name"] == "镇长楼"
+
+
+def test_locate_picks_up_another_writers_plan_in_the_background(postgis_store: Any) -> None:
+    """With a refresh interval, /locate never waits on the database for "which plan is the
+    latest": it answers from the index it has and re-reads the latest id in the background,
+    so a plan stored by another process shows up shortly after the interval."""
+    import time
+
+    postgis_store.import_layers({LayerKind.UNITS: _units()}, source="drawn")
+    first = postgis_store.save_plan(_plan("before", {"u1": "A", "u2": "A", "u3": "B"}))
+    app = create_app(Settings(), store=postgis_store, refresh_seconds=0.2)
+    u2 = {"lon": 118.515, "lat": 24.705}
+    with TestClient(app) as client:
+        assert client.get("/locate", params=u2).json()["plan_id"] == first
+        second = postgis_store.save_plan(
+            _plan("after", {"u1": "A", "u2": "B", "u3": "B"}, parent_id=first)
+        )
+        deadline = time.monotonic() + 5
+        seen = []
+        while time.monotonic() < deadline:
+            doc = client.get("/locate", params=u2).json()
+            seen.append(doc["plan_id"])
+            if doc["plan_id"] == second:
+                break
+            time.sleep(0.05)
+        assert seen[-1] == second and doc["community"]["id"] == "B"
+        assert set(seen) <= {first, second}

@@ -238,6 +238,14 @@ def _ms(text: str) -> float:
     return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
 
 
+def _percentile_line(out: str, percent: int) -> str:
+    """The latency on wrk's ``--latency`` distribution line for ``percent``."""
+    found = re.search(rf"^\s*{percent}%\s+(\S+)\s*$", out, re.MULTILINE)
+    if found is None:
+        raise ValueError(f"no {percent}% line in the wrk output:\n{out}")
+    return found.group(1)
+
+
 def run_wrk(base: str, paths: list[str], concurrency: int, seconds: float) -> Load:
     """Drive ``paths`` (cycled) with wrk for ``seconds`` at ``concurrency`` connections."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -269,8 +277,8 @@ def run_wrk(base: str, paths: list[str], concurrency: int, seconds: float) -> Lo
     errors = int(non2xx.group(1)) if non2xx else 0
     if sock:
         errors += sum(int(g) for g in sock.groups())
-    p50 = _ms(re.search(r"50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
-    p99 = _ms(re.search(r"99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    p50 = _ms(_percentile_line(out, 50))
+    p99 = _ms(_percentile_line(out, 99))
     return Load(total, errors, elapsed, total / elapsed, p50, p99, "wrk")
 
 

@@ -41,3 +41,21 @@ def test_wrk_durations_are_read_in_milliseconds() -> None:
     assert bench._ms("512.00us") == pytest.approx(0.512)
     assert bench._ms("3.25ms") == pytest.approx(3.25)
     assert bench._ms("1.50s") == pytest.approx(1500.0)
+
+
+def test_wrk_percentiles_are_read_from_the_distribution() -> None:
+    bench = _bench()
+    out = """Running 10s test @ http://127.0.0.1:1
+  1 threads and 16 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency     6.01ms    9.50ms  70.12ms   94.50%
+    Req/Sec     3.40k   290.00     3.90k    72.50%
+  Latency Distribution
+     50%    4.48ms
+     75%    5.10ms
+     90%    7.00ms
+     99%   58.39ms
+  33932 requests in 10.02s, 12.34MB read
+"""
+    assert bench._percentile_line(out, 50) == "4.48ms"
+    assert bench._percentile_line(out, 99) == "58.39ms"

@@ -8,6 +8,7 @@ plan itself.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -20,6 +21,8 @@ from gridplan.plan import Plan
 from gridplan.settings import Settings
 
 T = TypeVar("T")
+
+logger = logging.getLogger("gridplan.api")
 
 #: The largest plan id (plan ids are 32-bit integers in the stores).
 PLAN_ID_MAX = 2_147_483_647
@@ -115,6 +118,7 @@ class PlanCache:
         self._plans: OrderedDict[int, Plan] = OrderedDict()
         self._latest: int | None = None
         self._checked = -float("inf")
+        self._refreshing = False
         self._lock = threading.Lock()
         #: Bumped whenever the latest plan id changes.
         self.version = 0
@@ -123,8 +127,18 @@ class PlanCache:
         """Whether :meth:`latest_id` can answer without asking the store."""
         return time.monotonic() - self._checked < self._refresh
 
+    def _read_latest(self) -> None:
+        infos = self._service.call(lambda s: s.list_plans())
+        latest = max((i.plan_id for i in infos), default=None)
+        with self._lock:
+            if latest != self._latest:
+                self._latest = latest
+                self.version += 1
+            self._checked = time.monotonic()
+
     def latest_id(self) -> int:
-        """The id of the latest stored plan.
+        """The id of the latest stored plan (read from the store when the last reading is
+        older than ``refresh_seconds``).
 
         Raises
         ------
@@ -132,16 +146,42 @@ class PlanCache:
             If no plan is stored.
         """
         if not self.latest_is_fresh():
-            infos = self._service.call(lambda s: s.list_plans())
-            latest = max((i.plan_id for i in infos), default=None)
-            with self._lock:
-                if latest != self._latest:
-                    self._latest = latest
-                    self.version += 1
-                self._checked = time.monotonic()
+            self._read_latest()
         if self._latest is None:
             raise NotFoundError("no plan is stored yet: import or create a plan first")
         return self._latest
+
+    def latest_known(self) -> int | None:
+        """The latest plan id without waiting on the store, or ``None`` if it must be read.
+
+        When the last reading is older than ``refresh_seconds``, one background thread re-reads
+        it and the previous reading is returned meanwhile (stale while revalidating), so no
+        request waits on the database for it. Before the first reading, after
+        :meth:`invalidate`, and with ``refresh_seconds == 0`` this returns ``None`` and the
+        caller reads synchronously.
+        """
+        latest = self._latest
+        if latest is None or self._checked == -float("inf"):
+            return None
+        if self.latest_is_fresh():
+            return latest
+        if self._refresh <= 0:
+            return None
+        with self._lock:
+            if not self._refreshing:
+                self._refreshing = True
+                threading.Thread(
+                    target=self._background_read, name="gridplan-latest-plan", daemon=True
+                ).start()
+        return latest
+
+    def _background_read(self) -> None:
+        try:
+            self._read_latest()
+        except Exception as exc:  # nobody to answer: keep serving the last reading
+            logger.warning("could not re-read the latest plan: %s", exc)
+        finally:
+            self._refreshing = False
 
     def invalidate(self) -> None:
         """Forget the latest plan id (after this app stored a plan)."""
