@@ -259,7 +259,9 @@ class PlanFeatures:
 
     def get(self, collection: Collection, plan_id: int | None) -> tuple[int, _Rendered]:
         """The plan id and its rendered collection."""
-        pid = self._service.plans.resolve(plan_id)
+        plans = self._service.plans
+        known = plans.latest_known() if plan_id is None else plan_id
+        pid = known if known is not None else plans.latest_id()
         key = (pid, collection.name)
         with self._lock:
             hit = self._cache.get(key)
