@@ -159,10 +159,12 @@ class Redistrict(_Strict):
 
 
 class Regrid(_Strict):
-    """Divide all (or named) communities into grids within the grid band."""
+    """Divide all (or named) communities into grids within the grid band (a unit above the
+    ceiling becomes a grid of its own; the step's summary says so)."""
 
     action: Literal["regrid"]
     communities: Literal["all"] | list[str] = "all"
+    time_limit: float | None = Field(default=None, gt=0)
 
 
 Step = Annotated[

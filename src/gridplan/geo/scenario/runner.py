@@ -146,11 +146,12 @@ class _Runner:
         self.units = base.units.to_crs(crs).reset_index(drop=True)
         self.graph: UnitGraph = build_unit_graph(self.units, base.roads, crs=crs)
         self.exterior = exterior_lengths(self.units, self.graph)
-        self.community = np.array(
-            [None if pd.isna(c) else str(c) for c in base.communities], dtype=object
+        self.community: ObjArray = _texts(base.communities)
+        self.grid: ObjArray = (
+            _texts(base.grids)
+            if base.grids is not None
+            else np.full(len(self.units), None, dtype=object)
         )
-        grids = base.grids if base.grids is not None else np.full(len(self.units), None)
-        self.grid = np.array([None if pd.isna(g) else str(g) for g in grids], dtype=object)
         self.has_grids = base.grids is not None
         self.names: dict[str, str] = {str(k): str(v) for k, v in base.names.items()}
         self.codes: dict[str, str] = {str(k): str(v) for k, v in base.codes.items()}
@@ -208,8 +209,8 @@ class _Runner:
                 raise
             except GridplanError as exc:
                 raise ScenarioError(number, step.action, str(exc)) from exc
-            moved = float(self.graph.households[_changed(prior, self.community)].sum())
-            logs.append(StepLog(number, step.action, summary, moved))
+            step_moved = float(self.graph.households[_changed(prior, self.community)].sum())
+            logs.append(StepLog(number, step.action, summary, step_moved))
         self._clear_broken_grids()
         after = community_table(self.graph, self.community, self.exterior, band, self.names)
         moved = moves_table(self.graph, start, self.community)
@@ -363,7 +364,11 @@ class _Runner:
         return f"{len(scope)} communities → {result.k} in band{extra}"
 
     def _regrid(self, step: Regrid) -> str:
-        from gridplan.geo.codes import reading_order
+        """Grids by :func:`gridplan.geo.grids.divide_into_grids` (nothing forced: a unit above
+        the ceiling becomes a grid of its own, and the summary says which communities have
+        grids out of band and why)."""
+        from gridplan.geo.grids import GridParams, divide_into_grids
+        from gridplan.geo.plans import dissolve_units
 
         scope = (
             sorted(self.ids())
@@ -371,27 +376,37 @@ class _Runner:
             else [self.resolve(c) for c in step.communities]
         )
         measure, lo, hi = self.sc.band("grid")
-        total = 0
-        for cid in scope:
-            nodes = np.flatnonzero(self.community == cid)
-            result = partition_graph(
-                _subgraph(self.graph, nodes), lo, hi, measure=measure, seed=self.sc.seed
+        nodes = np.flatnonzero(np.isin(self.community, scope))
+        if len(nodes) == 0:
+            raise _StepFailedError("no units in the communities to grid")
+        sub = self.units.iloc[nodes].assign(area_id=self.community[nodes])
+        areas = dissolve_units(sub, self.community[nodes])
+        if step.time_limit is not None:
+            params = GridParams(lo, hi, seed=self.sc.seed, time_limit=step.time_limit)
+        else:
+            params = GridParams(lo, hi, seed=self.sc.seed)
+        result = divide_into_grids(
+            sub, areas, params=params, roads=self.base.roads, households_column=measure
+        )
+        grid_of = dict(
+            zip(
+                result.assignments["unit_id"].astype(str),
+                result.assignments["grid_id"].astype(str),
+                strict=True,
             )
-            if not result.valid:
-                raise _StepFailedError(f"cannot grid {self.names.get(cid, cid)}: {result.reason}")
-            xy = np.array(
-                [
-                    self.graph.centroids[nodes[result.labels == d]].mean(axis=0)
-                    for d in range(result.k)
-                ]
+        )
+        ids = self.units["unit_id"].astype(str).to_numpy(dtype=object)
+        self.grid[nodes] = np.array([grid_of.get(u) for u in ids[nodes]], dtype=object)
+        self.regridded.update(scope)
+        bad = result.communities[~result.communities["valid"].astype(bool)]
+        out = f"{len(scope)} communities → {len(result.grids)} grids"
+        if len(bad):
+            why = "; ".join(
+                f"{self.names.get(str(a), str(a))}: {e}"
+                for a, e in zip(bad["area_id"], bad["explanation"], strict=True)
             )
-            order = reading_order(xy)
-            seq = np.empty(result.k, dtype=np.int64)
-            seq[order] = np.arange(1, result.k + 1)
-            self.grid[nodes] = [f"{cid}-{seq[d]:03d}" for d in result.labels]
-            self.regridded.add(cid)
-            total += result.k
-        return f"{len(scope)} communities → {total} grids"
+            out += f" ({len(bad)} with grids out of band — {why})"
+        return out
 
     # -- helpers ---------------------------------------------------------------------
     def _fresh(self, name: str) -> str:
@@ -441,15 +456,20 @@ class _Runner:
 
     def _clear_broken_grids(self) -> None:
         """Units whose grid now spans communities lose it (unless regridded)."""
-        frame = pd.DataFrame({"grid": self.grid, "community": self.community})
+        frame = pd.DataFrame(
+            {
+                "grid": pd.Series(self.grid, dtype=object),
+                "community": pd.Series(self.community, dtype=object).fillna("\0none"),
+            }
+        )
         frame = frame[frame["grid"].notna()]
         if frame.empty:
             return
-        major = frame.groupby("grid")["community"].agg(
-            lambda s: s.value_counts().index[0] if s.notna().any() else None
-        )
+        major = frame.groupby("grid")["community"].agg(lambda s: str(s.value_counts().index[0]))
         bad = frame["community"].to_numpy() != major.reindex(frame["grid"]).to_numpy()
-        self.grid[frame.index.to_numpy()[bad]] = None
+        clear: ObjArray = self.grid.copy()
+        clear[frame.index.to_numpy()[bad]] = None
+        self.grid = clear
 
     def _compounds_moved(self, start: ObjArray) -> pd.DataFrame:
         cols = ["compound", "from", "to", "households"]
@@ -472,6 +492,12 @@ class _Runner:
                 name = comp["name"].iloc[i] if "name" in comp.columns else None
                 rows.append([str(name) if name else ref, a, b, float(hh)])
         return pd.DataFrame(rows, columns=cols)
+
+
+def _texts(values: npt.ArrayLike) -> ObjArray:
+    """Values as strings, missing ones as ``None`` (object array)."""
+    out = [None if pd.isna(v) else str(v) for v in np.asarray(values, dtype=object).tolist()]
+    return np.array(out, dtype=object)
 
 
 def _majority(labels: ObjArray, weights: npt.NDArray[np.float64]) -> str | None:
