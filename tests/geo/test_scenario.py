@@ -194,3 +194,14 @@ def test_bad_scenario_files_are_input_errors(tmp_path: object) -> None:
         parse_scenario({"name": "x", "base": {"units": "u.gpkg"}, "steps": [{"action": "regrid"}]})
     with pytest.raises(InputError, match="does not match any of the expected tags"):
         parse_scenario({"name": "x", "base": {"plan": 1}, "steps": [{"action": "teleport"}]})
+
+
+def test_regrid_keeps_an_oversized_unit_whole_and_says_why() -> None:
+    """u0 holds 500 households, above the grid ceiling of 200: it becomes a grid of its own,
+    the rest of A (u1, u6, u7: 300) makes what grids it can, and the step says why."""
+    base = _base()
+    base.units.loc[0, "households"] = 500.0
+    r = run_scenario(_scenario([{"action": "regrid", "communities": ["A"]}]), base)
+    grid = r.plan.assignments.set_index("unit_id")["grid_id"]
+    assert grid["u0"] not in {grid["u1"], grid["u6"], grid["u7"]}
+    assert "alone holds 500" in r.steps[0].summary
