@@ -63,6 +63,30 @@ def test_demo_store_holds_layers_and_a_valid_plan(demo_run: tuple[dict, Path, fl
     assert set(findings.columns) >= {"rule", "area_id", "message", "geometry"}
 
 
+def test_demo_runs_the_example_scenario_into_a_child_plan(
+    demo_run: tuple[dict, Path, float],
+) -> None:
+    report, out, _ = demo_run
+    with open_store(out / "gridplan.gpkg") as store:
+        plans = store.list_plans()
+        base = store.load_plan(report["plan_id"])
+        child = store.load_plan(plans[-1].plan_id)
+    assert len(plans) == 2
+    assert child.parent_id == base.plan_id
+    communities = child.areas_at(Level.COMMUNITY)
+    # the scenario consolidates into fewer, larger communities, all within its band
+    assert len(communities) < len(base.areas_at(Level.COMMUNITY))
+    assert communities["households"].between(2000, 3000).all()
+    # nothing lost: the same units, the same households
+    assert set(child.assignments["unit_id"]) == set(base.assignments["unit_id"])
+    assert (
+        abs(communities["households"].sum() - base.areas_at(Level.COMMUNITY)["households"].sum())
+        < 1e-6
+    )
+    diff_html = (out / "scenario-diff.html").read_text(encoding="utf-8")
+    assert "moved" in diff_html.lower()
+
+
 def test_demo_map_is_offline_html_with_the_plan(demo_run: tuple[dict, Path, float]) -> None:
     _, out, _ = demo_run
     html = (out / "map.html").read_text(encoding="utf-8")

