@@ -138,9 +138,9 @@ def assign_compounds(
     area_ids = _id_strings(areas[area_id_field])
     if pd.isna(area_ids).any():
         raise InputError(f"areas: a feature has no {area_id_field}")
-    dup = pd.Series(area_ids).duplicated()
-    if dup.any():
-        raise InputError(f"areas: duplicate {area_id_field} {area_ids[dup.to_numpy()][0]!r}")
+    if len(set(area_ids)) < len(area_ids):
+        dup = pd.Series(area_ids).duplicated().to_numpy()
+        raise InputError(f"areas: duplicate {area_id_field} {area_ids[dup][0]!r}")
 
     target = metric_crs(areas, "areas") if len(areas) else metric_crs(compounds, "compounds")
     target = CRS.from_user_input(target)
@@ -218,6 +218,10 @@ def assign_compounds(
 
 def _id_strings(values: pd.Series) -> npt.NDArray[np.object_]:
     """Ids as strings (integral floats without ``.0``), ``None`` where missing."""
+    if isinstance(values.dtype, pd.StringDtype):  # already text: no per-value conversion
+        text = values.to_numpy(dtype=object)
+        text[values.isna().to_numpy(dtype=bool)] = None
+        return text
     raw = values.to_numpy(dtype=object)
     missing = np.asarray(pd.isna(raw), dtype=bool)
     if pd.api.types.is_float_dtype(values.dtype):
@@ -240,14 +244,14 @@ def _metric_geoms(layer: gpd.GeoDataFrame, target: CRS) -> npt.NDArray[np.object
 
 
 def _first_per(
-    keys: npt.NDArray[np.int64], values: npt.NDArray[np.int64]
+    keys: npt.NDArray[np.int64], values: npt.NDArray[np.int64], size: int
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """For each distinct key, the smallest value (keys and values as parallel arrays)."""
-    order = np.lexsort((values, keys))
-    k, v = keys[order], values[order]
-    first = np.ones(len(k), dtype=bool)
-    first[1:] = k[1:] != k[:-1]
-    return k[first], v[first]
+    """For each distinct key, the smallest value (parallel arrays; keys and values in
+    ``0..size-1``): the distinct keys ascending and their smallest values."""
+    first = np.full(size, size, dtype=np.int64)
+    np.minimum.at(first, keys, values)
+    k = np.flatnonzero(first < size)
+    return k, first[k]
 
 
 def _check_types(
@@ -315,7 +319,7 @@ def _overlap(
         grown, predicate = agoms, "covers"
     shapely.prepare(grown)
     ai, ci = shapely.STRtree(cgoms[polys]).query(grown, predicate=predicate)
-    cov_c, cov_a = _first_per(polys[ci], ai)
+    cov_c, cov_a = _first_per(polys[ci], ai, max(len(cgoms), len(agoms)))
     best[cov_c] = cov_a
     share[cov_c] = 1.0
     method[cov_c] = "overlap"
