@@ -198,14 +198,15 @@ def assign_compounds(
     notes[~flagged] = None
     added = pd.DataFrame(
         {
-            "compound_id": pd.Series(comp_ids, index=compounds.index, dtype=object),
-            "area_id": pd.Series(assigned, index=compounds.index, dtype=object),
-            "method": pd.Series(method, index=compounds.index, dtype=object),
+            "compound_id": _text_column(comp_ids, compounds.index),
+            "area_id": _text_column(assigned, compounds.index),
+            "method": _text_column(method, compounds.index),
             "overlap_share": np.round(share, 6),
             "flagged": flagged,
-            "note": pd.Series(notes, index=compounds.index, dtype=object),
+            "note": _text_column(notes, compounds.index),
         },
         index=compounds.index,
+        copy=False,
     )
     clash = [c for c in added.columns if c in compounds.columns]
     kept = compounds.drop(columns=clash) if clash else compounds
@@ -214,6 +215,11 @@ def assign_compounds(
         out = gpd.GeoDataFrame(out, geometry=compounds.geometry.name, crs=compounds.crs)
     out.attrs["overrides"] = report
     return out
+
+
+def _text_column(values: npt.NDArray[np.object_], index: pd.Index) -> pd.Series:
+    """An object column (``None`` stays ``None``; no conversion to pandas' string dtype)."""
+    return pd.Series(values, index=index, dtype=object, copy=False)
 
 
 def _id_strings(values: pd.Series) -> npt.NDArray[np.object_]:
@@ -252,6 +258,22 @@ def _first_per(
     np.minimum.at(first, keys, values)
     k = np.flatnonzero(first < size)
     return k, first[k]
+
+
+def _top_per(
+    keys: npt.NDArray[np.int64],
+    values: npt.NDArray[np.int64],
+    scores: npt.NDArray[np.float64],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """For each distinct key, the value with the highest positive score (ties: the smallest
+    value); pairs scoring 0 or less are ignored. Returns keys (ascending), values, scores."""
+    keep = scores > 0
+    k, v, s = keys[keep], values[keep], scores[keep]
+    order = np.lexsort((v, -s, k))
+    k, v, s = k[order], v[order], s[order]
+    first = np.ones(len(k), dtype=bool)
+    first[1:] = k[1:] != k[:-1]
+    return k[first], v[first], s[first]
 
 
 def _check_types(
@@ -303,10 +325,10 @@ def _overlap(
     points = np.flatnonzero(is_point)
     if len(points):
         ci, ai = tree.query(cgoms[points], predicate="intersects")
-        first = pd.DataFrame({"c": points[ci], "a": ai}).groupby("c")["a"].min()
-        best[first.index.to_numpy()] = first.to_numpy()
-        share[first.index.to_numpy()] = 1.0
-        method[first.index.to_numpy()] = "contained"
+        in_c, in_a = _first_per(points[ci], ai, max(len(cgoms), len(agoms)))
+        best[in_c] = in_a
+        share[in_c] = 1.0
+        method[in_c] = "contained"
     polys = np.flatnonzero(~is_point)
     if len(polys) == 0:
         return
@@ -338,12 +360,10 @@ def _overlap(
         cgoms[ci] = _repaired(cgoms[ci])
         inter = shapely.area(shapely.intersection(cgoms[ci], agoms[ai]))
     total = shapely.area(cgoms[ci])
-    table = pd.DataFrame({"c": ci, "a": ai, "s": inter / np.where(total > 0, total, 1.0)})
-    table = table[table["s"] > 0].sort_values(["c", "s", "a"], ascending=[True, False, True])
-    top = table.drop_duplicates("c")
-    best[top["c"].to_numpy()] = top["a"].to_numpy()
-    share[top["c"].to_numpy()] = top["s"].to_numpy()
-    method[top["c"].to_numpy()] = "overlap"
+    top_c, top_a, top_s = _top_per(ci, ai, inter / np.where(total > 0, total, 1.0))
+    best[top_c] = top_a
+    share[top_c] = top_s
+    method[top_c] = "overlap"
 
 
 def _outside(
@@ -372,13 +392,9 @@ def _outside(
         if arterial is not None:
             border = shapely.difference(border, arterial)
         length = shapely.length(border)
-        table = pd.DataFrame({"c": ci, "a": ai, "len": length})
-        table = table[table["len"] > 0].sort_values(
-            ["c", "len", "a"], ascending=[True, False, True]
-        )
-        top = table.drop_duplicates("c")
-        best[top["c"].to_numpy()] = top["a"].to_numpy()
-        method[top["c"].to_numpy()] = "nearest"
+        top_c, top_a, _ = _top_per(ci, ai, length)
+        best[top_c] = top_a
+        method[top_c] = "nearest"
     left = outside[best[outside] < 0]
     if len(left):
         li, ai = tree.query_nearest(cgoms[left], all_matches=False)
