@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pytest
@@ -170,3 +171,30 @@ def test_empty_collections(client: TestClient, providence: Any) -> None:
         assert doc["features"] == [] and doc["numberMatched"] == 0
     r = client.get("/collections/findings/items/1")
     assert r.status_code == 404
+
+
+def _signed_area(ring: list[list[float]]) -> float:
+    """Shoelace area of a closed ring: positive when counter-clockwise."""
+    return sum(x0 * y1 - x1 * y0 for (x0, y0), (x1, y1) in itertools.pairwise(ring)) / 2
+
+
+def test_polygons_follow_the_right_hand_rule(client: TestClient) -> None:
+    """RFC 7946 §3.1.6: exterior rings counter-clockwise, holes clockwise.
+
+    The communities are dissolved from blocks (GEOS gives clockwise shells) and the units
+    come from a shapefile-style source, so neither is oriented by accident.
+    """
+    for name in ("communities", "grids", "units"):
+        doc = client.get(f"/collections/{name}/items", params={"limit": 50}).json()
+        assert doc["features"]
+        for feature in doc["features"]:
+            geometry = feature["geometry"]
+            polygons = (
+                geometry["coordinates"]
+                if geometry["type"] == "MultiPolygon"
+                else [geometry["coordinates"]]
+            )
+            for rings in polygons:
+                assert _signed_area(rings[0]) > 0, (name, feature["id"], "exterior")
+                for hole in rings[1:]:
+                    assert _signed_area(hole) < 0, (name, feature["id"], "hole")

@@ -182,6 +182,25 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
+def _right_hand(geoms: np.ndarray) -> np.ndarray:
+    """Orient polygon rings as RFC 7946 §3.1.6 asks: exteriors counter-clockwise, holes
+    clockwise (GEOS unions and shapefiles give clockwise shells)."""
+    orient = getattr(shapely, "orient_polygons", None)  # shapely >= 2.1
+    if orient is not None:
+        return np.asarray(orient(geoms, exterior_cw=False), dtype=object)
+    return np.array([_oriented(g) for g in geoms], dtype=object)  # shapely 2.0
+
+
+def _oriented(geom: Any) -> Any:
+    if geom is None:
+        return None
+    if geom.geom_type == "Polygon":
+        return shapely.geometry.polygon.orient(geom)
+    if geom.geom_type in ("MultiPolygon", "GeometryCollection"):
+        return type(geom)([_oriented(part) for part in geom.geoms])
+    return geom
+
+
 def render_features(
     frame: gpd.GeoDataFrame, id_column: str | None, first_id: int = 1
 ) -> list[bytes]:
@@ -198,7 +217,7 @@ def render_features(
     """
     if len(frame) == 0:
         return []
-    geometry_json = shapely.to_geojson(np.asarray(frame.geometry.values, dtype=object))
+    geometry_json = shapely.to_geojson(_right_hand(np.asarray(frame.geometry.values, dtype=object)))
     columns = [c for c in frame.columns if c != frame.geometry.name]
     records = frame[columns].to_dict("records")
     out: list[bytes] = []
