@@ -4,7 +4,9 @@ Instances: Providence's 3,014 census blocks (the "compounds") assigned to its 39
 blocks dissolved by ``TRACTCE10``: the benchmark of issue 4), and to its 154 block groups.
 Both tools get the same GeoDataFrames, in the same metric CRS (UTM 19N), prepared before
 timing; each is timed as the best of ``--repeat`` interleaved runs, and both answers are
-checked against the code of every block.
+checked against the code of every block. Before every timed run the GEOS indexes that an
+earlier run left on the input geometries are dropped (``maup.assign`` prepares the target
+polygons in place with ``shapely.prepared.prep``), so each run starts from the same cold input.
 
 Run: ``.venv/bin/python tests/benchmarks/bench_assign.py [--repeat 15]``.
 """
@@ -20,6 +22,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from gridplan.geo.assign import assign_compounds
 
@@ -63,6 +66,12 @@ def run_maup(blocks: gpd.GeoDataFrame, tracts: gpd.GeoDataFrame) -> pd.Series:
     return tracts["TRACTCE10"].reindex(index.to_numpy()).reset_index(drop=True)
 
 
+def forget_prepared(*layers: gpd.GeoDataFrame) -> None:
+    """Drop the prepared-geometry indexes cached on the layers' geometries by earlier runs."""
+    for layer in layers:
+        shapely.destroy_prepared(np.asarray(layer.geometry.values, dtype=object))
+
+
 def best_of(func: Callable[[], object], repeat: int) -> tuple[float, object]:
     """Best wall time of ``repeat`` runs and the last result."""
     times = []
@@ -75,14 +84,16 @@ def best_of(func: Callable[[], object], repeat: int) -> tuple[float, object]:
 
 
 def compare(blocks: gpd.GeoDataFrame, tracts: gpd.GeoDataFrame, repeat: int) -> dict[str, float]:
-    """Time both tools (interleaved, best of ``repeat`` each, so machine load hits both alike);
-    return seconds, ratio and agreement with the tract codes."""
+    """Time both tools (interleaved, best of ``repeat`` each, so machine load hits both alike;
+    each run from unprepared input); return seconds, ratio and agreement with the codes."""
     ours_s, maup_s = float("inf"), float("inf")
     ours: object = None
     theirs: object = None
     for _ in range(repeat):
+        forget_prepared(blocks, tracts)
         t, ours = best_of(lambda: run_ours(blocks, tracts), 1)
         ours_s = min(ours_s, t)
+        forget_prepared(blocks, tracts)
         t, theirs = best_of(lambda: run_maup(blocks, tracts), 1)
         maup_s = min(maup_s, t)
     truth = blocks["TRACTCE10"].to_numpy()
