@@ -250,13 +250,14 @@ def _metric_geoms(layer: gpd.GeoDataFrame, target: CRS) -> npt.NDArray[np.object
 
 
 def _first_per(
-    keys: npt.NDArray[np.int64], values: npt.NDArray[np.int64], size: int
+    keys: npt.NDArray[np.int64], values: npt.NDArray[np.int64], n_keys: int
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """For each distinct key, the smallest value (parallel arrays; keys and values in
-    ``0..size-1``): the distinct keys ascending and their smallest values."""
-    first = np.full(size, size, dtype=np.int64)
+    """For each key (in ``0..n_keys-1``) that occurs, the smallest value paired with it
+    (keys and values as parallel arrays). Returns the keys ascending and their values."""
+    unset = np.iinfo(np.int64).max
+    first = np.full(n_keys, unset, dtype=np.int64)
     np.minimum.at(first, keys, values)
-    k = np.flatnonzero(first < size)
+    k = np.flatnonzero(first != unset)
     return k, first[k]
 
 
@@ -325,7 +326,7 @@ def _overlap(
     points = np.flatnonzero(is_point)
     if len(points):
         ci, ai = tree.query(cgoms[points], predicate="intersects")
-        in_c, in_a = _first_per(points[ci], ai, max(len(cgoms), len(agoms)))
+        in_c, in_a = _first_per(points[ci], ai, len(cgoms))
         best[in_c] = in_a
         share[in_c] = 1.0
         method[in_c] = "contained"
@@ -341,7 +342,7 @@ def _overlap(
         grown, predicate = agoms, "covers"
     shapely.prepare(grown)
     ai, ci = shapely.STRtree(cgoms[polys]).query(grown, predicate=predicate)
-    cov_c, cov_a = _first_per(polys[ci], ai, max(len(cgoms), len(agoms)))
+    cov_c, cov_a = _first_per(polys[ci], ai, len(cgoms))
     best[cov_c] = cov_a
     share[cov_c] = 1.0
     method[cov_c] = "overlap"
