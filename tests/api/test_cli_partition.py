@@ -187,6 +187,37 @@ def test_partition_bad_input(tmp_path: Path) -> None:
     assert res.exit_code == 2 and "--band" in res.output
 
 
+@pytest.mark.parametrize(
+    ("option", "reason"),
+    [
+        (["--band", "nan", "4"], "--band nan 4"),  # used to loop forever in the engine
+        (["--band", "4", "nan"], "--band 4 nan"),  # used to say "no valid plan" (exit 1)
+        (["--band", "4", "8", "--time-limit", "nan"], "--time-limit nan"),
+    ],
+)
+def test_partition_nan_options_are_bad_input(
+    tmp_path: Path, option: list[str], reason: str
+) -> None:
+    units = _squares(tmp_path, [1.0] * 8)
+    res = runner.invoke(
+        app,
+        [
+            "partition",
+            "--units",
+            str(units),
+            "--households-field",
+            "hh",
+            *option,
+            "--out",
+            str(tmp_path / "x.gpkg"),
+        ],
+    )
+    assert res.exit_code == 2, res.output
+    assert reason in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "x.gpkg").exists()
+
+
 @pytest.mark.realdata
 def test_partition_providence(tmp_path: Path, shared_data: Path) -> None:
     """Providence blocks, households = TOTPOP / 2.5, into 1000–3000-household communities."""

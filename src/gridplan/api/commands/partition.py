@@ -91,11 +91,11 @@ def partition_command(
     if driver is None:
         raise InputError(f"--out {out.name}: use a .gpkg or .geojson file")
     lo, hi = band
-    if lo < 0 or hi <= 0 or lo > hi:
+    if not (0 <= lo <= hi and hi > 0):  # written so that NaN fails too
         raise InputError(f"--band {lo:g} {hi:g}: need 0 <= LO <= HI and HI > 0")
     if k is not None and k < 1:
         raise InputError(f"--k {k}: need at least 1 area")
-    if time_limit is not None and time_limit <= 0:
+    if time_limit is not None and not time_limit > 0:
         raise InputError(f"--time-limit {time_limit:g}: must be positive")
     layer = read_layer_file(
         units, LayerKind.UNITS, fields={"households": households_field}, id_field=unit_id_field
