@@ -200,6 +200,8 @@ def test_map_from_store_latest_and_given_plan(tmp_path: Path) -> None:
         (["--areas", "a.gpkg", "--plan", "3"], "draw stored plans: use --db"),
         (["--db", "nowhere.txt"], "expected a PostgreSQL URL"),
         (["--walk-speed", "0", "--db", "x.gpkg"], "must be positive"),
+        (["--walk-speed", "nan", "--db", "x.gpkg"], "must be positive"),
+        (["--walk-minutes", "inf", "--db", "x.gpkg"], "must be positive"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(args: list[str], reason: str, tmp_path: Path) -> None:

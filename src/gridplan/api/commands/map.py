@@ -21,6 +21,7 @@ makes no network request at all; ``gaode`` draws everything in GCJ-02 to match G
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated, Any, TypedDict
 
@@ -144,8 +145,8 @@ def map_command(
     if chosen not in ("households", "residents"):
         raise InputError(f"--measure {chosen!r}: expected households or residents")
     minutes = tuple(walk_minutes) if walk_minutes else WALK_MINUTES
-    if walk_speed <= 0 or any(m <= 0 for m in minutes):
-        raise InputError("--walk-speed and --walk-minutes must be positive")
+    if not all(math.isfinite(v) and v > 0 for v in (walk_speed, *minutes)):
+        raise InputError("--walk-speed and --walk-minutes must be positive numbers")
     with Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
