@@ -188,3 +188,18 @@ def test_same_counts_on_postgis(
         "secondary": 94,
         "motorway": 9,
     }
+
+
+def test_unknown_csv_encoding_is_bad_input(tmp_path: Path) -> None:
+    """An unknown --encoding used to end in pandas' LookupError traceback."""
+    csv = tmp_path / "compounds.csv"
+    csv.write_text("name,lon,lat\n青新小区,118.5,24.7\n", encoding="utf-8")
+    db = tmp_path / "gridplan.gpkg"
+    result = runner.invoke(
+        app,
+        ["import", str(csv), "--kind", "compounds", "--encoding", "nope", "--db", str(db)],
+    )
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert result.stderr.strip() == "error: --encoding 'nope': not a known text encoding"
+    assert not db.exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 from pathlib import Path
 from typing import Annotated
@@ -110,6 +111,10 @@ def import_command(
     """Import FILE into the store in one transaction (see ``HELP``)."""
     chosen = infer_kind(file, kind)
     fields = _parse_fields(field or [])
+    try:
+        codecs.lookup(encoding)
+    except LookupError as exc:
+        raise InputError(f"--encoding {encoding!r}: not a known text encoding") from exc
     params = HouseholdParams(floor_area_per_household=floor_area) if floor_area else None
     url = resolve_db(db)
     status = (
