@@ -235,3 +235,20 @@ def test_providence_tracts_with_blocks_as_units(shared_data: Path, tmp_path: Pat
     assert doc["summary"]["areas"] == 39
     assert doc["summary"]["by_rule"] == {"size.under": 9, "size.over": 16}
     assert sum(a["residents"] for a in doc["areas"]) == 178_040
+
+
+def test_unreadable_geometry_is_bad_input(tmp_path: Path) -> None:
+    """A GeoJSON ring of two points (not closed, GEOS cannot build it) used to end in a
+    GEOSException traceback; it is an unreadable file: exit 2 with one line."""
+    path = tmp_path / "areas.geojson"
+    path.write_text(
+        '{"type": "FeatureCollection", "features": [{"type": "Feature", '
+        '"properties": {"area_id": "a"}, '
+        '"geometry": {"type": "Polygon", "coordinates": [[[0, 0], [1, 0]]]}}]}',
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["check", "--areas", str(path), "--format", "json"])
+    assert result.exit_code == 2, result.output
+    assert result.stdout == ""
+    assert result.stderr.strip().startswith("error: areas.geojson: cannot read (")
+    assert len(result.stderr.strip().splitlines()) == 1

@@ -233,7 +233,7 @@ def _read_vector(src: Path, kind: LayerKind, layer: str | None) -> gpd.GeoDataFr
         return pyogrio.read_dataframe(
             src, layer=layer or (layers[0] if layers else None), use_arrow=True
         )
-    except (DataSourceError, DataLayerError, ValueError) as exc:
+    except (DataSourceError, DataLayerError, ValueError, shapely.errors.GEOSException) as exc:
         raise InputError(f"{src.name}: cannot read ({exc})") from exc
 
 
