@@ -213,6 +213,23 @@ def test_checks_and_findings_collection(drawn: tuple[Any, TestClient]) -> None:
     assert client.get(f"/collections/findings/items?plan={first}").json()["numberMatched"] == 0
 
 
+def test_checks_of_a_plan_of_grids_alone(drawn: tuple[Any, TestClient]) -> None:
+    """A plan imported as grids only (``gridplan import --level grid``) is checked at the
+    grid level; it used to be refused with "areas: no features to check" (400)."""
+    store, client = drawn
+    plan = _plan("grids", {"u1": "A", "u2": "A", "u3": "B"})
+    grids = plan.areas.assign(level="grid")
+    plan = Plan(**{**plan.__dict__, "areas": grids, "targets": {"grid": {"households": [20, 40]}}})
+    plan_id = store.save_plan(plan)
+    r = client.get(f"/plans/{plan_id}/checks")
+    assert r.status_code == 200, r.text
+    levels = r.json()["levels"]
+    assert set(levels) == {"grid"}
+    assert levels["grid"]["band"] == [20.0, 40.0]
+    assert [a["id"] for a in levels["grid"]["areas"]] == ["A", "B"]
+    assert [a["households"] for a in levels["grid"]["areas"]] == [30.0, 30.0]
+
+
 def test_map_is_html(drawn: tuple[Any, TestClient]) -> None:
     store, client = drawn
     plan_id = store.save_plan(_plan("before", {"u1": "A", "u2": "A", "u3": "B"}))

@@ -534,12 +534,13 @@ def check_plan(
     -------
     dict
         ``{"plan_id", "levels": {"community": <CheckReport.to_json()> + measure, band,
-        notes, "grid": ...}}`` (``grid`` only when the plan has grids).
+        notes, "grid": ...}}`` (each level only when the plan has areas at it: a plan
+        imported as grids alone has just ``grid``).
     """
     levels: dict[str, Any] = {}
     for level in (Level.COMMUNITY, Level.GRID):
         areas = plan.areas_at(level)
-        if level is Level.GRID and areas.empty:
+        if areas.empty:
             continue
         report = check_areas(
             areas,
