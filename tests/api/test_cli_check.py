@@ -252,3 +252,13 @@ def test_unreadable_geometry_is_bad_input(tmp_path: Path) -> None:
     assert result.stdout == ""
     assert result.stderr.strip().startswith("error: areas.geojson: cannot read (")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_json_is_utf8_whatever_the_stdout_encoding(files: dict[str, Path]) -> None:
+    """With a latin-1 stdout (e.g. PYTHONIOENCODING=latin-1) the Chinese names used to raise
+    UnicodeEncodeError; the JSON bytes are UTF-8 regardless."""
+    latin = CliRunner(charset="latin-1")
+    result = latin.invoke(app, _args(files, "--format", "json"))
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout_bytes.decode("utf-8"))
+    assert [a["name"] for a in doc["areas"]] == ["青新社区", "锦青社区", "阳光社区"]

@@ -72,9 +72,21 @@ def resolve_db(db: str | None, settings: Settings | None = None) -> str:
 
 
 def print_json(data: Any) -> None:
-    """Write ``data`` as JSON (UTF-8, no ASCII escaping, NaN as null) to stdout."""
-    sys.stdout.write(json.dumps(_clean(data), ensure_ascii=False, indent=2) + "\n")
-    sys.stdout.flush()
+    """Write ``data`` as JSON (UTF-8, no ASCII escaping, NaN as null) to stdout.
+
+    The bytes are UTF-8 whatever the terminal's or ``PYTHONIOENCODING``'s encoding (a
+    latin-1 or cp1252 stdout can't hold Chinese names and used to end in a traceback).
+    """
+    text = json.dumps(_clean(data), ensure_ascii=False, indent=2) + "\n"
+    stream = sys.stdout
+    buffer = getattr(stream, "buffer", None)
+    if buffer is None:  # a text-only stream (e.g. io.StringIO)
+        stream.write(text)
+        stream.flush()
+        return
+    stream.flush()  # keep anything already written in order
+    buffer.write(text.encode("utf-8"))
+    buffer.flush()
 
 
 def _clean(value: Any) -> Any:
