@@ -134,3 +134,28 @@ def test_assign_providence_blocks_to_block_groups(shared_data: Path, tmp_path: P
     written = gpd.read_file(out)
     assert len(written) == 3014
     assert (written["area_id"] == written["compound_id"].str[:12]).all()
+
+
+@pytest.mark.parametrize("command", ["assign", "grids", "partition"])
+def test_out_that_cannot_be_written_is_bad_input(tmp_path: Path, command: str) -> None:
+    """--out naming a folder used to end in an IsADirectoryError traceback (write_layer is
+    shared by assign, grids and partition)."""
+    a, c, _ = _files(tmp_path)
+    out = tmp_path / "folder.gpkg"
+    out.mkdir()
+    units = tmp_path / "units.gpkg"
+    gpd.GeoDataFrame(
+        {"unit_id": ["u1", "u2"], "hh": [300.0, 300.0]},
+        geometry=[box(0, 0, 100, 100), box(100, 0, 200, 100)],
+        crs=32650,
+    ).to_file(units)
+    args = {
+        "assign": ["--compounds", str(c), "--areas", str(a)],
+        "grids": ["--areas", str(a), "--units", str(units), "--households-field", "hh"],
+        "partition": ["--units", str(units), "--households-field", "hh", "--band", "200", "700"],
+    }[command]
+    result = runner.invoke(app, [command, *args, "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert f"--out {out}: cannot write" in result.stderr
+    assert out.is_dir()

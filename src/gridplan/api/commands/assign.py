@@ -89,10 +89,10 @@ def write_layer(gdf: gpd.GeoDataFrame, out: Path, driver: str) -> None:
     """Write a layer in EPSG:4326 (replacing the file)."""
     frame = to_storage(gdf, "output")
     frame.attrs = {}
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if out.exists():
-        out.unlink()
-    try:
+    try:  # a folder, or a place that can't be written, is bad input too
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if out.exists():
+            out.unlink()
         frame.to_file(out, driver=driver, engine="pyogrio")
     except Exception as exc:  # pyogrio/GDAL errors have no common base class
         raise InputError(f"--out {out}: cannot write ({exc})") from exc
