@@ -211,6 +211,17 @@ def test_bad_input_exits_2_with_one_line(args: list[str], reason: str, tmp_path:
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+def test_out_folder_is_bad_input(files: dict[str, Path], tmp_path: Path) -> None:
+    """--out naming a folder used to end in an IsADirectoryError traceback."""
+    out = tmp_path / "folder.html"
+    out.mkdir()
+    result = runner.invoke(app, _file_args(files, out))
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert f"{out}: cannot write the map" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
 def test_empty_store_says_there_is_no_plan(tmp_path: Path) -> None:
     db = tmp_path / "empty.gpkg"
     result = runner.invoke(app, ["map", "--db", str(db), "--out", str(tmp_path / "m.html")])

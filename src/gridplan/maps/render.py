@@ -194,10 +194,20 @@ def map_html(fmap: folium.Map) -> str:
 
 
 def save_map(fmap: folium.Map, path: str | Path) -> Path:
-    """Write the map's page to ``path`` (UTF-8), creating folders; return the path."""
+    """Write the map's page to ``path`` (UTF-8), creating folders; return the path.
+
+    Raises
+    ------
+    InputError
+        If ``path`` can't be written (a folder, a read-only place).
+    """
     out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(map_html(fmap), encoding="utf-8")
+    page = map_html(fmap)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(page, encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"{out}: cannot write the map ({exc.strerror or exc})") from exc
     return out
 
 
