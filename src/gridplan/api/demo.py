@@ -28,7 +28,7 @@ from gridplan.data.households import HouseholdParams, estimate_households
 from gridplan.data.layers import LayerKind, normalise, validate
 from gridplan.data.osm import read_osm
 from gridplan.data.store import open_store
-from gridplan.errors import FeatureProblem
+from gridplan.errors import FeatureProblem, InputError
 from gridplan.geo.adjacency import build_unit_graph
 from gridplan.geo.codes import CodeScheme
 from gridplan.geo.grids import GridParams, divide_into_grids
@@ -284,7 +284,10 @@ class DemoRun:
     def store(self) -> None:
         """Store the layers and the plan (with its findings) in the embedded store."""
         out = self.config.out_dir
-        out.mkdir(parents=True, exist_ok=True)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(f"--out {out}: cannot create the folder ({exc.strerror})") from exc
         self.store_path = out / "gridplan.gpkg"
         self._progress(f"storing in {self.store_path}")
         kinds = (
