@@ -183,3 +183,15 @@ def test_real_data_examples(
         assert "Lakeside West" in names
     else:
         assert len(after) < len([c for c in data["communities"] if c["before"] is not None])
+
+
+def test_scenario_file_not_utf8_is_bad_input(tmp_path: Path) -> None:
+    """A scenario saved as GBK (a Windows editor's default for Chinese) used to end in a
+    UnicodeDecodeError traceback."""
+    path = tmp_path / "gbk.yaml"
+    path.write_bytes("name: 青新社区\nbase: {plan: latest}\nsteps: []\n".encode("gbk"))
+    res = runner.invoke(app, ["scenario", "run", str(path), "--db", str(tmp_path / "s.gpkg")])
+    assert res.exit_code == 2, res.output
+    assert res.exception is None or isinstance(res.exception, SystemExit)
+    assert res.stderr.startswith("error: gbk.yaml: not UTF-8 text (")
+    assert len(res.stderr.strip().splitlines()) == 1

@@ -213,6 +213,8 @@ def load_scenario(path: str | Path) -> Scenario:
         raise InputError(f"{src}: no such scenario file")
     try:
         data = yaml.safe_load(src.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:  # e.g. saved as GBK by a Windows editor
+        raise InputError(f"{src.name}: not UTF-8 text ({exc}); save it as UTF-8") from exc
     except yaml.YAMLError as exc:
         raise InputError(f"{src.name}: not valid YAML ({exc})") from exc
     return parse_scenario(data, folder=src.parent, source=src.name)
