@@ -185,6 +185,28 @@ def test_bad_weights_are_input_errors() -> None:
         partition_graph(g, 1, 2)
 
 
+@pytest.mark.parametrize(("lo", "hi"), [(-5, 15), (float("nan"), 15), (5, float("inf"))])
+def test_bad_band_is_an_input_error(lo: float, hi: float) -> None:
+    """A negative, NaN or infinite band used to loop forever in the seeding."""
+    from gridplan.errors import InputError
+
+    g = _graph("ab", [10, 10], [(0, 1, None)], [(0, 0), (1, 0)])
+    with pytest.raises(InputError, match="band"):
+        partition_graph(g, lo, hi)
+
+
+def test_zero_floor_gives_one_area_per_unit() -> None:
+    """
+    a - b      10 households each, band [0, 15]: as many areas as allowed -> {a} {b}
+    (a floor of 0 used to ask the seeding for a billion areas and never return)
+    """
+    g = _graph("ab", [10, 10], [(0, 1, None)], [(0, 0), (1, 0)])
+    r = partition_graph(g, 0, 15, time_limit=30)
+    assert r.valid
+    assert r.k == 2
+    assert r.labels[0] != r.labels[1]
+
+
 def test_first_valid_plan_without_search() -> None:
     g = lattice_graph(20, 20, random_households(400, seed=5))
     r = partition_graph(g, 1000, 3000, k=10, config=PartitionConfig(improve_steps=0, flip_rounds=0))

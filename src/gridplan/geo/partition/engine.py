@@ -95,6 +95,11 @@ def partition_graph(
         raise InputError("the unit graph is empty")
     if k is not None and k < 1:
         raise InputError(f"k must be at least 1, got {k}")
+    if not (np.isfinite(lo) and np.isfinite(hi)) or lo < 0 or hi <= 0:
+        raise InputError(
+            f"the band [{lo}, {hi}] must be finite numbers with a floor of at least 0 and a "
+            "ceiling above 0"
+        )
     rng = np.random.default_rng(seed)
 
     joins: tuple[IslandJoin, ...] = ()

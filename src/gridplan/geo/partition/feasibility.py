@@ -59,6 +59,8 @@ def check(
     sizes = np.bincount(comp)
     for c, total in enumerate(totals):
         fewest, most = part_range(float(total), lo, hi)
+        # Each area holds at least one unit (without a floor, part_range has no upper bound).
+        most = min(most, int(sizes[c]))
         if fewest > most:
             first = unit_ids[int(np.flatnonzero(comp == c)[0])]
             where = (
