@@ -10,7 +10,7 @@ import pytest
 from shapely import LineString, box
 
 from gridplan.data.road_classes import road_class_from_mtfcc
-from gridplan.errors import InputError
+from gridplan.errors import CRSError, InputError
 from gridplan.geo.adjacency import build_unit_graph, class_rank
 from gridplan.geo.blocks import polygonize_roads
 
@@ -116,6 +116,34 @@ def test_bad_units() -> None:
         build_unit_graph(units.assign(unit_id=["a", "a", "b", "c"]))
     with pytest.raises(InputError, match="no 'block_id'"):
         build_unit_graph(units, id_column="block_id")
+
+
+@pytest.mark.parametrize(
+    ("households", "match"),
+    [
+        ([10.0, -20.0, None, 40.0], "unit 'b' has negative households"),
+        (["10", "many", None, ""], "unit 'b' has households 'many', not a number"),
+    ],
+)
+def test_bad_counts_are_input_errors(households: list[object], match: str) -> None:
+    """A negative or unreadable count is named, not turned into 0 households."""
+    units = _grid_units().assign(households=households)
+    with pytest.raises(InputError, match=match):
+        build_unit_graph(units)
+
+
+def test_missing_and_text_counts_read() -> None:
+    """Missing (None, "") counts are 0; numbers written as text are read."""
+    units = _grid_units().assign(households=["10", " 20 ", None, ""])
+    assert build_unit_graph(units).households.tolist() == [10.0, 20.0, 0.0, 0.0]
+
+
+def test_roads_without_crs_name_the_layer() -> None:
+    roads = gpd.GeoDataFrame(
+        {"road_class": ["local"]}, geometry=[LineString([(100, 0), (100, 100)])]
+    )
+    with pytest.raises(CRSError, match="roads"):
+        build_unit_graph(_grid_units(), roads)
 
 
 def test_class_rank() -> None:

@@ -24,7 +24,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from gridplan.data.crs import metric_crs
+from gridplan.data.crs import metric_crs, require_crs
 from gridplan.data.layers import ROAD_CLASSES
 from gridplan.errors import InputError
 from gridplan.geo.graph import EDGE_COLUMNS, UnitGraph
@@ -86,7 +86,10 @@ def build_unit_graph(
     Raises
     ------
     InputError
-        If the id column is missing or ids repeat, or a unit is not a polygon.
+        If the id column is missing or ids repeat, a unit is not a polygon, or a count is
+        negative or not a number.
+    CRSError
+        If the units or the roads have no CRS.
 
     Examples
     --------
@@ -125,6 +128,7 @@ def build_unit_graph(
     length = np.bincount(segments.edge, weights=segments.length, minlength=len(u)).astype(float)
     road_class = np.full(len(u), None, dtype=object)
     if roads is not None and len(roads) > 0 and len(u) > 0:
+        require_crs(roads, "roads")
         road_class = _edge_classes(segments, length, roads.to_crs(target), tolerance)
     edges = pd.DataFrame(
         {"u": u.astype(np.int64), "v": v.astype(np.int64), "length": length}
@@ -132,8 +136,8 @@ def build_unit_graph(
     reps = shapely.point_on_surface(geoms)
     return UnitGraph(
         unit_ids=ids,
-        households=_counts(units, households_column, n),
-        residents=_counts(units, residents_column, n),
+        households=_counts(units, households_column, ids),
+        residents=_counts(units, residents_column, ids),
         edges=edges.reset_index(drop=True),
         centroids=np.column_stack([shapely.get_x(reps), shapely.get_y(reps)]).astype(float)
         if n
@@ -353,8 +357,20 @@ def _edge_classes(
     return result
 
 
-def _counts(units: gpd.GeoDataFrame, column: str, n: int) -> npt.NDArray[np.float64]:
+def _counts(
+    units: gpd.GeoDataFrame, column: str, ids: npt.NDArray[np.object_]
+) -> npt.NDArray[np.float64]:
     if column not in units.columns:
-        return np.zeros(n, dtype=float)
-    values = pd.to_numeric(units[column], errors="coerce").to_numpy(dtype=float)
+        return np.zeros(len(ids), dtype=float)
+    raw = units[column]
+    values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
+    text = raw.astype(object).map(lambda x: x.strip() if isinstance(x, str) else x)
+    unreadable = np.isnan(values) & text.notna().to_numpy() & (text != "").to_numpy()
+    if unreadable.any():
+        i = int(np.flatnonzero(unreadable)[0])
+        raise InputError(f"units: unit {ids[i]!r} has {column} {raw.iloc[i]!r}, not a number")
+    negative = values < 0
+    if negative.any():
+        i = int(np.flatnonzero(negative)[0])
+        raise InputError(f"units: unit {ids[i]!r} has negative {column} ({values[i]:g})")
     return np.nan_to_num(values, nan=0.0)
