@@ -22,7 +22,7 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import pytest
-from shapely import box
+from shapely import Point, box
 
 from gridplan.data.households import (
     HouseholdParams,
@@ -113,6 +113,24 @@ def test_bad_parameters_and_missing_crs() -> None:
     gdf = gpd.GeoDataFrame({"building_id": ["x"]}, geometry=[box(0, 0, 1, 1)])
     with pytest.raises(CRSError, match=r"town\.gpkg"):
         estimate_households(gdf, source="town.gpkg")
+
+
+def test_negative_given_households_are_rejected(buildings: gpd.GeoDataFrame) -> None:
+    """A negative household count is named, not kept (it used to lower the total)."""
+    given = buildings.assign(households=[np.nan, -5.0, np.nan, np.nan])
+    with pytest.raises(InputError, match=r"negative households in building\(s\) B \(-5\)"):
+        estimate_households(given)
+    # re-estimating ignores the given values, so the negative one is not used
+    assert estimate_households(given, keep_given=False).buildings["households"].min() >= 0
+
+
+def test_buildings_without_a_footprint_are_rejected(buildings: gpd.GeoDataFrame) -> None:
+    """A point or missing footprint would silently get 0 households: it is named instead."""
+    bad = buildings.set_geometry(
+        [box(0, 0, 30, 20), Point(45, 5), None, box(90, 0, 100, 10)], crs=buildings.crs
+    )
+    with pytest.raises(InputError, match=r"2 building\(s\).*B \(Point\), C \(no geometry\)"):
+        estimate_households(bad)
 
 
 def test_rounding_keeps_the_total() -> None:

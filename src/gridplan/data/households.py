@@ -244,10 +244,33 @@ def estimate_households(
     ------
     CRSError
         If the buildings have no CRS.
+    InputError
+        If a building has no polygon footprint (missing, empty or not a polygon geometry:
+        it would silently get 0 households) or, with ``keep_given``, a negative
+        ``households`` value.
     """
     p = params or HouseholdParams()
     require_crs(buildings, source)
     n = len(buildings)
+    ids = (
+        buildings[id_column].astype(str).to_numpy()
+        if id_column in buildings.columns
+        else np.array([f"row {i + 1}" for i in range(n)], dtype=object)
+    )
+    geom_types = buildings.geometry.geom_type.to_numpy(dtype=object)
+    no_footprint = ~np.isin(geom_types, ["Polygon", "MultiPolygon"]) | np.asarray(
+        buildings.geometry.is_empty, dtype=bool
+    )
+    if no_footprint.any():
+        i = np.flatnonzero(no_footprint)
+        listed = ", ".join(
+            f"{ids[j]} ({geom_types[j] if isinstance(geom_types[j], str) else 'no geometry'})"
+            for j in i[:3]
+        )
+        more = f" and {len(i) - 3} more" if len(i) > 3 else ""
+        raise InputError(
+            f"{source}: {len(i)} building(s) have no polygon footprint: {listed}{more}"
+        )
     if n:
         area = buildings.to_crs(metric_crs(buildings, source)).geometry.area.to_numpy(float)
     else:
@@ -276,6 +299,11 @@ def estimate_households(
     given = np.zeros(n, dtype=bool)
     if keep_given and "households" in buildings.columns:
         prior = pd.to_numeric(buildings["households"], errors="coerce").to_numpy(dtype=float)
+        negative = np.flatnonzero(prior < 0)
+        if len(negative):
+            listed = ", ".join(f"{ids[j]} ({prior[j]:g})" for j in negative[:3])
+            more = f" and {len(negative) - 3} more" if len(negative) > 3 else ""
+            raise InputError(f"{source}: negative households in building(s) {listed}{more}")
         given = np.isfinite(prior)
         households = np.where(given, prior, households)
     out = buildings.copy()
@@ -284,11 +312,6 @@ def estimate_households(
     out["levels_source"] = np.where(has_tag, "tagged", "default").astype(object)
     out["floor_area"] = floor
     out["residential_floor_area"] = res_floor
-    ids = (
-        buildings[id_column].astype(str).to_numpy()
-        if id_column in buildings.columns
-        else np.array([f"row {i + 1}" for i in range(n)], dtype=object)
-    )
     report = HouseholdReport(
         buildings=n,
         residential_buildings=int((share > 0).sum()),
