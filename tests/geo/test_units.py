@@ -152,6 +152,20 @@ def test_bad_inputs() -> None:
         build_units(roads, outline, points=neg)
 
 
+def test_unreadable_counts_are_named_not_dropped() -> None:
+    """A count that is not a number used to become "unknown" and silently lose its households;
+    numbers written as text are still read."""
+    roads, outline = _two_blocks()
+    words = gpd.GeoDataFrame({"households": ["many"]}, geometry=[Point(150, 50)], crs=CRS)
+    with pytest.raises(InputError, match=r"points: households 'many' at row 1 is not a number"):
+        build_units(roads, outline, points=words)
+    text = gpd.GeoDataFrame(
+        {"households": ["5", ""]}, geometry=[Point(150, 50), Point(50, 50)], crs=CRS
+    )
+    units = build_units(roads, outline, points=text).units
+    assert units["households"].sum() == 5
+
+
 @pytest.mark.realdata
 def test_tallahassee_households_conserved(shared_data: Path) -> None:
     """Roads -> blocks -> 7,102 households from the 254 block points, conserved exactly."""

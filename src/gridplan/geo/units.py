@@ -337,7 +337,15 @@ def _polygonal(geoms: npt.NDArray[np.object_]) -> npt.NDArray[np.object_]:
 def _count(layer: gpd.GeoDataFrame, column: str, source: str) -> npt.NDArray[np.float64]:
     if column not in layer.columns:
         return np.full(len(layer), np.nan)
-    values = pd.to_numeric(layer[column], errors="coerce").to_numpy(dtype=float)
+    raw = layer[column]
+    values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
+    text = raw.astype(object).map(lambda x: x.strip() if isinstance(x, str) else x)
+    unreadable = np.isnan(values) & text.notna().to_numpy() & (text != "").to_numpy()
+    if unreadable.any():
+        first = int(np.flatnonzero(unreadable)[0])
+        raise InputError(
+            f"{source}: {column} {raw.iloc[first]!r} at row {first + 1} is not a number"
+        )
     neg = values < 0
     if neg.any():
         raise InputError(f"{source}: negative {column} at row {int(np.flatnonzero(neg)[0]) + 1}")
