@@ -264,3 +264,13 @@ def test_missing_and_empty_files(tmp_path: Path) -> None:
         read_layer_file(garbage, "roads")
     with pytest.raises(InputError, match="unknown layer kind"):
         read_layer_file(empty, "parks")
+
+
+def test_validate_an_empty_layer() -> None:
+    """An empty layer validates to nothing (it used to crash with a numpy TypeError)."""
+    from gridplan.data.layers import empty_layer
+
+    for kind in LayerKind:
+        ok, problems = validate(kind, empty_layer(kind, crs=3857))
+        assert len(ok) == 0
+        assert problems == []

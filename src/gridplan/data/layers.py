@@ -284,7 +284,7 @@ def validate(
         raise CRSError(f"{layer}: the layer has no CRS; set one (e.g. EPSG:4326) and retry")
     reasons: list[list[str]] = [[] for _ in range(len(gdf))]
     geoms = np.asarray(gdf.geometry.values, dtype=object)
-    missing = np.array([g is None for g in geoms])
+    missing = np.array([g is None for g in geoms], dtype=bool)
     empty = missing | shapely.is_empty(geoms)
     types = shapely.get_type_id(geoms)
     type_names = np.array([g.geom_type if g is not None else "None" for g in geoms], dtype=object)
