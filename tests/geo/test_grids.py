@@ -214,6 +214,20 @@ def test_bad_input() -> None:
         divide_into_grids(neg, _area(units))
 
 
+@pytest.mark.parametrize("area_id", ["A", None])
+def test_unit_without_a_polygon_is_named_as_a_unit(area_id: str | None) -> None:
+    """A unit with no polygon is named as a unit (it used to be reported as a bad
+    *compound* when units were placed by overlap)."""
+    units = _lattice([[100.0, 100.0]], area_id=area_id)
+    area = _area(units)
+    missing = units.set_geometry([units.geometry.iloc[0], None], crs=CRS)
+    with pytest.raises(InputError, match="units feature r0c1: empty geometry"):
+        divide_into_grids(missing, area)
+    point = units.set_geometry([units.geometry.iloc[0], shapely.Point(150, 50)], crs=CRS)
+    with pytest.raises(InputError, match="units feature r0c1: Point geometry"):
+        divide_into_grids(point, area)
+
+
 def test_to_plan() -> None:
     units = _lattice([[100.0] * 4, [100.0] * 4])
     area = _area(units)

@@ -351,6 +351,16 @@ def divide_into_grids(
             have = ", ".join(str(c) for c in frame.columns if c != frame.geometry.name)
             raise InputError(f"{what}: no field {col!r} (fields: {have})")
     target = CRS.from_user_input(metric_crs(units, "units"))
+    geoms = np.asarray(units.geometry.values, dtype=object)
+    not_polygon = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    not_polygon |= ~np.isin(shapely.get_type_id(geoms), [3, 6])
+    if not_polygon.any():
+        i = int(np.flatnonzero(not_polygon)[0])
+        if shapely.is_missing(geoms[i]) or shapely.is_empty(geoms[i]):
+            what = "empty geometry"
+        else:
+            what = f"{geoms[i].geom_type} geometry, expected a polygon"
+        raise InputError(f"units feature {units[unit_id_column].iloc[i]}: {what}")
     metric = units.to_crs(target)
     hh = pd.to_numeric(metric[households_column], errors="coerce").fillna(0.0)
     if (hh < 0).any():
