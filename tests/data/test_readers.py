@@ -274,3 +274,24 @@ def test_validate_an_empty_layer() -> None:
         ok, problems = validate(kind, empty_layer(kind, crs=3857))
         assert len(ok) == 0
         assert problems == []
+
+
+def test_csv_counts_that_are_not_numbers_are_named(tmp_path: Path) -> None:
+    """户数 "约300" used to become a missing count silently; blanks stay missing."""
+    path = tmp_path / "compounds.csv"
+    path.write_text(
+        "id,name,lon,lat,户数\nc1,银星花园,118.58,24.80,约300\nc2,福隆广场,118.59,24.81,\n"
+        "c3,镇长楼,118.60,24.82, 40 \n",
+        encoding="utf-8",
+    )
+    with pytest.raises(
+        InputError,
+        match=r"households is not a number in compounds\.csv for feature\(s\) c1 \('约300'\)",
+    ):
+        read_layer_file(path, "compounds")
+    path.write_text(
+        "id,name,lon,lat,户数\nc2,福隆广场,118.59,24.81,\nc3,镇长楼,118.60,24.82, 40 \n",
+        encoding="utf-8",
+    )
+    counts = read_layer_file(path, "compounds")["households"].tolist()
+    assert np.isnan(counts[0]) and counts[1] == 40.0

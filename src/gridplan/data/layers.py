@@ -196,7 +196,8 @@ def normalise(
     Raises
     ------
     InputError
-        If a column named in ``fields`` is not in the input.
+        If a column named in ``fields`` is not in the input, or a count (households,
+        residents) is text that is not a number (it would otherwise be lost silently).
     """
     sch = schema(kind)
     fields = dict(fields or {})
@@ -227,6 +228,8 @@ def normalise(
         else:
             values = pd.Series([None] * len(out), index=out.index, dtype=object)
         data[col] = _coerce(values, dtype)
+        if col in sch.counts:
+            _check_numbers(values, data[col], ids, col, where)
     used = {id_src, *(fields.get(c, c) for c in sch.columns), "geometry"}
     extras = [c for c in out.columns if c not in used and c not in data]
     frame = pd.DataFrame(data, index=out.index)
@@ -347,6 +350,21 @@ def _coerce(values: pd.Series, dtype: str) -> pd.Series:
     return values.map(
         lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
     ).astype(object)
+
+
+def _check_numbers(
+    raw: pd.Series, numbers: pd.Series, ids: pd.Series, column: str, where: str
+) -> None:
+    text = raw.astype(object).map(lambda v: v.strip() if isinstance(v, str) else v)
+    bad = numbers.isna().to_numpy() & text.notna().to_numpy() & (text != "").to_numpy()
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        listed = ", ".join(
+            f"{ids.iloc[i] if ids.iloc[i] is not None else f'row {i + 1}'} ({raw.iloc[i]!r})"
+            for i in rows[:3]
+        )
+        more = f" and {len(rows) - 3} more" if len(rows) > 3 else ""
+        raise InputError(f"{column} is not a number{where} for feature(s) {listed}{more}")
 
 
 def _fmt(value: float) -> str:
