@@ -214,6 +214,17 @@ def test_bad_input() -> None:
         divide_into_grids(neg, _area(units))
 
 
+def test_households_that_are_not_numbers_are_named() -> None:
+    """A count that is not a number used to become 0 households silently."""
+    units = _lattice([[100.0, 100.0]]).astype({"households": object})
+    units.loc[1, "households"] = "many"
+    with pytest.raises(InputError, match="units feature r0c1: households 'many' is not a number"):
+        divide_into_grids(units, _area(units), params=GridParams(100, 300))
+    units.loc[1, "households"] = "100"
+    result = divide_into_grids(units, _area(units), params=GridParams(100, 300))
+    assert result.grids["households"].sum() == 200.0
+
+
 @pytest.mark.parametrize("area_id", ["A", None])
 def test_unit_without_a_polygon_is_named_as_a_unit(area_id: str | None) -> None:
     """A unit with no polygon is named as a unit (it used to be reported as a bad

@@ -362,7 +362,18 @@ def divide_into_grids(
             what = f"{geoms[i].geom_type} geometry, expected a polygon"
         raise InputError(f"units feature {units[unit_id_column].iloc[i]}: {what}")
     metric = units.to_crs(target)
-    hh = pd.to_numeric(metric[households_column], errors="coerce").fillna(0.0)
+    hh = pd.to_numeric(metric[households_column], errors="coerce")
+    text = (
+        metric[households_column]
+        .astype(object)
+        .map(lambda v: v.strip() if isinstance(v, str) else v)
+    )
+    unreadable = hh.isna() & text.notna() & (text != "")
+    if unreadable.any():
+        bad = metric.loc[unreadable, unit_id_column].iloc[0]
+        value = metric.loc[unreadable, households_column].iloc[0]
+        raise InputError(f"units feature {bad}: {households_column} {value!r} is not a number")
+    hh = hh.fillna(0.0)
     if (hh < 0).any():
         bad = metric.loc[hh < 0, unit_id_column].iloc[0]
         raise InputError(f"units feature {bad}: negative {households_column}")
