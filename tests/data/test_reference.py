@@ -61,6 +61,8 @@ def test_normalise_name() -> None:
 
 
 def test_override_file_errors(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="cannot be read"):
+        load_overrides(tmp_path)  # a directory: was a raw IsADirectoryError
     with pytest.raises(InputError, match="not found"):
         load_overrides(tmp_path / "none.csv")
     bad = tmp_path / "bad.csv"

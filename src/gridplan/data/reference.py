@@ -87,6 +87,8 @@ def load_overrides(path: str | Path | None = None) -> pd.DataFrame:
         table = pd.read_csv(source, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except FileNotFoundError as exc:
         raise InputError(f"overrides file {source} not found") from exc
+    except OSError as exc:  # a directory, no permission, ...
+        raise InputError(f"overrides file {source} cannot be read ({exc.strerror})") from exc
     except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise InputError(f"overrides file {source} is not a UTF-8 CSV: {exc}") from exc
     table.columns = [str(c).strip().lower() for c in table.columns]
