@@ -295,3 +295,15 @@ def test_csv_counts_that_are_not_numbers_are_named(tmp_path: Path) -> None:
     )
     counts = read_layer_file(path, "compounds")["households"].tolist()
     assert np.isnan(counts[0]) and counts[1] == 40.0
+
+
+def test_validate_rejects_infinite_counts() -> None:
+    """An infinite household count is listed, not loaded (it would swamp every total)."""
+    units = gpd.GeoDataFrame(
+        {"unit_id": ["a", "b"], "households": [float("inf"), 3.0], "residents": [1.0, 2.0]},
+        geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)],
+        crs=3857,
+    )
+    ok, problems = validate(LayerKind.UNITS, units)
+    assert ok["unit_id"].tolist() == ["b"]
+    assert [(p.feature, p.reason) for p in problems] == [("a", "infinite households")]

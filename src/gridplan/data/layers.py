@@ -307,6 +307,8 @@ def validate(
         values = pd.to_numeric(gdf[col], errors="coerce").to_numpy(dtype=float)
         for i in np.flatnonzero(values < 0):
             reasons[i].append(f"negative {col} ({_fmt(values[i])})")
+        for i in np.flatnonzero(np.isposinf(values)):
+            reasons[i].append(f"infinite {col}")
         if col in required:
             for i in np.flatnonzero(np.isnan(values)):
                 reasons[i].append(f"missing {col}")
