@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from gridplan.api.cli import app
 
-CRS = "EPSG:3857"
+CRS = "EPSG:32650"  # UTM 50N (Fujian): a true metric CRS, lengths exact
 runner = CliRunner()
 
 

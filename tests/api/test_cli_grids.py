@@ -19,7 +19,7 @@ from gridplan.geo.codes import CodeScheme
 from gridplan.geo.grids import GridParams, divide_into_grids
 from gridplan.geo.units import build_units
 
-CRS = "EPSG:3857"
+CRS = "EPSG:32650"  # UTM 50N (Fujian): a true metric CRS, lengths exact
 runner = CliRunner()
 
 

@@ -53,7 +53,7 @@ def lattice_instance(side: int, seed: int = 0) -> Instance:
     graph = lattice_graph(side, side, hh)
     x, y = graph.centroids[:, 0], graph.centroids[:, 1]
     boxes = shapely.box(x - 50, y - 50, x + 50, y + 50)
-    gdf = gpd.GeoDataFrame({"households": hh}, geometry=boxes, crs=3857)
+    gdf = gpd.GeoDataFrame({"households": hh}, geometry=boxes, crs=32650)
     return Instance(f"lattice {side * side}", graph, gdf, lat2W(side, side, rook=True))
 
 

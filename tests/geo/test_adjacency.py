@@ -14,7 +14,7 @@ from gridplan.errors import CRSError, InputError
 from gridplan.geo.adjacency import build_unit_graph, class_rank
 from gridplan.geo.blocks import polygonize_roads
 
-CRS = "EPSG:3857"
+CRS = "EPSG:32650"  # UTM 50N (Fujian): a true metric CRS, lengths exact
 
 
 def _grid_units() -> gpd.GeoDataFrame:

@@ -13,7 +13,7 @@ from gridplan.data.reference import load_overrides
 from gridplan.errors import InputError
 from gridplan.geo.assign import assign_compounds, assignment_summary
 
-CRS = "EPSG:3857"
+CRS = "EPSG:32650"  # UTM 50N (Fujian): a true metric CRS, lengths exact
 
 
 def _areas() -> gpd.GeoDataFrame:

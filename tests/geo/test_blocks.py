@@ -13,7 +13,7 @@ from shapely import LineString, box
 from gridplan.errors import CRSError, InputError
 from gridplan.geo.blocks import polygonize_roads
 
-CRS = "EPSG:3857"
+CRS = "EPSG:32650"  # UTM 50N (Fujian): a true metric CRS, lengths exact
 
 
 def _roads(lines: list[LineString], classes: list[str] | None = None) -> gpd.GeoDataFrame:

@@ -17,7 +17,7 @@ from gridplan.geo.codes import CodeScheme, reading_order
 from gridplan.geo.graph import UnitGraph
 from gridplan.geo.grids import GridParams, divide_into_grids, greedy_engine
 
-CRS = "EPSG:3857"
+CRS = "EPSG:32650"  # UTM 50N (Fujian): a true metric CRS, lengths exact
 
 
 def _lattice(households: list[list[float]], area_id: str | None = "A") -> gpd.GeoDataFrame:

@@ -14,7 +14,7 @@ from gridplan.data.road_classes import road_class_from_mtfcc
 from gridplan.errors import InputError
 from gridplan.geo.units import UnitParams, build_units
 
-CRS = "EPSG:3857"
+CRS = "EPSG:32650"  # UTM 50N (Fujian): a true metric CRS, lengths exact
 
 
 def _two_blocks() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:

@@ -65,7 +65,9 @@ def metric_crs(gdf: gpd.GeoDataFrame, source: str = "layer") -> CRS:
     -------
     pyproj.CRS
         The input CRS if it is projected with metre units, else the UTM zone of the centre of
-        the data (WGS84 datum).
+        the data (WGS84 datum). Web Mercator (EPSG:3857 and its aliases) counts as not
+        metric: its "metres" are stretched by 1/cos(latitude), so areas would be inflated by
+        about 4x in Helsinki and 1.2x in Fujian.
 
     Examples
     --------
@@ -75,7 +77,7 @@ def metric_crs(gdf: gpd.GeoDataFrame, source: str = "layer") -> CRS:
     32635
     """
     crs = require_crs(gdf, source)
-    if crs.is_projected and _in_metres(crs):
+    if crs.is_projected and _in_metres(crs) and not _is_web_mercator(crs):
         return crs
     if gdf.empty or gdf.geometry.is_empty.all():
         raise CRSError(f"{source}: cannot choose a metric CRS for an empty layer")
@@ -196,6 +198,16 @@ def _offset(
     dlat = (dlat * 180.0) / ((_A * (1 - _EE)) / (magic * sq) * pi)
     dlon = (dlon * 180.0) / (_A / sq * np.cos(rad) * pi)
     return dlon, dlat
+
+
+_WEB_MERCATOR_CODES = frozenset({3857, 900913, 3785, 102100, 102113})
+
+
+def _is_web_mercator(crs: CRS) -> bool:
+    code = crs.to_epsg()
+    if code in _WEB_MERCATOR_CODES:
+        return True
+    return "pseudo-mercator" in crs.name.lower() or "web mercator" in crs.name.lower()
 
 
 def _in_metres(crs: CRS) -> bool:

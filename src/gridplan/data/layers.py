@@ -276,7 +276,7 @@ def validate(
     >>> from shapely import Polygon
     >>> bow = Polygon([(0, 0), (1, 1), (1, 0), (0, 1)])
     >>> gdf = gpd.GeoDataFrame({"unit_id": ["a"], "households": [-1.0], "residents": [None]},
-    ...                        geometry=[bow], crs=3857)
+    ...                        geometry=[bow], crs=32650)
     >>> ok, problems = validate("units", gdf)
     >>> len(ok), problems[0].reason
     (0, 'invalid geometry (Self-intersection[0.5 0.5]); negative households (-1)')

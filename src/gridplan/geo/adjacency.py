@@ -102,9 +102,9 @@ def build_unit_graph(
     >>> import geopandas as gpd
     >>> from shapely import LineString, box
     >>> units = gpd.GeoDataFrame({"unit_id": ["a", "b", "c"]},
-    ...     geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1), box(2, 0, 3, 1)], crs=3857)
+    ...     geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1), box(2, 0, 3, 1)], crs=32650)
     >>> roads = gpd.GeoDataFrame({"road_class": ["local"]},
-    ...     geometry=[LineString([(1, -1), (1, 2)])], crs=3857)
+    ...     geometry=[LineString([(1, -1), (1, 2)])], crs=32650)
     >>> g = build_unit_graph(units, roads, tolerance=0.1)
     >>> g.edge_table().values.tolist()
     [['a', 'b', 1.0, 'local'], ['b', 'c', 1.0, None]]

@@ -120,9 +120,9 @@ def assign_compounds(
     >>> import geopandas as gpd
     >>> from shapely import box
     >>> areas = gpd.GeoDataFrame({"area_id": ["A", "B"]},
-    ...     geometry=[box(0, 0, 100, 100), box(100, 0, 200, 100)], crs=3857)
+    ...     geometry=[box(0, 0, 100, 100), box(100, 0, 200, 100)], crs=32650)
     >>> comps = gpd.GeoDataFrame({"compound_id": ["K", "L"]},
-    ...     geometry=[box(30, 40, 130, 60), box(250, 40, 260, 60)], crs=3857)
+    ...     geometry=[box(30, 40, 130, 60), box(250, 40, 260, 60)], crs=32650)
     >>> out = assign_compounds(comps, areas)
     >>> out[["compound_id", "area_id", "method", "overlap_share", "flagged"]].values.tolist()
     [['K', 'A', 'overlap', 0.7, True], ['L', 'B', 'nearest', 0.0, True]]

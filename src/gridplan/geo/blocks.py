@@ -92,8 +92,8 @@ def polygonize_roads(
     >>> from shapely import LineString, box
     >>> lines = [LineString([(10, -5), (10, 35)]), LineString([(20, -5), (20, 35)]),
     ...          LineString([(-5, 10), (35, 10)]), LineString([(-5, 20), (35, 20)])]
-    >>> roads = gpd.GeoDataFrame(geometry=lines, crs=3857)
-    >>> outline = gpd.GeoDataFrame(geometry=[box(0, 0, 30, 30)], crs=3857)
+    >>> roads = gpd.GeoDataFrame(geometry=lines, crs=32650)
+    >>> outline = gpd.GeoDataFrame(geometry=[box(0, 0, 30, 30)], crs=32650)
     >>> blocks = polygonize_roads(roads, outline, min_area=0)
     >>> len(blocks), float(blocks.area.sum())
     (9, 900.0)

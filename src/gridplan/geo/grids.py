@@ -334,8 +334,8 @@ def divide_into_grids(
     >>> from shapely import box
     >>> units = gpd.GeoDataFrame({"unit_id": [str(i) for i in range(1, 7)],
     ...     "households": [100.0] * 6},
-    ...     geometry=[box(i * 10, 0, i * 10 + 10, 10) for i in range(6)], crs=3857)
-    >>> areas = gpd.GeoDataFrame({"area_id": ["A"]}, geometry=[box(0, 0, 60, 10)], crs=3857)
+    ...     geometry=[box(i * 10, 0, i * 10 + 10, 10) for i in range(6)], crs=32650)
+    >>> areas = gpd.GeoDataFrame({"area_id": ["A"]}, geometry=[box(0, 0, 60, 10)], crs=32650)
     >>> r = divide_into_grids(units, areas, params=GridParams(200, 300))
     >>> r.grids["households"].tolist(), bool(r.communities["valid"].all())
     ([200.0, 200.0, 200.0], True)

@@ -55,7 +55,7 @@ def dissolve_units(
     >>> from shapely import box
     >>> units = gpd.GeoDataFrame({"households": [10.0, 20.0, 5.0]},
     ...                          geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1), box(2, 0, 3, 1)],
-    ...                          crs=3857)
+    ...                          crs=32650)
     >>> areas = dissolve_units(units, ["a", "a", "b"])
     >>> areas[["area_id", "households", "units"]].values.tolist()
     [['a', 30.0, 2], ['b', 5.0, 1]]
@@ -141,9 +141,7 @@ def plan_from_units(
         {
             "unit_id": units[unit_id_column].astype(str).to_numpy(dtype=object),
             # object dtype: pandas 3 would infer a string dtype and turn None into NaN
-            "community_id": pd.Series(
-                [None if c is None else str(c) for c in comm], dtype=object
-            ),
+            "community_id": pd.Series([None if c is None else str(c) for c in comm], dtype=object),
             "grid_id": pd.Series([None if g is None else str(g) for g in grid], dtype=object),
         },
         columns=list(ASSIGNMENT_COLUMNS),

@@ -174,11 +174,11 @@ def build_units(
 
     >>> import geopandas as gpd
     >>> from shapely import LineString, Point, box
-    >>> roads = gpd.GeoDataFrame(geometry=[LineString([(100, -10), (100, 110)])], crs=3857)
-    >>> outline = gpd.GeoDataFrame(geometry=[box(0, 0, 200, 100)], crs=3857)
+    >>> roads = gpd.GeoDataFrame(geometry=[LineString([(100, -10), (100, 110)])], crs=32650)
+    >>> outline = gpd.GeoDataFrame(geometry=[box(0, 0, 200, 100)], crs=32650)
     >>> compounds = gpd.GeoDataFrame({"compound_id": ["c"], "households": [30.0]},
-    ...                              geometry=[box(10, 10, 40, 40)], crs=3857)
-    >>> points = gpd.GeoDataFrame({"households": [5.0]}, geometry=[Point(150, 50)], crs=3857)
+    ...                              geometry=[box(10, 10, 40, 40)], crs=32650)
+    >>> points = gpd.GeoDataFrame({"households": [5.0]}, geometry=[Point(150, 50)], crs=32650)
     >>> r = build_units(roads, outline, compounds=compounds, points=points)
     >>> r.units[["kind", "households"]].values.tolist()
     [['block', 0.0], ['block', 5.0], ['compound', 30.0]]
