@@ -61,6 +61,12 @@ def test_demo_store_holds_layers_and_a_valid_plan(demo_run: tuple[dict, Path, fl
     assert grids["code"].str.fullmatch(r"\d{15}").all()
     assert set(plan.assignments["unit_id"]) == set(units["unit_id"])
     assert set(findings.columns) >= {"rule", "area_id", "message", "geometry"}
+    # the communities are all in band, so no community-level size finding is stored
+    community_findings = findings[findings["level"] == Level.COMMUNITY.value]
+    assert not community_findings["rule"].str.startswith("size.").any()
+    grid_findings = findings[findings["level"] == Level.GRID.value]
+    out_of_band = grids[~grids["households"].between(300, 500)]
+    assert grid_findings["rule"].str.startswith("size.").sum() == len(out_of_band)
 
 
 def test_demo_runs_the_example_scenario_into_a_child_plan(

@@ -273,11 +273,10 @@ class DemoRun:
         self.findings = gpd.GeoDataFrame(
             pd.concat(frames, ignore_index=True), geometry="geometry", crs=self.crs
         )
-        by_rule = self.findings["rule"].value_counts().sort_index()
-        text = ", ".join(f"{rule} {n}" for rule, n in by_rule.items()) or "none"
         share = self.community_report.areas["road_boundary_share"].mean()
         self.summary += [
-            ("findings", text),
+            ("findings (communities)", _by_rule(self.community_report.findings)),
+            ("findings (grids)", _by_rule(self.grid_report.findings)),
             ("mean road boundary share (communities)", f"{share:.2f}"),
         ]
 
@@ -391,6 +390,11 @@ def run_demo(config: DemoConfig, progress: Callable[[str], None] | None = None) 
     seconds = time.perf_counter() - start
     run.summary.append(("time", f"{seconds:.1f} s"))
     return DemoResult(run.store_path, run.map_path, run.plan_id, run.summary, seconds, run.skipped)
+
+
+def _by_rule(findings: gpd.GeoDataFrame) -> str:
+    counts = findings["rule"].value_counts().sort_index()
+    return ", ".join(f"{rule} {n}" for rule, n in counts.items()) or "none"
 
 
 def _skipped_text(problems: list[FeatureProblem]) -> str:
