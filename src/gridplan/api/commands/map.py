@@ -158,7 +158,7 @@ def map_command(
         source: str
         if diff_from is not None:
             url = resolve_db(db)
-            with open_store(url) as store:
+            with open_store(url, create=False) as store:
                 summary_diff = _draw_diff(store, diff_from, plan, out, tiles, title)
             if output == OutputFormat.JSON:
                 print_json({**summary_diff, "source": url})
@@ -204,7 +204,7 @@ def map_command(
             url = resolve_db(db)
             explicit = band is not None or grid_band is not None or measure is not None
             config = _config(chosen, band, grid_band)
-            with open_store(url) as store:
+            with open_store(url, create=False) as store:
                 progress.update(task, description="reading the store and checking")
                 layers = store_layers(
                     store,

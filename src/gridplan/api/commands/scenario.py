@@ -69,7 +69,8 @@ def run_command(
 ) -> None:
     """Run a scenario and store its plan."""
     scenario = load_scenario(file)
-    with open_store(resolve_db(db)) as store:
+    # a base taken from files may start a new store; a stored base plan needs an existing one
+    with open_store(resolve_db(db), create=scenario.base.plan is None) as store:
         base = load_base(scenario, store)
         with Progress(
             TextColumn("{task.description}"),

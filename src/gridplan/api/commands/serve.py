@@ -32,7 +32,7 @@ def serve(
 
     settings = Settings()
     settings = settings.model_copy(update={"database_url": resolve_db(db, settings)})
-    store = open_store(settings.database_url)  # fails fast, with a one-line reason
+    store = open_store(settings.database_url, create=False)  # fails fast, with a one-line reason
     app = create_app(settings, store=store)
     err_console.print(
         f"gridplan serving {settings.database_url} on http://{host}:{port}/ "

@@ -31,7 +31,7 @@ from pathlib import Path
 import geopandas as gpd
 
 from gridplan.data.layers import LayerKind
-from gridplan.errors import FeatureProblem, InputError
+from gridplan.errors import FeatureProblem, InputError, NotFoundError
 from gridplan.plan import Plan, PlanInfo
 
 
@@ -181,7 +181,7 @@ class Store(ABC):
         self.close()
 
 
-def open_store(url: str | Path, *, initialise: bool = True) -> Store:
+def open_store(url: str | Path, *, initialise: bool = True, create: bool = True) -> Store:
     """Open a store from a PostgreSQL URL or a ``.gpkg`` path.
 
     Parameters
@@ -191,6 +191,9 @@ def open_store(url: str | Path, *, initialise: bool = True) -> Store:
         ending in ``.gpkg``.
     initialise
         Create or migrate the schema.
+    create
+        Create a missing GeoPackage file. Commands that only read a store pass ``False``, so
+        a mistyped ``--db`` path is an error rather than a new, empty store.
 
     Raises
     ------
@@ -203,6 +206,8 @@ def open_store(url: str | Path, *, initialise: bool = True) -> Store:
 
         store: Store = PostGISStore(text)
     elif text.lower().endswith(".gpkg"):
+        if not create and not Path(text).is_file():
+            raise NotFoundError(f"--db {text}: no such store (run gridplan import or demo first)")
         from gridplan.data.store.geopackage import GeoPackageStore
 
         store = GeoPackageStore(Path(text))
