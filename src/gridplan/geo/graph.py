@@ -103,6 +103,52 @@ class UnitGraph:
         )
         return g
 
+    def subgraph(self, nodes: npt.ArrayLike) -> UnitGraph:
+        """The graph induced on ``nodes``, renumbered ``0..len(nodes)-1`` in the given order.
+
+        Edges keep ``u < v`` in the new numbering, whatever the order of ``nodes``.
+
+        Examples
+        --------
+        >>> g = UnitGraph(
+        ...     unit_ids=np.array(["a", "b", "c"], dtype=object),
+        ...     households=np.array([1.0, 2.0, 3.0]),
+        ...     residents=np.zeros(3),
+        ...     edges=pd.DataFrame({"u": [0, 1], "v": [1, 2], "length": [5.0, 7.0],
+        ...                         "road_class": [None, "local"]}),
+        ...     centroids=np.zeros((3, 2)),
+        ...     areas=np.ones(3),
+        ... )
+        >>> sub = g.subgraph([2, 1])
+        >>> list(sub.unit_ids), sub.edges[["u", "v", "length"]].values.tolist()
+        (['c', 'b'], [[0.0, 1.0, 7.0]])
+        """
+        idx = np.asarray(nodes, dtype=np.int64)
+        new = np.full(self.n, -1, dtype=np.int64)
+        new[idx] = np.arange(len(idx))
+        u = new[self.edges["u"].to_numpy(dtype=np.int64)]
+        v = new[self.edges["v"].to_numpy(dtype=np.int64)]
+        keep = (u >= 0) & (v >= 0)
+        edges = pd.DataFrame(
+            {
+                "u": np.minimum(u[keep], v[keep]),
+                "v": np.maximum(u[keep], v[keep]),
+                "length": self.edges["length"].to_numpy(dtype=float)[keep],
+                "road_class": pd.Series(
+                    self.edges["road_class"].to_numpy(dtype=object)[keep], dtype=object
+                ),
+            }
+        )
+        return UnitGraph(
+            unit_ids=self.unit_ids[idx],
+            households=self.households[idx],
+            residents=self.residents[idx],
+            edges=edges,
+            centroids=self.centroids[idx],
+            areas=self.areas[idx],
+            crs=self.crs,
+        )
+
     def components(self) -> npt.NDArray[np.int64]:
         """Connected-component label of each node."""
         _, labels = sparse.csgraph.connected_components(self.adjacency(), directed=False)

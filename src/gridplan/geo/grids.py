@@ -505,7 +505,7 @@ def _divide(
         next_label += 1
     rest = np.flatnonzero(labels < 0)
     if len(rest):
-        subgraph = _subgraph(graph, rest)
+        subgraph = graph.subgraph(rest)
         total = float(subgraph.households.sum())
         if total < p.lo:
             comp = subgraph.components()
@@ -555,33 +555,6 @@ def _prefer_compound_edges(graph: UnitGraph, sub: gpd.GeoDataFrame) -> UnitGraph
     rc[touches & none] = "other"
     edges["road_class"] = pd.Series(rc, dtype=object, index=edges.index)
     return replace(graph, edges=edges)
-
-
-def _subgraph(graph: UnitGraph, nodes: npt.NDArray[np.int64]) -> UnitGraph:
-    """The induced subgraph on ``nodes`` (renumbered 0..len-1 in the given order)."""
-    new = np.full(graph.n, -1, dtype=np.int64)
-    new[nodes] = np.arange(len(nodes))
-    e = graph.edges
-    u = new[e["u"].to_numpy(dtype=np.int64)]
-    v = new[e["v"].to_numpy(dtype=np.int64)]
-    keep = (u >= 0) & (v >= 0)
-    edges = pd.DataFrame(
-        {
-            "u": np.minimum(u[keep], v[keep]),
-            "v": np.maximum(u[keep], v[keep]),
-            "length": e["length"].to_numpy(dtype=float)[keep],
-            "road_class": pd.Series(e["road_class"].to_numpy(dtype=object)[keep], dtype=object),
-        }
-    )
-    return UnitGraph(
-        unit_ids=graph.unit_ids[nodes],
-        households=graph.households[nodes],
-        residents=graph.residents[nodes],
-        edges=edges,
-        centroids=graph.centroids[nodes],
-        areas=graph.areas[nodes],
-        crs=graph.crs,
-    )
 
 
 def _grid_rows(

@@ -288,7 +288,7 @@ class _Runner:
         nodes = np.flatnonzero(self.community == cid)
         measure, lo, hi = self.sc.band("community")
         result = partition_graph(
-            _subgraph(self.graph, nodes), lo, hi, measure=measure, k=parts, seed=self.sc.seed
+            self.graph.subgraph(nodes), lo, hi, measure=measure, k=parts, seed=self.sc.seed
         )
         if not result.valid:
             raise _StepFailedError(
@@ -339,7 +339,7 @@ class _Runner:
         use_base = step.keep_names or step.minimal_change
         config = PartitionConfig() if step.minimal_change else PartitionConfig(moved_weight=0.0)
         result = partition_graph(
-            _subgraph(self.graph, nodes),
+            self.graph.subgraph(nodes),
             lo,
             hi,
             measure=measure,
@@ -509,29 +509,3 @@ def _majority(labels: ObjArray, weights: npt.NDArray[np.float64]) -> str | None:
 
 def _changed(a: ObjArray, b: ObjArray) -> npt.NDArray[np.bool_]:
     return np.array([x != y for x, y in zip(a, b, strict=True)], dtype=bool)
-
-
-def _subgraph(graph: UnitGraph, nodes: npt.NDArray[np.int64]) -> UnitGraph:
-    """The unit graph induced on ``nodes`` (renumbered ``0..len(nodes)-1``)."""
-    local = np.full(graph.n, -1, dtype=np.int64)
-    local[nodes] = np.arange(len(nodes))
-    u = graph.edges["u"].to_numpy(dtype=np.int64)
-    v = graph.edges["v"].to_numpy(dtype=np.int64)
-    keep = (local[u] >= 0) & (local[v] >= 0)
-    edges = pd.DataFrame(
-        {
-            "u": local[u[keep]],
-            "v": local[v[keep]],
-            "length": graph.edges["length"].to_numpy(dtype=float)[keep],
-            "road_class": graph.edges["road_class"].to_numpy(dtype=object)[keep],
-        }
-    )
-    return UnitGraph(
-        unit_ids=graph.unit_ids[nodes],
-        households=graph.households[nodes],
-        residents=graph.residents[nodes],
-        edges=edges,
-        centroids=graph.centroids[nodes],
-        areas=graph.areas[nodes],
-        crs=graph.crs,
-    )
