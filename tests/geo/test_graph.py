@@ -19,7 +19,7 @@ def _path_graph() -> UnitGraph:
                 "u": [0, 1, 2],
                 "v": [1, 2, 3],
                 "length": [1.0, 2.0, 3.0],
-                "road_class": [None, "local", None],
+                "road_class": pd.Series([None, "local", None], dtype=object),
             }
         ),
         centroids=np.array([[0.0, 0.0], [1.0, 0.0], [2.0, 0.0], [3.0, 0.0]]),
