@@ -121,8 +121,12 @@ def test_bad_units() -> None:
 @pytest.mark.parametrize(
     ("households", "match"),
     [
-        ([10.0, -20.0, None, 40.0], "unit 'b' has negative households"),
-        (["10", "many", None, ""], "unit 'b' has households 'many', not a number"),
+        ([10.0, -20.0, None, 40.0], r"negative households in units for feature\(s\) b \(-20\)"),
+        (
+            ["10", "many", None, ""],
+            r"households is not a number in units for feature\(s\) "
+            r"b \('many'\)",
+        ),
     ],
 )
 def test_bad_counts_are_input_errors(households: list[object], match: str) -> None:

@@ -218,7 +218,11 @@ def test_households_that_are_not_numbers_are_named() -> None:
     """A count that is not a number used to become 0 households silently."""
     units = _lattice([[100.0, 100.0]]).astype({"households": object})
     units.loc[1, "households"] = "many"
-    with pytest.raises(InputError, match="units feature r0c1: households 'many' is not a number"):
+    with pytest.raises(
+        InputError,
+        match=r"households is not a number in units for feature\(s\) "
+        r"r0c1 \('many'\)",
+    ):
         divide_into_grids(units, _area(units), params=GridParams(100, 300))
     units.loc[1, "households"] = "100"
     result = divide_into_grids(units, _area(units), params=GridParams(100, 300))

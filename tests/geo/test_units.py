@@ -157,7 +157,11 @@ def test_unreadable_counts_are_named_not_dropped() -> None:
     numbers written as text are still read."""
     roads, outline = _two_blocks()
     words = gpd.GeoDataFrame({"households": ["many"]}, geometry=[Point(150, 50)], crs=CRS)
-    with pytest.raises(InputError, match=r"points: households 'many' at row 1 is not a number"):
+    with pytest.raises(
+        InputError,
+        match=r"households is not a number in points for feature\(s\) "
+        r"row 1 \('many'\)",
+    ):
         build_units(roads, outline, points=words)
     text = gpd.GeoDataFrame(
         {"households": ["5", ""]}, geometry=[Point(150, 50), Point(50, 50)], crs=CRS

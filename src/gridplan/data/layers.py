@@ -30,6 +30,7 @@ from enum import StrEnum
 
 import geopandas as gpd
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import shapely
 
@@ -352,6 +353,62 @@ def _coerce(values: pd.Series, dtype: str) -> pd.Series:
     return values.map(
         lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
     ).astype(object)
+
+
+def parse_counts(
+    raw: pd.Series,
+    column: str,
+    *,
+    ids: pd.Series | npt.ArrayLike | None = None,
+    source: str = "",
+) -> npt.NDArray[np.float64]:
+    """Read a household or resident count column, refusing what would be lost silently.
+
+    Parameters
+    ----------
+    raw
+        The column as read (numbers, numeric text, blanks).
+    column
+        Its name, for messages.
+    ids
+        Feature ids in the same order (default: ``row N``).
+    source
+        The layer or file, for messages.
+
+    Returns
+    -------
+    numpy.ndarray
+        Floats; blanks and missing values are ``NaN``.
+
+    Raises
+    ------
+    InputError
+        If a value is text that is not a number, or negative, naming the feature(s).
+
+    Examples
+    --------
+    >>> parse_counts(pd.Series(["12", None, 3.5]), "households").tolist()
+    [12.0, nan, 3.5]
+    >>> parse_counts(pd.Series([1, -2]), "households", ids=["a", "b"], source="units")
+    Traceback (most recent call last):
+    ...
+    gridplan.errors.InputError: negative households in units for feature(s) b (-2)
+    """
+    labels = (
+        pd.Series(np.asarray(ids, dtype=object), index=raw.index)
+        if ids is not None
+        else pd.Series([f"row {i + 1}" for i in range(len(raw))], index=raw.index, dtype=object)
+    )
+    where = f" in {source}" if source else ""
+    numbers = pd.to_numeric(raw, errors="coerce").astype(float)
+    _check_numbers(raw, numbers, labels, column, where)
+    values = np.asarray(numbers, dtype=np.float64)
+    negative = np.flatnonzero(values < 0)
+    if len(negative):
+        listed = ", ".join(f"{labels.iloc[i]} ({_fmt(values[i])})" for i in negative[:3])
+        more = f" and {len(negative) - 3} more" if len(negative) > 3 else ""
+        raise InputError(f"negative {column}{where} for feature(s) {listed}{more}")
+    return values
 
 
 def _check_numbers(

@@ -25,7 +25,7 @@ import shapely
 from pyproj import CRS
 
 from gridplan.data.crs import metric_crs, require_crs
-from gridplan.data.layers import ROAD_CLASSES
+from gridplan.data.layers import ROAD_CLASSES, parse_counts
 from gridplan.errors import InputError
 from gridplan.geo.graph import EDGE_COLUMNS, UnitGraph
 
@@ -362,15 +362,5 @@ def _counts(
 ) -> npt.NDArray[np.float64]:
     if column not in units.columns:
         return np.zeros(len(ids), dtype=float)
-    raw = units[column]
-    values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
-    text = raw.astype(object).map(lambda x: x.strip() if isinstance(x, str) else x)
-    unreadable = np.isnan(values) & text.notna().to_numpy() & (text != "").to_numpy()
-    if unreadable.any():
-        i = int(np.flatnonzero(unreadable)[0])
-        raise InputError(f"units: unit {ids[i]!r} has {column} {raw.iloc[i]!r}, not a number")
-    negative = values < 0
-    if negative.any():
-        i = int(np.flatnonzero(negative)[0])
-        raise InputError(f"units: unit {ids[i]!r} has negative {column} ({values[i]:g})")
+    values = parse_counts(units[column], column, ids=ids, source="units")
     return np.nan_to_num(values, nan=0.0)

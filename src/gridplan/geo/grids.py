@@ -35,6 +35,7 @@ import shapely
 from pyproj import CRS
 
 from gridplan.data.crs import metric_crs
+from gridplan.data.layers import parse_counts
 from gridplan.errors import InputError
 from gridplan.geo.adjacency import DEFAULT_TOLERANCE, build_unit_graph
 from gridplan.geo.assign import assign_compounds
@@ -362,23 +363,17 @@ def divide_into_grids(
             what = f"{geoms[i].geom_type} geometry, expected a polygon"
         raise InputError(f"units feature {units[unit_id_column].iloc[i]}: {what}")
     metric = units.to_crs(target)
-    hh = pd.to_numeric(metric[households_column], errors="coerce")
-    text = (
-        metric[households_column]
-        .astype(object)
-        .map(lambda v: v.strip() if isinstance(v, str) else v)
+    hh = np.nan_to_num(
+        parse_counts(
+            metric[households_column],
+            households_column,
+            ids=metric[unit_id_column].to_numpy(dtype=object),
+            source="units",
+        ),
+        nan=0.0,
     )
-    unreadable = hh.isna() & text.notna() & (text != "")
-    if unreadable.any():
-        bad = metric.loc[unreadable, unit_id_column].iloc[0]
-        value = metric.loc[unreadable, households_column].iloc[0]
-        raise InputError(f"units feature {bad}: {households_column} {value!r} is not a number")
-    hh = hh.fillna(0.0)
-    if (hh < 0).any():
-        bad = metric.loc[hh < 0, unit_id_column].iloc[0]
-        raise InputError(f"units feature {bad}: negative {households_column}")
     metric = metric.assign(
-        _hh=hh.to_numpy(dtype=float),
+        _hh=hh,
         _res=(
             pd.to_numeric(metric[residents_column], errors="coerce").fillna(0.0).to_numpy()
             if residents_column in metric.columns

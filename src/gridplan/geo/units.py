@@ -39,7 +39,7 @@ from pyproj import CRS
 from scipy import sparse
 
 from gridplan.data.crs import metric_crs
-from gridplan.data.layers import ARTERIAL_CLASSES, ROAD_CLASSES
+from gridplan.data.layers import ARTERIAL_CLASSES, ROAD_CLASSES, parse_counts
 from gridplan.errors import InputError
 from gridplan.geo.adjacency import DEFAULT_TOLERANCE, build_unit_graph
 from gridplan.geo.blocks import DEFAULT_MIN_AREA, merge_slivers, polygonize_roads
@@ -337,19 +337,7 @@ def _polygonal(geoms: npt.NDArray[np.object_]) -> npt.NDArray[np.object_]:
 def _count(layer: gpd.GeoDataFrame, column: str, source: str) -> npt.NDArray[np.float64]:
     if column not in layer.columns:
         return np.full(len(layer), np.nan)
-    raw = layer[column]
-    values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
-    text = raw.astype(object).map(lambda x: x.strip() if isinstance(x, str) else x)
-    unreadable = np.isnan(values) & text.notna().to_numpy() & (text != "").to_numpy()
-    if unreadable.any():
-        first = int(np.flatnonzero(unreadable)[0])
-        raise InputError(
-            f"{source}: {column} {raw.iloc[first]!r} at row {first + 1} is not a number"
-        )
-    neg = values < 0
-    if neg.any():
-        raise InputError(f"{source}: negative {column} at row {int(np.flatnonzero(neg)[0]) + 1}")
-    return values
+    return parse_counts(layer[column], column, source=source)
 
 
 def _from_blocks(blocks: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
