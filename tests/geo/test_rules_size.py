@@ -113,3 +113,18 @@ def test_bad_input_is_named() -> None:
         check_areas(_row([1.0]).iloc[0:0])
     with pytest.raises(InputError, match="level"):
         check_areas(_row([1.0]), level="district")
+
+
+def test_config_from_plan_targets_per_level() -> None:
+    targets = {"community": {"residents": [3000, 5000]}, "grid": {"households": [200, 400]}}
+    community = CheckConfig.from_targets(targets, "community")
+    grid = CheckConfig.from_targets(targets, "grid")
+    assert community.measure == "residents"
+    assert community.bands[("community", "residents")] == (3000.0, 5000.0)
+    assert grid.measure == "households"
+    assert grid.bands[("grid", "households")] == (200.0, 400.0)
+    assert CheckConfig.from_targets({}, "grid") == CheckConfig()
+    with pytest.raises(InputError, match=r"plan target grid.households must be \[lo, hi\]"):
+        CheckConfig.from_targets({"grid": {"households": [300]}}, "grid")
+    with pytest.raises(InputError, match="must be numbers"):
+        CheckConfig.from_targets({"grid": {"households": ["a", "b"]}}, "grid")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Mapping
 from typing import Annotated, Any
 
 import geopandas as gpd
@@ -494,32 +493,6 @@ def _map_layers(store: Store) -> dict[str, gpd.GeoDataFrame | None]:
     }
 
 
-def check_config(targets: Mapping[str, Any], level: Level) -> CheckConfig:
-    """The check configuration of one level from a plan's targets.
-
-    ``{"community": {"residents": [3000, 5000]}}`` checks communities by residents in that
-    band; a level with a ``households`` band is checked by households; a level without
-    targets uses the default bands.
-
-    Raises
-    ------
-    InputError
-        If a band is not two numbers ``lo <= hi``.
-    """
-    wanted = targets.get(level.value) if isinstance(targets, Mapping) else None
-    if not isinstance(wanted, Mapping) or not wanted:
-        return CheckConfig()
-    measure = "households" if "households" in wanted else "residents"
-    band = wanted.get(measure)
-    if not isinstance(band, list | tuple) or len(band) != 2:
-        raise InputError(f"plan target {level.value}.{measure} must be [lo, hi], not {band!r}")
-    try:
-        lo, hi = float(band[0]), float(band[1])
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"plan target {level.value}.{measure} must be numbers") from exc
-    return CheckConfig(measure=measure).with_band(level, lo, hi)
-
-
 def check_plan(
     plan: Plan,
     *,
@@ -549,7 +522,7 @@ def check_plan(
             compounds=compounds,
             outline=outline,
             units=units,
-            config=check_config(plan.targets, level),
+            config=CheckConfig.from_targets(plan.targets, level),
         )
         doc = report.to_json()
         doc["measure"] = report.measure

@@ -164,18 +164,10 @@ def store_layers(
 
 
 def _config_from_targets(targets: Mapping[str, object]) -> CheckConfig:
-    cfg = CheckConfig()
-    community = targets.get(Level.COMMUNITY.value) if isinstance(targets, Mapping) else None
-    if (
-        isinstance(community, Mapping)
-        and "households" not in community
-        and "residents" in community
-    ):
-        cfg = CheckConfig(measure="residents")
-    for level in (Level.COMMUNITY, Level.GRID):
-        spec = targets.get(level.value) if isinstance(targets, Mapping) else None
-        if isinstance(spec, Mapping):
-            band = spec.get(cfg.measure)
-            if isinstance(band, list | tuple) and len(band) == 2:
-                cfg = cfg.with_band(level, float(band[0]), float(band[1]))
+    """One configuration for both levels: the communities' measure and band, and the grids'
+    band when the grids are measured the same way."""
+    cfg = CheckConfig.from_targets(targets, Level.COMMUNITY)
+    grid = CheckConfig.from_targets(targets, Level.GRID)
+    if grid.measure == cfg.measure:
+        cfg = cfg.with_band(Level.GRID, *grid.bands[(Level.GRID.value, cfg.measure)])
     return cfg

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
+from typing import Any
 
 from gridplan.errors import InputError
 from gridplan.plan import Level
@@ -120,6 +121,39 @@ class CheckConfig:
         if key not in self.bands:
             raise InputError(f"no {self.measure} band is configured for level {key[0]}")
         return self.bands[key]
+
+    @classmethod
+    def from_targets(cls, targets: Mapping[str, Any], level: Level | str) -> CheckConfig:
+        """The configuration that checks ``level`` against a plan's targets.
+
+        ``{"community": {"residents": [3000, 5000]}}`` checks communities by residents in that
+        band; a level with a ``households`` band is checked by households; a level without
+        targets uses the default bands.
+
+        Raises
+        ------
+        InputError
+            If a band is not two numbers.
+
+        Examples
+        --------
+        >>> cfg = CheckConfig.from_targets({"grid": {"households": [200, 400]}}, "grid")
+        >>> cfg.measure, cfg.bands[("grid", "households")]
+        ('households', (200.0, 400.0))
+        """
+        name = Level(level).value
+        wanted = targets.get(name) if isinstance(targets, Mapping) else None
+        if not isinstance(wanted, Mapping) or not wanted:
+            return cls()
+        measure = "households" if "households" in wanted else "residents"
+        band = wanted.get(measure)
+        if not isinstance(band, list | tuple) or len(band) != 2:
+            raise InputError(f"plan target {name}.{measure} must be [lo, hi], not {band!r}")
+        try:
+            lo, hi = float(band[0]), float(band[1])
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"plan target {name}.{measure} must be numbers") from exc
+        return cls(measure=measure).with_band(name, lo, hi)
 
     def with_band(self, level: Level | str, lo: float, hi: float) -> CheckConfig:
         """A copy whose band for ``level`` (in :attr:`measure`) is ``lo``–``hi``."""
