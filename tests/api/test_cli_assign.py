@@ -114,6 +114,13 @@ def test_assign_bad_input(tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.exit_code == 2
     assert "missing column" in result.stderr
+    result = runner.invoke(
+        app,
+        ["assign", "--compounds", str(c), "--areas", str(a), "--workers", "0",
+         "--out", str(tmp_path / "x.gpkg")],
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "--workers" in result.stderr
 
 
 @pytest.mark.realdata
@@ -128,7 +135,7 @@ def test_assign_providence_blocks_to_block_groups(shared_data: Path, tmp_path: P
         app,
         ["assign", "--compounds", str(shared_data / "providence" / "providence_blocks.gpkg"),
          "--areas", str(gpath), "--compound-id-field", "GEOID10", "--area-id-field", "bg",
-         "--out", str(out), "--format", "json"],
+         "--out", str(out), "--format", "json", "--workers", "2"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     written = gpd.read_file(out)

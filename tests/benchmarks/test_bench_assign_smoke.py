@@ -15,5 +15,6 @@ def test_bench_assign_runs_on_a_subset(shared_data: Path) -> None:
     result = compare(blocks, tracts, repeat=1)
     assert result["blocks"] == 300
     assert result["gridplan_agree"] == 1.0
+    assert result["gridplan_1_agree"] == 1.0
     assert result["maup_agree"] == 1.0
-    assert result["gridplan_s"] > 0 and result["maup_s"] > 0
+    assert result["gridplan_s"] > 0 and result["gridplan_1_s"] > 0 and result["maup_s"] > 0

@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pytest
+import shapely
 from shapely import LineString, Point, box
 
 from gridplan.data.reference import load_overrides
@@ -203,3 +205,50 @@ def test_index_and_clashing_columns_are_kept_straight() -> None:
     assert out["area_id"].tolist() == ["A", "B", "B", "A"]
     assert out.crs == comps.crs
     assert list(out.columns).count("area_id") == 1
+
+
+def _random_instance(seed: int) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """A 12 x 12 lattice of 100 m areas and 2,000 compounds: boxes of 5-60 m (many straddle
+    an area boundary, some lie beyond the lattice) and a few points."""
+    rng = np.random.default_rng(seed)
+    areas = gpd.GeoDataFrame(
+        {"area_id": [f"a{i}-{j}" for i in range(12) for j in range(12)]},
+        geometry=[box(i * 100, j * 100, i * 100 + 100, j * 100 + 100)
+                  for i in range(12) for j in range(12)],
+        crs=CRS,
+    )  # fmt: skip
+    x, y = rng.uniform(-50, 1250, (2, 2000))
+    w, h = rng.uniform(5, 60, (2, 2000))
+    geoms = [box(a, b, a + c, b + d) for a, b, c, d in zip(x, y, w, h, strict=True)]
+    geoms[::97] = [Point(a, b) for a, b in zip(x[::97], y[::97], strict=True)]
+    comps = gpd.GeoDataFrame(
+        {"compound_id": [f"c{i}" for i in range(2000)]}, geometry=geoms, crs=CRS
+    )
+    return comps, areas
+
+
+@pytest.mark.parametrize("cover_tolerance", [0.001, 0.0])
+def test_threads_do_not_change_the_result(cover_tolerance: float) -> None:
+    """Splitting the geometry tests between threads gives the single-thread answer, which is
+    the largest true overlap (checked against plain shapely intersections)."""
+    comps, areas = _random_instance(7)
+    one = assign_compounds(comps, areas, workers=1, cover_tolerance=cover_tolerance)
+    for workers in (2, 3, 8):
+        many = assign_compounds(comps, areas, workers=workers, cover_tolerance=cover_tolerance)
+        pd.testing.assert_frame_equal(one, many)
+    polys = one[one.geom_type == "Polygon"]
+    inside = polys[polys["method"] == "overlap"]
+    assert 100 < (inside["overlap_share"] < 1).sum() < len(inside)  # straddlers do occur
+    agoms = areas.set_index("area_id").geometry
+    truth = shapely.area(
+        shapely.intersection(inside.geometry.values, agoms.loc[inside["area_id"]].values)
+    ) / shapely.area(inside.geometry.values)
+    np.testing.assert_allclose(inside["overlap_share"], truth, atol=1e-6)
+    best = [max(shapely.area(shapely.intersection(g, areas.geometry.values))) / g.area
+            for g in inside.geometry.values[:300]]  # fmt: skip
+    np.testing.assert_allclose(inside["overlap_share"].to_numpy()[:300], best, atol=1e-6)
+
+
+def test_workers_must_be_positive() -> None:
+    with pytest.raises(InputError, match="workers must be at least 1"):
+        assign_compounds(_compounds(), _areas(), workers=0)

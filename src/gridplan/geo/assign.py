@@ -27,6 +27,7 @@ over STRtree candidate pairs handle the rest exactly. Invalid polygons are repai
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 
 import geopandas as gpd
@@ -40,6 +41,7 @@ from gridplan.data.crs import metric_crs, require_crs
 from gridplan.data.layers import ARTERIAL_CLASSES
 from gridplan.data.reference import normalise_name
 from gridplan.errors import InputError
+from gridplan.geo.threads import balanced_groups, resolve_workers, thread_map
 
 #: Result columns added to the compounds.
 ASSIGN_COLUMNS: tuple[str, ...] = ("area_id", "method", "overlap_share", "flagged", "note")
@@ -63,6 +65,7 @@ def assign_compounds(
     tolerance: float = 15.0,
     straddle_share: float = DEFAULT_STRADDLE_SHARE,
     cover_tolerance: float = DEFAULT_COVER_TOLERANCE,
+    workers: int | None = None,
 ) -> gpd.GeoDataFrame:
     """Assign every compound to one area.
 
@@ -93,6 +96,10 @@ def assign_compounds(
         inside it (share 1) without computing the intersection; the default 1 mm is far
         below what boundary planning resolves and makes the common case one fast prepared
         query. ``0`` tests exact coverage.
+    workers
+        Threads for the geometry tests (GEOS runs without the GIL; each thread prepares
+        only its own areas). ``None``: the usable cores, at most 4; ``1``: the calling
+        thread only. The result does not depend on it.
 
     Returns
     -------
@@ -107,7 +114,8 @@ def assign_compounds(
     Raises
     ------
     InputError
-        If an id field is missing, area ids repeat, or a geometry has the wrong type.
+        If an id field is missing, area ids repeat, a geometry has the wrong type, or
+        ``workers`` is below 1.
 
     Examples
     --------
@@ -129,6 +137,9 @@ def assign_compounds(
     """
     require_crs(compounds, "compounds")
     require_crs(areas, "areas")
+    if workers is not None and workers < 1:
+        raise InputError(f"workers must be at least 1, got {workers}")
+    threads = resolve_workers(workers)
     if area_id_field not in areas.columns:
         have = ", ".join(str(c) for c in areas.columns if c != areas.geometry.name)
         raise InputError(f"areas: no id field {area_id_field!r} (fields: {have})")
@@ -162,7 +173,7 @@ def assign_compounds(
     note = np.full(n, "", dtype=object)
     is_point = shapely.get_type_id(cgoms) == 0
     if len(agoms):
-        _overlap(cgoms, agoms, is_point, best, share, method, cover_tolerance)
+        _overlap(cgoms, agoms, is_point, best, share, method, cover_tolerance, threads)
         outside = np.flatnonzero(best < 0)
         if len(outside):
             _outside(
@@ -320,6 +331,7 @@ def _overlap(
     share: npt.NDArray[np.float64],
     method: npt.NDArray[np.object_],
     cover_tolerance: float,
+    workers: int,
 ) -> None:
     """Largest-overlap (polygons) and containment (points), filling the arrays in place."""
     tree = shapely.STRtree(agoms)
@@ -333,16 +345,11 @@ def _overlap(
     polys = np.flatnonzero(~is_point)
     if len(polys) == 0:
         return
-    # Compounds inside one area (to within cover_tolerance) need no intersection: one
-    # prepared contains_properly query of the slightly grown areas settles them.
-    if cover_tolerance > 0:
-        grown = shapely.buffer(agoms, cover_tolerance, join_style="mitre")
-        predicate = "contains_properly"
-    else:
-        grown, predicate = agoms, "covers"
-    shapely.prepare(grown)
-    ai, ci = shapely.STRtree(cgoms[polys]).query(grown, predicate=predicate)
-    cov_c, cov_a = _first_per(polys[ci], ai, len(cgoms))
+    # Compounds inside one area (to within cover_tolerance) need no intersection: a
+    # prepared contains_properly test against the slightly grown area settles them.
+    ai, cj = shapely.STRtree(cgoms[polys]).query(agoms)
+    inside = _covered_pairs(agoms, cgoms[polys], ai, cj, cover_tolerance, workers)
+    cov_c, cov_a = _first_per(polys[cj[inside]], ai[inside], len(cgoms))
     best[cov_c] = cov_a
     share[cov_c] = 1.0
     method[cov_c] = "overlap"
@@ -356,15 +363,78 @@ def _overlap(
     if len(ci) == 0:
         return
     try:
-        inter = shapely.area(shapely.intersection(cgoms[ci], agoms[ai]))
+        inter = _intersection_areas(cgoms[ci], agoms[ai], workers)
     except shapely.errors.GEOSException:  # an invalid compound: repair it and retry
         cgoms[ci] = _repaired(cgoms[ci])
-        inter = shapely.area(shapely.intersection(cgoms[ci], agoms[ai]))
+        inter = _intersection_areas(cgoms[ci], agoms[ai], workers)
     total = shapely.area(cgoms[ci])
     top_c, top_a, top_s = _top_per(ci, ai, inter / np.where(total > 0, total, 1.0))
     best[top_c] = top_a
     share[top_c] = top_s
     method[top_c] = "overlap"
+
+
+#: Fewer candidate pairs than this are tested on the calling thread only.
+PARALLEL_MIN_PAIRS = 512
+
+
+def _covered_pairs(
+    agoms: npt.NDArray[np.object_],
+    cgoms: npt.NDArray[np.object_],
+    ai: npt.NDArray[np.int64],
+    cj: npt.NDArray[np.int64],
+    cover_tolerance: float,
+    workers: int,
+) -> npt.NDArray[np.bool_]:
+    """For each candidate pair (area ``ai[k]``, compound ``cj[k]``): does the area, grown by
+    ``cover_tolerance`` (exact ``covers`` when 0), hold the compound?
+
+    The areas are split into groups of similar work (their vertices plus the vertices of
+    the compounds they are tested against), one per thread; each thread grows, prepares and
+    tests only its own areas, so no prepared geometry is shared between threads.
+    """
+    out = np.zeros(len(ai), dtype=bool)
+    if len(ai) == 0:
+        return out
+    comp_vertices = shapely.get_num_coordinates(cgoms)
+    weight = np.bincount(ai, weights=comp_vertices[cj], minlength=len(agoms))
+    weight += np.where(weight > 0, shapely.get_num_coordinates(agoms), 0)
+    groups = balanced_groups(weight, workers if len(ai) >= PARALLEL_MIN_PAIRS else 1)
+    order = np.argsort(ai, kind="stable")
+    starts = np.searchsorted(ai[order], np.arange(len(agoms) + 1))
+
+    def test(group: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+        if cover_tolerance > 0:
+            mine = shapely.buffer(agoms[group], cover_tolerance, join_style="mitre")
+        else:  # exact: the areas themselves (each group is disjoint, so one thread each)
+            mine = agoms[group]
+        shapely.prepare(mine)
+        local = np.full(len(agoms), -1, dtype=np.int64)
+        local[group] = np.arange(len(group))
+        rows = np.concatenate([order[starts[a] : starts[a + 1]] for a in group])
+        targets = mine[local[ai[rows]]]
+        if cover_tolerance > 0:
+            hit = shapely.contains_properly(targets, cgoms[cj[rows]])
+        else:
+            hit = shapely.covers(targets, cgoms[cj[rows]])
+        return rows, np.asarray(hit, dtype=bool)
+
+    for rows, hit in thread_map(test, groups, workers):
+        out[rows] = hit
+    return out
+
+
+def _intersection_areas(
+    a: npt.NDArray[np.object_], b: npt.NDArray[np.object_], workers: int
+) -> npt.NDArray[np.float64]:
+    """``area(intersection(a, b))`` element-wise, in contiguous chunks on up to ``workers``
+    threads (nothing is prepared, so the inputs are only read)."""
+    if len(a) < PARALLEL_MIN_PAIRS or workers <= 1:
+        return np.asarray(shapely.area(shapely.intersection(a, b)), dtype=float)
+    bounds = np.linspace(0, len(a), workers + 1).astype(np.int64)
+    chunks = [slice(int(s), int(e)) for s, e in itertools.pairwise(bounds)]
+    parts = thread_map(lambda c: shapely.area(shapely.intersection(a[c], b[c])), chunks, workers)
+    return np.concatenate([np.asarray(p, dtype=float) for p in parts])
 
 
 def _outside(

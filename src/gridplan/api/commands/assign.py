@@ -65,6 +65,12 @@ def assign_command(
         Path | None,
         typer.Option("--roads", help="road centrelines (arterials do not count as a border)"),
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers", min=1, help="threads for the geometry tests (default: cores, max 4)"
+        ),
+    ] = None,
     output: OutputFormat = FormatOption,
 ) -> None:
     """Assign every compound and write the result."""
@@ -75,7 +81,7 @@ def assign_command(
     area = read_layer_file(areas, LayerKind.AREAS, id_field=area_id_field)
     table = load_overrides(overrides) if overrides is not None else None
     road_layer = read_layer_file(roads, LayerKind.ROADS) if roads is not None else None
-    result = assign_compounds(comp, area, overrides=table, roads=road_layer)
+    result = assign_compounds(comp, area, overrides=table, roads=road_layer, workers=workers)
     summary = assignment_summary(result)
     write_layer(result, out, driver)
     summary["out"] = str(out)
