@@ -144,7 +144,7 @@ def report(r: dict[str, float], level: str, repeat: int) -> None:
         f"  (agrees with the GEOID10 prefix: {r['gridplan_agree']:.1%})"
     )
     print(
-        f"  gridplan assign_compounds (1 thread):   {r['gridplan_1_s'] * 1000:8.1f} ms"
+        f"  gridplan assign_compounds (1 thread):  {r['gridplan_1_s'] * 1000:8.1f} ms"
         f"  (agrees with the GEOID10 prefix: {r['gridplan_1_agree']:.1%})"
     )
     print(
