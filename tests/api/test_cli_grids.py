@@ -101,6 +101,24 @@ def test_grids_bad_input(tmp_path: Path) -> None:
     assert "band" in result.stderr
 
 
+@pytest.mark.parametrize("value", ["0", "-1", "nan", "inf"])
+def test_grids_time_limit_must_be_positive(tmp_path: Path, value: str) -> None:
+    """``--time-limit 0`` (or negative, NaN, infinite) used to be accepted, as ``partition``
+    already refuses it: bad input, exit 2, one line naming the option, nothing written."""
+    a, u = _files(tmp_path)
+    out = tmp_path / "g.gpkg"
+    result = runner.invoke(
+        app,
+        ["grids", "--areas", str(a), "--units", str(u), "--unit-id-field", "uid",
+         "--households-field", "hh", "--band", "250", "350", "--time-limit", value,
+         "--out", str(out)],
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert f"--time-limit {value}" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not out.exists()
+
+
 def test_grids_store_option_saves_a_plan(tmp_path: Path) -> None:
     """--store saves communities and grids as a plan in the store named by --db."""
     from gridplan.data.store.base import open_store

@@ -112,10 +112,35 @@ def test_disconnected_components() -> None:
 
 def test_bad_units() -> None:
     units = _grid_units()
-    with pytest.raises(InputError, match="duplicate"):
+    with pytest.raises(InputError, match=r"^units: duplicate unit_id 'a' \(rows 1 and 2\)$"):
         build_unit_graph(units.assign(unit_id=["a", "a", "b", "c"]))
     with pytest.raises(InputError, match="no 'block_id'"):
         build_unit_graph(units, id_column="block_id")
+
+
+def test_missing_unit_id_is_an_input_error() -> None:
+    """A unit without an id used to become the unit ``'None'`` (or ``'nan'``)."""
+    units = _grid_units().assign(unit_id=["a", None, "c", None])
+    with pytest.raises(
+        InputError, match=r"^units: feature at row 2 has no unit_id \(and 1 more\)$"
+    ):
+        build_unit_graph(units)
+
+
+def test_many_repeats_are_summarised() -> None:
+    units = _grid_units().assign(unit_id=["a", "a", "a", "a"])
+    with pytest.raises(InputError, match=r"duplicate unit_id 'a' \(rows 1, 2, 3 and 4\)$"):
+        build_unit_graph(units)
+    nine = gpd.GeoDataFrame(
+        {"unit_id": ["x"] * 7 + ["y", "y"]},
+        geometry=[box(i, 0, i + 1, 1) for i in range(9)],
+        crs=CRS,
+    )
+    with pytest.raises(
+        InputError,
+        match=r"duplicate unit_id 'x' \(rows 1, 2, 3, 4, 5 and 2 more\); 1 more id\(s\) repeat$",
+    ):
+        build_unit_graph(nine)
 
 
 @pytest.mark.parametrize(

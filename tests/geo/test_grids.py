@@ -8,6 +8,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 import pytest
 import shapely
 from shapely import box
@@ -212,6 +213,56 @@ def test_bad_input() -> None:
     neg = units.assign(households=[-1.0])
     with pytest.raises(InputError, match="negative"):
         divide_into_grids(neg, _area(units))
+
+
+@pytest.mark.parametrize("time_limit", [0.0, -1.0, float("nan"), float("inf")])
+def test_time_limit_must_be_positive_and_finite(time_limit: float) -> None:
+    """A zero, negative, NaN or infinite time limit used to be accepted and handed to the
+    engine (zero: no time at all; NaN: a deadline that never compares true)."""
+    with pytest.raises(InputError, match=r"time_limit must be a positive number of seconds"):
+        GridParams(300, 500, time_limit=time_limit)
+
+
+def test_time_limit_none_or_positive_is_accepted() -> None:
+    assert GridParams(300, 500, time_limit=None).time_limit is None
+    assert GridParams(300, 500, time_limit=0.5).time_limit == 0.5
+
+
+def test_repeated_unit_ids_are_input_errors() -> None:
+    """Two units with one id in different communities used to pass (each community's graph
+    held one of them) and gave two assignment rows for one unit id::
+
+        +------+------+------+------+
+        | r0c0 | r0c1 | r0c0 | r0c3 |    community A: x 0..200, B: x 200..400
+        +------+------+------+------+
+    """
+    units = _lattice([[100.0] * 4], area_id=None)
+    units["unit_id"] = ["r0c0", "r0c1", "r0c0", "r0c3"]
+    areas = gpd.GeoDataFrame(
+        {"area_id": ["A", "B"]}, geometry=[box(0, 0, 200, 100), box(200, 0, 400, 100)], crs=CRS
+    )
+    with pytest.raises(InputError, match=r"^units: duplicate unit_id 'r0c0' \(rows 1 and 3\)$"):
+        divide_into_grids(units, areas, params=GridParams(100, 300))
+    with pytest.raises(InputError, match="units: duplicate unit_id 'r0c0'"):
+        divide_into_grids(units.assign(area_id=["A", "A", "B", "B"]), areas)
+
+
+def test_missing_unit_id_is_an_input_error() -> None:
+    """A unit without an id used to become the unit ``'nan'`` in the assignments."""
+    units = _lattice([[100.0, 100.0]]).astype({"unit_id": object})
+    units.loc[1, "unit_id"] = None
+    with pytest.raises(InputError, match=r"^units: feature at row 2 has no unit_id$"):
+        divide_into_grids(units, _area(units), params=GridParams(100, 300))
+
+
+def test_repeated_community_ids_are_input_errors() -> None:
+    """A repeated community id used to divide the same units twice (two sets of grids with
+    the same codes)."""
+    units = _lattice([[100.0, 100.0]])
+    area = _area(units)
+    twice = gpd.GeoDataFrame(pd.concat([area, area], ignore_index=True), crs=CRS)
+    with pytest.raises(InputError, match=r"^areas: duplicate area_id 'A' \(rows 1 and 2\)$"):
+        divide_into_grids(units, twice, params=GridParams(100, 300))
 
 
 def test_households_that_are_not_numbers_are_named() -> None:

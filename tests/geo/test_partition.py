@@ -195,6 +195,17 @@ def test_bad_band_is_an_input_error(lo: float, hi: float) -> None:
         partition_graph(g, lo, hi)
 
 
+@pytest.mark.parametrize("time_limit", [0.0, -1.0, float("nan"), float("inf")])
+def test_bad_time_limit_is_an_input_error(time_limit: float) -> None:
+    """A zero, negative, NaN or infinite time limit used to be accepted (NaN: a deadline
+    that never passes; zero or negative: no local search at all, silently)."""
+    from gridplan.errors import InputError
+
+    g = _graph("ab", [10, 10], [(0, 1, None)], [(0, 0), (1, 0)])
+    with pytest.raises(InputError, match=r"time_limit must be a positive number of seconds"):
+        partition_graph(g, 5, 15, time_limit=time_limit)
+
+
 def test_zero_floor_gives_one_area_per_unit() -> None:
     """
     a - b      10 households each, band [0, 15]: as many areas as allowed -> {a} {b}

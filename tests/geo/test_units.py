@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 import pytest
 import shapely
 from shapely import LineString, Point, Polygon, box
@@ -150,6 +151,55 @@ def test_bad_inputs() -> None:
     neg = gpd.GeoDataFrame({"households": [-1.0]}, geometry=[Point(1, 1)], crs=CRS)
     with pytest.raises(InputError, match="negative households"):
         build_units(roads, outline, points=neg)
+
+
+def test_repeated_or_missing_compound_ids_are_input_errors() -> None:
+    """A repeated compound id used to be accepted: its placements and the compound unit's
+    ``compound_id`` could not tell the two compounds apart. A missing id became ``'nan'``."""
+    roads, outline = _two_blocks()
+    twice = _compounds().assign(compound_id=["C", "C"])
+    with pytest.raises(
+        InputError, match=r"^compounds: duplicate compound_id 'C' \(rows 1 and 2\)$"
+    ):
+        build_units(roads, outline, compounds=twice)
+    with pytest.raises(InputError, match="compounds: duplicate compound_id 'C'"):
+        build_units(roads, outline, compounds=twice, params=UnitParams(compound_mode="merge"))
+    missing = _compounds().assign(compound_id=["C", None])
+    with pytest.raises(InputError, match=r"^compounds: feature at row 2 has no compound_id$"):
+        build_units(roads, outline, compounds=missing)
+    # Ids that differ only as values still collide as text (1 and "1" are both "1").
+    mixed = _compounds().assign(compound_id=pd.Series([1, "1"], dtype=object))
+    with pytest.raises(InputError, match="compounds: duplicate compound_id '1'"):
+        build_units(roads, outline, compounds=mixed)
+
+
+def test_repeated_building_and_point_ids_are_input_errors() -> None:
+    """Buildings and points go through the same check as compounds when they carry ids."""
+    roads, outline = _two_blocks()
+    buildings = gpd.GeoDataFrame(
+        {"building_id": ["b1", "b2", "b1"], "households": [1.0, 2.0, 3.0]},
+        geometry=[box(10, 10, 20, 20), box(30, 10, 40, 20), box(150, 60, 160, 70)],
+        crs=CRS,
+    )
+    with pytest.raises(InputError, match=r"buildings: duplicate building_id 'b1' \(rows 1 and 3\)"):
+        build_units(roads, outline, buildings=buildings)
+    points = gpd.GeoDataFrame(
+        {"point_id": ["p", "p"], "households": [1.0, 2.0]},
+        geometry=[Point(50, 50), Point(150, 50)],
+        crs=CRS,
+    )
+    with pytest.raises(InputError, match=r"points: duplicate point_id 'p' \(rows 1 and 2\)"):
+        build_units(roads, outline, points=points)
+
+
+def test_unique_compound_ids_still_build_units() -> None:
+    """Unique ids (and compounds with no id column, named by row) are accepted as before."""
+    roads, outline = _two_blocks()
+    units = build_units(roads, outline, compounds=_compounds()).units
+    assert sorted(units["compound_id"].dropna()) == ["C", "D"]
+    no_ids = _compounds().drop(columns="compound_id")
+    units = build_units(roads, outline, compounds=no_ids).units
+    assert sorted(units["compound_id"].dropna()) == ["row 1", "row 2"]
 
 
 def test_unreadable_counts_are_named_not_dropped() -> None:

@@ -50,6 +50,61 @@ def class_rank(road_class: object) -> int:
         return len(ROAD_CLASSES)
 
 
+def feature_ids(values: pd.Series, column: str, source: str) -> npt.NDArray[np.object_]:
+    """The ids of a layer as text, checked: every feature has one and no two share one.
+
+    Parameters
+    ----------
+    values
+        The id column, one value per feature in layer order.
+    column
+        Its name (for messages).
+    source
+        The layer (``units``, ``compounds``, ...; for messages).
+
+    Returns
+    -------
+    numpy.ndarray
+        The ids as strings, in layer order.
+
+    Raises
+    ------
+    InputError
+        Naming the first feature (row, 1-based) without an id, or the first id that repeats
+        with the rows holding it (and how many other ids repeat).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> feature_ids(pd.Series(["a", "b"]), "unit_id", "units").tolist()
+    ['a', 'b']
+    >>> feature_ids(pd.Series(["a", "b", "a"]), "unit_id", "units")
+    Traceback (most recent call last):
+    ...
+    gridplan.errors.InputError: units: duplicate unit_id 'a' (rows 1 and 3)
+    """
+    raw = values.to_numpy(dtype=object)
+    missing = np.asarray(pd.isna(raw), dtype=bool)
+    if missing.any():
+        rows_missing = np.flatnonzero(missing) + 1
+        more = f" (and {len(rows_missing) - 1} more)" if len(rows_missing) > 1 else ""
+        raise InputError(f"{source}: feature at row {rows_missing[0]} has no {column}{more}")
+    ids = values.astype(str).to_numpy(dtype=object)
+    repeated = pd.Series(ids).duplicated(keep=False).to_numpy(dtype=bool)
+    if repeated.any():
+        first = ids[np.flatnonzero(repeated)[0]]
+        rows = [str(r) for r in np.flatnonzero(ids == first) + 1]
+        listed = (
+            ", ".join(rows[:-1]) + f" and {rows[-1]}"
+            if len(rows) <= 5
+            else ", ".join(rows[:5]) + f" and {len(rows) - 5} more"
+        )
+        others = len(set(ids[repeated])) - 1
+        more = f"; {others} more id(s) repeat" if others else ""
+        raise InputError(f"{source}: duplicate {column} {first!r} (rows {listed}){more}")
+    return ids
+
+
 def build_unit_graph(
     units: gpd.GeoDataFrame,
     roads: gpd.GeoDataFrame | None = None,
@@ -86,8 +141,8 @@ def build_unit_graph(
     Raises
     ------
     InputError
-        If the id column is missing or ids repeat, a unit is not a polygon, or a count is
-        negative or not a number.
+        If the id column is missing, a unit has no id or ids repeat, a unit is not a
+        polygon, or a count is negative or not a number.
     CRSError
         If the units or the roads have no CRS.
 
@@ -111,10 +166,7 @@ def build_unit_graph(
     """
     if id_column not in units.columns:
         raise InputError(f"units: no {id_column!r} column")
-    ids = units[id_column].astype(str).to_numpy(dtype=object)
-    dup = pd.Series(ids).duplicated()
-    if dup.any():
-        raise InputError(f"units: duplicate {id_column} {ids[dup.to_numpy()][0]!r}")
+    ids = feature_ids(units[id_column], id_column, "units")
     target = CRS.from_user_input(crs) if crs is not None else metric_crs(units, "units")
     metric = units.to_crs(target) if units.crs is not None and units.crs != target else units
     geoms = np.asarray(metric.geometry.values, dtype=object)

@@ -23,6 +23,7 @@ north to south (:func:`gridplan.geo.codes.reading_order`).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Protocol
@@ -37,7 +38,7 @@ from pyproj import CRS
 from gridplan.data.crs import metric_crs
 from gridplan.data.layers import parse_counts
 from gridplan.errors import InputError
-from gridplan.geo.adjacency import DEFAULT_TOLERANCE, build_unit_graph
+from gridplan.geo.adjacency import DEFAULT_TOLERANCE, build_unit_graph, feature_ids
 from gridplan.geo.assign import assign_compounds
 from gridplan.geo.codes import CodeScheme, reading_order
 from gridplan.geo.graph import UnitGraph
@@ -175,9 +176,16 @@ class GridParams:
     seed
         Seed for the engine (results repeat for a seed).
     time_limit
-        Seconds per community for the engine (``None``: the engine's own default).
+        Seconds per community for the engine, a positive finite number (``None``: the
+        engine's own default).
     tolerance
         Metres within which a unit boundary follows a road.
+
+    Raises
+    ------
+    InputError
+        If the band is not ``0 <= lo <= hi`` with ``hi > 0``, or ``time_limit`` is zero,
+        negative, NaN or infinite.
     """
 
     lo: float = 300.0
@@ -189,6 +197,12 @@ class GridParams:
     def __post_init__(self) -> None:
         if not (0 <= self.lo <= self.hi) or self.hi <= 0:
             raise InputError(f"band must satisfy 0 <= lo <= hi, hi > 0 (got {self.lo}, {self.hi})")
+        if self.time_limit is not None and not (
+            math.isfinite(self.time_limit) and self.time_limit > 0
+        ):
+            raise InputError(
+                f"time_limit must be a positive number of seconds (got {self.time_limit})"
+            )
 
 
 @dataclass(frozen=True)
@@ -321,7 +335,8 @@ def divide_into_grids(
     Raises
     ------
     InputError
-        If a column is missing or counts are negative.
+        If a column is missing, counts are negative, a unit or community has no id, or two
+        units (or two communities) share an id.
 
     Examples
     --------
@@ -351,6 +366,8 @@ def divide_into_grids(
         if col not in frame.columns:
             have = ", ".join(str(c) for c in frame.columns if c != frame.geometry.name)
             raise InputError(f"{what}: no field {col!r} (fields: {have})")
+    unit_ids = feature_ids(units[unit_id_column], unit_id_column, "units")
+    area_ids = feature_ids(areas[area_id_column], area_id_column, "areas")
     target = CRS.from_user_input(metric_crs(units, "units"))
     geoms = np.asarray(units.geometry.values, dtype=object)
     not_polygon = shapely.is_missing(geoms) | shapely.is_empty(geoms)
@@ -361,13 +378,13 @@ def divide_into_grids(
             what = "empty geometry"
         else:
             what = f"{geoms[i].geom_type} geometry, expected a polygon"
-        raise InputError(f"units feature {units[unit_id_column].iloc[i]}: {what}")
+        raise InputError(f"units feature {unit_ids[i]}: {what}")
     metric = units.to_crs(target)
     hh = np.nan_to_num(
         parse_counts(
             metric[households_column],
             households_column,
-            ids=metric[unit_id_column].to_numpy(dtype=object),
+            ids=unit_ids,
             source="units",
         ),
         nan=0.0,
@@ -379,9 +396,8 @@ def divide_into_grids(
             if residents_column in metric.columns
             else np.zeros(len(metric))
         ),
-        _uid=metric[unit_id_column].astype(str).to_numpy(dtype=object),
+        _uid=unit_ids,
     )
-    area_ids = areas[area_id_column].astype(str).to_numpy(dtype=object)
     if area_id_column in units.columns:
         community = metric[area_id_column].map(lambda v: None if pd.isna(v) else str(v))
         community = community.to_numpy(dtype=object)

@@ -41,7 +41,7 @@ from scipy import sparse
 from gridplan.data.crs import metric_crs
 from gridplan.data.layers import ARTERIAL_CLASSES, ROAD_CLASSES, parse_counts
 from gridplan.errors import InputError
-from gridplan.geo.adjacency import DEFAULT_TOLERANCE, build_unit_graph
+from gridplan.geo.adjacency import DEFAULT_TOLERANCE, build_unit_graph, feature_ids
 from gridplan.geo.blocks import DEFAULT_MIN_AREA, merge_slivers, polygonize_roads
 
 CompoundMode = Literal["carve", "merge", "none"]
@@ -149,11 +149,15 @@ def build_units(
     outline
         Optional outline polygon(s); the blocks then tile it.
     compounds
-        Compound polygons (or points) with ``compound_id`` and optional counts.
+        Compound polygons (or points) with ``compound_id`` and optional counts. Without a
+        ``compound_id`` column a compound is named by its row (``row 3``); with one, every
+        compound needs its own id.
     buildings
-        Building polygons with ``building_id`` and a households count.
+        Building polygons with ``building_id`` (unique, like ``compound_id``) and a
+        households count.
     points
-        Count points (e.g. census block points) with households / residents columns.
+        Count points (e.g. census block points) with households / residents columns (and
+        an optional unique ``point_id``).
     params
         Building parameters (defaults: :class:`UnitParams`).
     crs
@@ -162,6 +166,15 @@ def build_units(
     Returns
     -------
     UnitsResult
+
+    Raises
+    ------
+    InputError
+        If ``compound_mode`` is unknown; or a compound, building or point has no geometry,
+        is neither a polygon nor a point, has a negative or unreadable count, lacks its id
+        (when the layer has an id column) or shares its id with another feature of its layer.
+    CRSError
+        If a layer has no CRS.
 
     Examples
     --------
@@ -310,7 +323,7 @@ def _prepare(
     out = gpd.GeoDataFrame(
         {
             "feature_id": (
-                layer[id_column].astype(str).to_numpy()
+                feature_ids(layer[id_column], id_column, source)
                 if id_column in layer.columns
                 else np.asarray([f"row {i + 1}" for i in range(len(layer))], dtype=object)
             ),

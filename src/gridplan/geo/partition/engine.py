@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 
@@ -52,8 +53,8 @@ def partition_graph(
     seed
         Random seed; the result is deterministic for a seed.
     time_limit
-        Seconds for the whole run (seeding gets what it needs first; local search stops at
-        the limit).
+        Seconds for the whole run, a positive finite number (seeding gets what it needs
+        first; local search stops at the limit); ``None``: no limit.
     baseline
         Existing district of each unit (any hashable; ``None`` where a unit has none). The
         plan then moves as few households as it can and keeps the baseline's names.
@@ -68,6 +69,14 @@ def partition_graph(
     PartitionResult
         ``valid`` false with the exact ``reason`` when no plan exists (or none was found in
         the time limit).
+
+    Raises
+    ------
+    InputError
+        If the measure is unknown, a unit's measure is missing or negative, the graph is
+        empty, ``k`` is below 1, the band is not finite with ``lo >= 0`` and ``hi > 0``,
+        ``time_limit`` is zero, negative, NaN or infinite, or the baseline's length differs
+        from the graph's.
 
     Examples
     --------
@@ -88,6 +97,8 @@ def partition_graph(
     """
     t0 = time.perf_counter()
     config = config or PartitionConfig()
+    if time_limit is not None and not (math.isfinite(time_limit) and time_limit > 0):
+        raise InputError(f"time_limit must be a positive number of seconds (got {time_limit})")
     deadline = None if time_limit is None else t0 + float(time_limit)
     weights = _weights(graph, measure)
     n = graph.n
