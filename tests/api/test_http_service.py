@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from gridplan.api.app import create_app
 from gridplan.api.cli import app as cli_app
 from gridplan.api.errors import error_body, status_for
+from gridplan.api.service import Service
 from gridplan.data.layers import LayerKind
 from gridplan.errors import (
     AuthError,
@@ -31,7 +32,7 @@ from gridplan.errors import (
     ScenarioError,
     StoreError,
 )
-from gridplan.plan import Plan
+from gridplan.plan import Plan, empty_assignments
 from gridplan.settings import Settings
 
 
@@ -160,6 +161,41 @@ def test_geopackage_store(gpkg_store: Any) -> None:
         items = client.get("/collections/units/items", params={"bbox": "0.012,0,0.02,0.01"})
         assert [f["id"] for f in items.json()["features"]] == ["u2"]
         assert client.get("/collections/communities/items").json()["numberMatched"] == 1
+
+
+@pytest.mark.postgis
+def test_plan_cache_asks_the_store_only_for_the_latest_id(
+    store: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ "Which plan is the latest" is one cheap query (``Store.latest_plan_id``); the cache
+    used to list every stored plan (headers, targets, metrics) on each refresh."""
+
+    def refused() -> None:
+        raise AssertionError("the plan cache must not list the plans")
+
+    asked: list[int | None] = []
+    latest_plan_id = store.latest_plan_id
+
+    def counted() -> int | None:
+        asked.append(latest_plan_id())
+        return asked[-1]
+
+    monkeypatch.setattr(store, "list_plans", refused)
+    monkeypatch.setattr(store, "latest_plan_id", counted)
+    service = Service(Settings(), store=store, refresh_seconds=0.0)
+    with pytest.raises(NotFoundError, match="no plan is stored yet"):
+        service.plans.latest_id()
+    area = gpd.GeoDataFrame(
+        {"level": ["community"], "area_id": ["C"], "households": [12.0]},
+        geometry=[shapely.box(0, 0, 0.02, 0.01)],
+        crs=4326,
+    )
+    first = store.save_plan(Plan("first", empty_assignments(), area))
+    assert service.plans.latest_id() == first
+    version = service.plans.version
+    second = store.save_plan(Plan("second", empty_assignments(), area, parent_id=first))
+    assert service.plans.get().plan_id == second and service.plans.version == version + 1
+    assert asked == [None, first, second]
 
 
 def test_serve_rejects_a_bad_store(tmp_path: Path) -> None:

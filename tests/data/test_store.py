@@ -431,6 +431,27 @@ def test_plans_are_append_only(store: Store) -> None:
     assert store.load_plan(1).name == "baseline"  # the original is untouched
 
 
+def test_latest_plan_id(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``None`` on an empty store, then the newest id, without loading or listing plans."""
+    for name in ("list_plans", "load_plan", "read_findings"):
+        monkeypatch.setattr(store, name, _refuse(name))
+    assert store.latest_plan_id() is None
+    first = store.save_plan(_plan("baseline"), _findings())
+    assert store.latest_plan_id() == first
+    second = store.save_plan(_plan("scenario A", parent_id=first))
+    assert store.latest_plan_id() == second == first + 1
+    with pytest.raises(NotFoundError):  # a refused save uses no id
+        store.save_plan(_plan("orphan", parent_id=99))
+    assert store.latest_plan_id() == second
+
+
+def _refuse(name: str) -> Any:
+    def refused(*args: object, **kwargs: object) -> None:
+        raise AssertionError(f"latest_plan_id must not call {name}")
+
+    return refused
+
+
 def test_unknown_plans(store: Store) -> None:
     with pytest.raises(NotFoundError, match="no plan is stored"):
         store.load_plan()

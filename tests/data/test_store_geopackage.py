@@ -118,3 +118,26 @@ def test_concurrent_writers_are_serialised(gpkg_store: GeoPackageStore) -> None:
         "f3",
     ]
     assert [r.import_id for r in gpkg_store.read_imports()] == [1, 2, 3, 4]
+
+
+def test_latest_plan_id_is_one_indexed_lookup(
+    gpkg_store: GeoPackageStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``latest_plan_id`` runs one statement, answered from the unique plan-id index (no
+    table scan, no plan rows read)."""
+    from gridplan.data.store import geopackage
+
+    statements: list[str] = []
+    connect = geopackage._connect
+
+    def traced(path: Path) -> sqlite3.Connection:
+        con = connect(path)
+        con.set_trace_callback(statements.append)
+        return con
+
+    monkeypatch.setattr(geopackage, "_connect", traced)
+    assert gpkg_store.latest_plan_id() is None
+    assert len(statements) == 1
+    with closing(sqlite3.connect(gpkg_store.path)) as con:
+        steps = con.execute(f"EXPLAIN QUERY PLAN {statements[0]}").fetchall()
+    assert [row[-1] for row in steps] == ["SEARCH plans USING COVERING INDEX ux_plans_id"]

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 from alembic import command
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 
 from gridplan.data.store.base import open_store
 from gridplan.data.store.postgis import PostGISStore
@@ -65,6 +65,27 @@ def test_every_geometry_has_srid_4326_and_a_gist_index(postgis_store: PostGISSto
     names = {b[0] for b in btree}
     assert {"ix_roads_import_id", "ix_findings_plan_id", "ix_plans_parent_id"} <= names
     assert {"uq_assignments_plan_unit", "uq_areas_plan_level_area", "roads_pkey"} <= names
+
+
+def test_latest_plan_id_is_one_indexed_lookup(postgis_store: PostGISStore) -> None:
+    """``latest_plan_id`` runs one statement, which PostgreSQL answers from the end of the
+    plans' primary-key index (no plan rows read)."""
+    statements: list[tuple[str, object]] = []
+
+    def record(conn: object, cursor: object, sql: str, params: object, *rest: object) -> None:
+        statements.append((sql, params))
+
+    event.listen(postgis_store._engine, "before_cursor_execute", record)
+    try:
+        assert postgis_store.latest_plan_id() is None
+    finally:
+        event.remove(postgis_store._engine, "before_cursor_execute", record)
+    assert len(statements) == 1
+    sql, params = statements[0]
+    with postgis_store._engine.connect() as conn:
+        rows = conn.exec_driver_sql(f"EXPLAIN {sql}", params).all()
+    plan = "\n".join(str(r[0]) for r in rows)
+    assert "Index Only Scan Backward using plans_pkey on plans" in plan, plan
 
 
 def test_migration_is_idempotent(postgis_store: PostGISStore) -> None:

@@ -128,8 +128,7 @@ class PlanCache:
         return time.monotonic() - self._checked < self._refresh
 
     def _read_latest(self) -> None:
-        infos = self._service.call(lambda s: s.list_plans())
-        latest = max((i.plan_id for i in infos), default=None)
+        latest = self._service.call(lambda s: s.latest_plan_id())
         with self._lock:
             if latest != self._latest:
                 self._latest = latest

@@ -139,6 +139,13 @@ class Store(ABC):
         """All stored plans, oldest first."""
 
     @abstractmethod
+    def latest_plan_id(self) -> int | None:
+        """The id of the latest stored plan, ``None`` when no plan is stored.
+
+        One indexed query (the largest ``plan_id``); no plan is loaded.
+        """
+
+    @abstractmethod
     def load_plan(self, plan_id: int | None = None) -> Plan:
         """Load a plan; ``None`` loads the latest.
 
