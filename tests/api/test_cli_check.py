@@ -262,3 +262,40 @@ def test_json_is_utf8_whatever_the_stdout_encoding(files: dict[str, Path]) -> No
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout_bytes.decode("utf-8"))
     assert [a["name"] for a in doc["areas"]] == ["青新社区", "锦青社区", "阳光社区"]
+
+
+def test_json_polygons_follow_rfc7946(tmp_path: Path) -> None:
+    """A ring-shaped community drawn clockwise, with a counter-clockwise hole, came back in
+    the JSON as drawn; RFC 7946 wants exteriors counter-clockwise and holes clockwise::
+
+        +-----------------+ 300    a: 0..300 minus 100..200, 500 households (size.under)
+        |  a  +-------+   |        b: 100..200, inside a's hole
+        |     |   b   |   |
+        |     +-------+   |
+        +-----------------+ 0
+        0    100     200  300
+    """
+    shell = [(X0, Y0), (X0, Y0 + 300), (X0 + 300, Y0 + 300), (X0 + 300, Y0)]  # clockwise
+    hole = [(X0 + 100, Y0 + 100), (X0 + 200, Y0 + 100), (X0 + 200, Y0 + 200), (X0 + 100, Y0 + 200)]
+    areas = gpd.GeoDataFrame(
+        {"CODE": ["a", "b"], "MC": ["青新社区", "锦青社区"], "HU": [500.0, 2000.0]},
+        geometry=[shapely.Polygon(shell, [hole]), _box(100, 100, 200, 200)],
+        crs=CRS,
+    )
+    path = tmp_path / "donut.gpkg"
+    areas.to_file(path)
+    result = runner.invoke(
+        app,
+        ["check", "--areas", str(path), "--id-field", "CODE", "--name-field", "MC",
+         "--households-field", "HU", "--format", "json"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    under = next(f for f in doc["findings"] if f["rule"] == "size.under")
+    assert under["area"] == "a"
+    polygon = shapely.geometry.shape(under["geometry"])
+    assert len(polygon.interiors) == 1
+    assert shapely.is_ccw(polygon.exterior)
+    assert not shapely.is_ccw(polygon.interiors[0])
+    lon, lat = polygon.exterior.coords[0]
+    assert 118 < lon < 120 and 24 < lat < 26

@@ -61,10 +61,13 @@ class CheckReport:
         ``{"level", "summary": {"areas", "findings", "by_rule", "ignored_slivers"},
         "areas": [{"id", "name", "households", "residents", "road_boundary_share", "parts",
         "polsby_popper"}], "findings": [{"rule", "area", "severity", "value", "message",
-        "geometry"}]}``, geometries as GeoJSON in WGS84, ``NaN`` as ``None``.
+        "geometry"}]}``, ``NaN`` as ``None``. Geometries are GeoJSON as RFC 7946 has it:
+        longitude/latitude in WGS84 (EPSG:4326), polygon exteriors counter-clockwise and
+        holes clockwise (§3.1.6), whatever the orientation of the areas as given.
         """
         wgs = self.findings.to_crs(STORAGE_CRS) if len(self.findings) else self.findings
-        geojson = shapely.to_geojson(np.asarray(wgs.geometry.values, dtype=object))
+        geoms = np.asarray(wgs.geometry.values, dtype=object)
+        geojson = shapely.to_geojson(shapely.orient_polygons(geoms, exterior_cw=False))
         findings = [
             {
                 "rule": rule,
