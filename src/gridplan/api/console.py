@@ -2,6 +2,11 @@
 
 Every command prints a readable Rich table by default and JSON with ``--format json``, and
 exits non-zero with a one-line reason on bad input (any :class:`~gridplan.errors.GridplanError`).
+
+The tables work on any terminal: where stdout cannot hold a character (Chinese names on an
+ASCII or latin-1 terminal, ``LANG=C``, ``PYTHONIOENCODING=ascii``) it is written as a
+backslash escape (``\\u9752``) instead of ending in a traceback. ``--format json`` always writes
+UTF-8 bytes.
 """
 
 from __future__ import annotations
@@ -12,10 +17,12 @@ import math
 import sys
 from collections.abc import Callable
 from enum import StrEnum
-from typing import Any, ParamSpec, TypeVar
+from typing import IO, Any, Literal, ParamSpec, TypeVar, cast
 
 import typer
+from rich.cells import cell_len
 from rich.console import Console
+from rich.text import Text
 
 from gridplan.errors import GridplanError, InvalidFeaturesError
 from gridplan.settings import Settings
@@ -26,8 +33,101 @@ R = TypeVar("R")
 #: Exit status for bad input.
 EXIT_BAD_INPUT = 2
 
-console = Console()
-err_console = Console(stderr=True)
+
+class _EscapingStream:
+    """``sys.stdout`` or ``sys.stderr`` as it is at each write, never failing on a character
+    its encoding cannot hold.
+
+    Such a character reaching the stream (Rich's truncation ellipsis, a Text built without
+    :meth:`_EscapingConsole.render_str`) is laid out already, so it is written as one ``?``
+    per terminal column it takes: the table borders stay in line. The stream is looked up on
+    every call, so one swapped in later (a test runner's, Rich's progress redirection) is used,
+    as Rich does for a console without a file.
+    """
+
+    def __init__(self, name: Literal["stdout", "stderr"]) -> None:
+        self._name = name
+
+    def _stream(self) -> IO[str] | None:
+        stream = getattr(sys, self._name)
+        return cast("IO[str] | None", getattr(stream, "rich_proxied_file", stream))
+
+    @property
+    def encoding(self) -> str:
+        """The encoding of the current stream (``utf-8`` when it names none)."""
+        return _encoding_of(self._stream())
+
+    def write(self, text: str) -> int:
+        """Write ``text``, each character the stream cannot hold as ``?`` per column."""
+        stream = self._stream()
+        if stream is None:  # no console at all (pythonw)
+            return len(text)
+        return stream.write(_replace_unencodable(text, _encoding_of(stream)))
+
+    def flush(self) -> None:
+        """Flush the current stream."""
+        stream = self._stream()
+        if stream is not None:
+            stream.flush()
+
+    def isatty(self) -> bool:
+        """Whether the current stream is a terminal."""
+        stream = self._stream()
+        return stream is not None and stream.isatty()
+
+
+class _EscapingConsole(Console):
+    """A Rich console whose strings are escaped for its stream's encoding before layout.
+
+    Escaping in :meth:`render_str` (which Rich calls for every string it prints or puts in a
+    table cell, title or header) lets the table widths count the escapes; the stream replaces
+    whatever else Rich writes that it cannot hold (an ellipsis, a Text built elsewhere).
+    """
+
+    def render_str(self, text: str, **kwargs: Any) -> Text:
+        """Convert ``text`` to a Text as Rich does, after escaping what the stream can't hold."""
+        return super().render_str(escape_unencodable(text, self.encoding), **kwargs)
+
+
+def escape_unencodable(text: str, encoding: str) -> str:
+    r"""``text`` with each character ``encoding`` cannot hold written as a backslash escape.
+
+    Examples
+    --------
+    >>> escape_unencodable("青新社区 A", "ascii")
+    '\\u9752\\u65b0\\u793e\\u533a A'
+    >>> escape_unencodable("青新社区", "utf-8")
+    '青新社区'
+    """
+    if _holds(text, encoding):
+        return text
+    return text.encode(encoding, "backslashreplace").decode(encoding)
+
+
+def _replace_unencodable(text: str, encoding: str) -> str:
+    if _holds(text, encoding):
+        return text
+    return "".join(c if _holds(c, encoding) else "?" * cell_len(c) for c in text)
+
+
+def _holds(text: str, encoding: str) -> bool:
+    try:
+        text.encode(encoding)
+    except UnicodeEncodeError:
+        return False
+    except LookupError:  # an encoding Python does not know: leave the text to the stream
+        return True
+    return True
+
+
+def _encoding_of(stream: IO[str] | None) -> str:
+    return (getattr(stream, "encoding", None) or "utf-8").lower()
+
+
+#: Standard output for tables and messages; never fails on an unencodable character.
+console = _EscapingConsole(file=cast("IO[str]", _EscapingStream("stdout")))
+#: Standard error for errors, notes and progress; never fails on an unencodable character.
+err_console = _EscapingConsole(file=cast("IO[str]", _EscapingStream("stderr")), stderr=True)
 
 
 class OutputFormat(StrEnum):
