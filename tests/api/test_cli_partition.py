@@ -193,8 +193,8 @@ def test_partition_bad_input(tmp_path: Path) -> None:
         (["--band", "nan", "4"], "--band nan 4"),  # used to loop forever in the engine
         (["--band", "4", "nan"], "--band 4 nan"),  # used to say "no valid plan" (exit 1)
         (["--band", "4", "8", "--time-limit", "nan"], "--time-limit nan"),
-        # used to run without a limit; refused by the engine (partition_graph)
-        (["--band", "4", "8", "--time-limit", "inf"], "time_limit must be a positive number"),
+        # used to run without a limit; now refused at the CLI, naming the option
+        (["--band", "4", "8", "--time-limit", "inf"], "--time-limit inf: must be a positive"),
     ],
 )
 def test_partition_nan_options_are_bad_input(

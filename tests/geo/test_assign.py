@@ -249,6 +249,18 @@ def test_threads_do_not_change_the_result(cover_tolerance: float) -> None:
     np.testing.assert_allclose(inside["overlap_share"].to_numpy()[:300], best, atol=1e-6)
 
 
+def test_compound_ids_must_be_present_and_unique() -> None:
+    dup = _compounds().assign(compound_id=["K", "P", "K", "M"])
+    with pytest.raises(InputError, match=r"compounds: duplicate compound_id 'K' \(rows 1 and 3\)"):
+        assign_compounds(dup, _areas())
+    gap = _compounds().assign(compound_id=["K", None, "L", "M"])
+    with pytest.raises(InputError, match="compounds: feature at row 2 has no compound_id"):
+        assign_compounds(gap, _areas())
+    numbered = _compounds().assign(cid=[1.0, 2.0, 3.0, 4.0])
+    out = assign_compounds(numbered, _areas(), compound_id_field="cid")
+    assert out["compound_id"].tolist() == ["1", "2", "3", "4"]
+
+
 def test_workers_must_be_positive() -> None:
     with pytest.raises(InputError, match="workers must be at least 1"):
         assign_compounds(_compounds(), _areas(), workers=0)

@@ -355,6 +355,91 @@ def _coerce(values: pd.Series, dtype: str) -> pd.Series:
     ).astype(object)
 
 
+def feature_ids(values: pd.Series, column: str, source: str) -> npt.NDArray[np.object_]:
+    """The ids of a layer as text, checked: every feature has one and no two share one.
+
+    Parameters
+    ----------
+    values
+        The id column, one value per feature in layer order.
+    column
+        Its name (for messages).
+    source
+        The layer (``units``, ``compounds``, ...; for messages).
+
+    Returns
+    -------
+    numpy.ndarray
+        The ids as strings, in layer order.
+
+    Raises
+    ------
+    InputError
+        Naming the first feature (row, 1-based) without an id, or the first id that repeats
+        with the rows holding it (and how many other ids repeat).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> feature_ids(pd.Series(["a", "b"]), "unit_id", "units").tolist()
+    ['a', 'b']
+    >>> feature_ids(pd.Series(["a", "b", "a"]), "unit_id", "units")
+    Traceback (most recent call last):
+    ...
+    gridplan.errors.InputError: units: duplicate unit_id 'a' (rows 1 and 3)
+    """
+    raw = values.to_numpy(dtype=object)
+    missing = np.asarray(pd.isna(raw), dtype=bool)
+    if missing.any():
+        rows_missing = np.flatnonzero(missing) + 1
+        more = f" (and {len(rows_missing) - 1} more)" if len(rows_missing) > 1 else ""
+        raise InputError(f"{source}: feature at row {rows_missing[0]} has no {column}{more}")
+    ids = values.astype(str).to_numpy(dtype=object)
+    require_unique(ids, column, source)
+    return ids
+
+
+def require_unique(ids: npt.NDArray[np.object_], column: str, source: str) -> None:
+    """Refuse ids that repeat.
+
+    Parameters
+    ----------
+    ids
+        One id (text) per feature, in layer order.
+    column, source
+        The id column and the layer, for messages.
+
+    Raises
+    ------
+    InputError
+        Naming the first id that repeats with the rows (1-based) holding it, and how many
+        other ids repeat.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> require_unique(np.array(["a", "b", "a"], dtype=object), "compound_id", "compounds")
+    Traceback (most recent call last):
+    ...
+    gridplan.errors.InputError: compounds: duplicate compound_id 'a' (rows 1 and 3)
+    """
+    if len(set(ids)) == len(ids):
+        return
+    ids = np.asarray(ids, dtype=object)
+    repeated = pd.Series(ids).duplicated(keep=False).to_numpy(dtype=bool)
+    if repeated.any():
+        first = ids[np.flatnonzero(repeated)[0]]
+        rows = [str(r) for r in np.flatnonzero(ids == first) + 1]
+        listed = (
+            ", ".join(rows[:-1]) + f" and {rows[-1]}"
+            if len(rows) <= 5
+            else ", ".join(rows[:5]) + f" and {len(rows) - 5} more"
+        )
+        others = len(set(ids[repeated])) - 1
+        more = f"; {others} more id(s) repeat" if others else ""
+        raise InputError(f"{source}: duplicate {column} {first!r} (rows {listed}){more}")
+
+
 def parse_counts(
     raw: pd.Series,
     column: str,

@@ -38,7 +38,7 @@ import shapely
 from pyproj import CRS
 
 from gridplan.data.crs import metric_crs, require_crs
-from gridplan.data.layers import ARTERIAL_CLASSES
+from gridplan.data.layers import ARTERIAL_CLASSES, require_unique
 from gridplan.data.reference import normalise_name
 from gridplan.errors import InputError
 from gridplan.geo.threads import balanced_groups, resolve_workers, thread_map
@@ -114,8 +114,8 @@ def assign_compounds(
     Raises
     ------
     InputError
-        If an id field is missing, area ids repeat, a geometry has the wrong type, or
-        ``workers`` is below 1.
+        If an id field is missing, a feature has no id, ids repeat, a geometry has the
+        wrong type, or ``workers`` is below 1.
 
     Examples
     --------
@@ -163,6 +163,12 @@ def assign_compounds(
         if compound_id_field in compounds.columns
         else np.asarray([f"row {i + 1}" for i in range(len(compounds))], dtype=object)
     )
+    if compound_id_field in compounds.columns:
+        missing = pd.isna(comp_ids)
+        if missing.any():
+            row = int(np.flatnonzero(missing)[0]) + 1
+            raise InputError(f"compounds: feature at row {row} has no {compound_id_field}")
+        require_unique(comp_ids, compound_id_field, "compounds")
     _check_types(cgoms, "compounds", comp_ids, polygons_only=False)
     agoms = _repaired(agoms)
 

@@ -36,9 +36,9 @@ import shapely
 from pyproj import CRS
 
 from gridplan.data.crs import metric_crs
-from gridplan.data.layers import parse_counts
+from gridplan.data.layers import feature_ids, parse_counts
 from gridplan.errors import InputError
-from gridplan.geo.adjacency import DEFAULT_TOLERANCE, build_unit_graph, feature_ids
+from gridplan.geo.adjacency import DEFAULT_TOLERANCE, build_unit_graph
 from gridplan.geo.assign import assign_compounds
 from gridplan.geo.codes import CodeScheme, reading_order
 from gridplan.geo.graph import UnitGraph

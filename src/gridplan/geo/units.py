@@ -39,9 +39,9 @@ from pyproj import CRS
 from scipy import sparse
 
 from gridplan.data.crs import metric_crs
-from gridplan.data.layers import ARTERIAL_CLASSES, ROAD_CLASSES, parse_counts
+from gridplan.data.layers import ARTERIAL_CLASSES, ROAD_CLASSES, feature_ids, parse_counts
 from gridplan.errors import InputError
-from gridplan.geo.adjacency import DEFAULT_TOLERANCE, build_unit_graph, feature_ids
+from gridplan.geo.adjacency import DEFAULT_TOLERANCE, build_unit_graph
 from gridplan.geo.blocks import DEFAULT_MIN_AREA, merge_slivers, polygonize_roads
 
 CompoundMode = Literal["carve", "merge", "none"]

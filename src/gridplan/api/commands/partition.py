@@ -13,6 +13,7 @@ summary says why (``valid`` false), nothing is written and the exit status is 1.
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -95,8 +96,8 @@ def partition_command(
         raise InputError(f"--band {lo:g} {hi:g}: need 0 <= LO <= HI and HI > 0")
     if k is not None and k < 1:
         raise InputError(f"--k {k}: need at least 1 area")
-    if time_limit is not None and not time_limit > 0:
-        raise InputError(f"--time-limit {time_limit:g}: must be positive")
+    if time_limit is not None and not (time_limit > 0 and math.isfinite(time_limit)):
+        raise InputError(f"--time-limit {time_limit:g}: must be a positive number of seconds")
     layer = read_layer_file(
         units, LayerKind.UNITS, fields={"households": households_field}, id_field=unit_id_field
     )
