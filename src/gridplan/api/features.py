@@ -185,20 +185,7 @@ def _plain(value: Any) -> Any:
 def _right_hand(geoms: np.ndarray) -> np.ndarray:
     """Orient polygon rings as RFC 7946 §3.1.6 asks: exteriors counter-clockwise, holes
     clockwise (GEOS unions and shapefiles give clockwise shells)."""
-    orient = getattr(shapely, "orient_polygons", None)  # shapely >= 2.1
-    if orient is not None:
-        return np.asarray(orient(geoms, exterior_cw=False), dtype=object)
-    return np.array([_oriented(g) for g in geoms], dtype=object)  # shapely 2.0
-
-
-def _oriented(geom: Any) -> Any:
-    if geom is None:
-        return None
-    if geom.geom_type == "Polygon":
-        return shapely.geometry.polygon.orient(geom)
-    if geom.geom_type in ("MultiPolygon", "GeometryCollection"):
-        return type(geom)([_oriented(part) for part in geom.geoms])
-    return geom
+    return np.asarray(shapely.orient_polygons(geoms, exterior_cw=False), dtype=object)
 
 
 def render_features(
