@@ -20,14 +20,18 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
+import shapely
 from shapely import box
 from typer.testing import CliRunner
 
 from gridplan.api.cli import app
+from gridplan.api.commands.scenario import load_base, read_check_layers
 from gridplan.data.layers import LayerKind, normalise
-from gridplan.data.store.base import Store
+from gridplan.data.store.base import Store, open_store
 from gridplan.geo.plans import plan_from_units
+from gridplan.geo.scenario import check_plan_levels, load_scenario, plan_findings
 
 runner = CliRunner()
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "scenarios"
@@ -123,6 +127,30 @@ def test_named_assignments_example_in_both_stores(store: Store) -> None:
     assert set(grids["parent_id"]) == set(COMMUNITIES)
     # The base plan is untouched (plans are immutable).
     assert store.load_plan(base_id).assignments["community_id"].tolist() == list(_toy()[2])
+    # The new plan is stored with its findings: the ones its checks give when re-run on the
+    # stored plan with the store's layers (what GET /plans/{id}/checks runs).
+    stored = store.read_findings(data["plan_id"])
+    again = plan_findings(check_plan_levels(plan, read_check_layers(store)))
+    _assert_same_findings(stored, again)
+    # communities of 5-12 × 80 households are under 1000; the regridded grids are in band
+    assert data["checks"] == {
+        "community": {"findings": 6, "by_rule": {"size.under": 6}},
+        "grid": {"findings": 0, "by_rule": {}},
+    }
+    assert stored["rule"].tolist() == ["size.under"] * 6
+
+
+def _assert_same_findings(stored: gpd.GeoDataFrame, expected: gpd.GeoDataFrame) -> None:
+    """Same findings in the same order: columns and values, geometries within 1e-9°."""
+    assert stored.crs == expected.crs
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(stored.drop(columns="geometry")).reset_index(drop=True),
+        pd.DataFrame(expected.drop(columns="geometry")).reset_index(drop=True),
+    )
+    left = np.asarray(stored.geometry.values, dtype=object)
+    right = np.asarray(expected.geometry.values, dtype=object)
+    both_null = pd.isna(left) & pd.isna(right)
+    assert (both_null | shapely.equals_exact(left, right, tolerance=1e-9)).all()
 
 
 @pytest.mark.postgis
@@ -143,8 +171,6 @@ def test_failing_step_leaves_the_store_unchanged(store: Store, tmp_path: Path) -
 
 
 def test_table_output_and_bad_file(tmp_path: Path) -> None:
-    from gridplan.data.store.base import open_store
-
     db = tmp_path / "s.gpkg"
     with open_store(db) as st:
         _seed_store(st)
@@ -153,6 +179,8 @@ def test_table_output_and_bad_file(tmp_path: Path) -> None:
     )
     assert res.exit_code == 0, res.output
     assert "stored as plan 2" in res.output and "(parent 1)" in res.output
+    assert "findings (communities): 6 (size.under 6)" in res.output
+    assert "findings (grids): 0 (none)" in res.output
     assert "青新社区" in res.output and "what moved" in res.output
     missing = runner.invoke(app, ["scenario", "run", str(tmp_path / "none.yaml"), "--db", str(db)])
     assert missing.exit_code == 2 and "no such scenario file" in missing.output
@@ -178,6 +206,14 @@ def test_real_data_examples(
     assert after and all(lo <= a["households"] <= hi and a["parts"] == 1 for a in after)
     total = sum(a["households"] for a in after)
     assert total == pytest.approx(178040 / 2.5)
+    # A base of files: the new plan is checked against the scenario's own files.
+    scenario = load_scenario(EXAMPLES / example)
+    with open_store(tmp_path / "p.gpkg") as store:
+        layers = load_base(scenario, store).check_layers()
+        plan = store.load_plan(data["plan_id"])
+        stored = store.read_findings(data["plan_id"])
+    _assert_same_findings(stored, plan_findings(check_plan_levels(plan, layers)))
+    assert sum(c["findings"] for c in data["checks"].values()) == len(stored)
     if example.startswith("new_development"):
         names = {c["community"] for c in data["communities"] if c["after"] is not None}
         assert "Lakeside West" in names

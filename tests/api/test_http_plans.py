@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import orjson
 import pandas as pd
 import pytest
@@ -293,6 +294,39 @@ def test_post_scenario_stores_a_new_plan(slow_refresh: tuple[Any, TestClient]) -
         {"from_community": "A", "to_community": "B", "units": 1, "households": 20.0}
     ]
     assert [p.plan_id for p in store.list_plans()] == [first, second]
+
+
+def test_post_scenario_stores_the_findings_its_checks_serve(
+    drawn: tuple[Any, TestClient],
+) -> None:
+    """The scenario's plan is stored with its findings (band 20–40: after u2 moves, A has 10
+    households and B 50), and they are the ones ``GET /plans/{id}/checks`` lists; scenario
+    plans used to be stored without findings (an empty findings collection and map layer)."""
+    store, client = drawn
+    store.save_plan(_plan("before", {"u1": "A", "u2": "A", "u3": "B"}))
+    r = client.post("/scenarios", json=SCENARIO, headers=AUTH)
+    assert r.status_code == 201, r.text
+    plan_id = r.json()["plan_id"]
+    assert r.json()["checks"] == {
+        "community": {"findings": 2, "by_rule": {"size.under": 1, "size.over": 1}}
+    }
+    stored = store.read_findings(plan_id)
+    assert list(zip(stored["rule"], stored["area_id"], stored["value"], strict=True)) == [
+        ("size.under", "A", 10.0),
+        ("size.over", "B", 50.0),
+    ]
+    served = client.get(f"/plans/{plan_id}/checks").json()["levels"]
+    assert set(served) == {"community"}
+    listed = served["community"]["findings"]
+    assert [(f["rule"], f["area"], f["value"], f["message"]) for f in listed] == list(
+        zip(stored["rule"], stored["area_id"], stored["value"], stored["message"], strict=True)
+    )
+    # the same polygons; GeoJSON orients their rings as RFC 7946 asks
+    shapes = [shapely.geometry.shape(f["geometry"]) for f in listed]
+    oriented = shapely.orient_polygons(np.asarray(stored.geometry.values, dtype=object))
+    assert shapely.equals_exact(shapes, oriented, tolerance=1e-9).all()
+    items = client.get("/collections/findings/items", params={"plan": plan_id}).json()
+    assert items["numberMatched"] == 2
 
 
 def test_post_scenario_as_yaml(drawn: tuple[Any, TestClient]) -> None:

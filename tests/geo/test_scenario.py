@@ -13,11 +13,18 @@ from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 from shapely import box
 
 from gridplan.errors import InputError, ScenarioError
-from gridplan.geo.scenario import ScenarioBase, parse_scenario, run_scenario
+from gridplan.geo.scenario import (
+    ScenarioBase,
+    check_plan_levels,
+    parse_scenario,
+    plan_findings,
+    run_scenario,
+)
 
 COLS = 6
 
@@ -205,3 +212,52 @@ def test_regrid_keeps_an_oversized_unit_whole_and_says_why() -> None:
     grid = r.plan.assignments.set_index("unit_id")["grid_id"]
     assert grid["u0"] not in {grid["u1"], grid["u6"], grid["u7"]}
     assert "alone holds 500" in r.steps[0].summary
+
+
+def test_new_plan_is_checked_with_its_own_targets() -> None:
+    """Moving u5 to A leaves A in two pieces (u5 is cut off by C) at 500 households, the top
+    of the 300–500 band::
+
+        A A B B C A
+        A A B B C C
+
+    The result carries the check of the new plan, against its own band and the base's
+    units and compounds, with its findings ready to store (EPSG:4326)."""
+    base = _base()
+    r = run_scenario(_scenario([{"action": "move_units", "units": ["u5"], "community": "A"}]), base)
+    assert set(r.checks) == {"community"}  # no grids in the plan
+    community = r.checks["community"]
+    assert community.band == (300.0, 500.0) and community.measure == "households"
+    assert {(f.rule, f.area_id) for f in community.findings.itertuples()} == {
+        ("enclave.exclave", "A")
+    }
+    again = plan_findings(check_plan_levels(r.plan, base.check_layers()))
+    assert r.findings.crs == again.crs == "EPSG:4326"
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(r.findings.drop(columns="geometry")),
+        pd.DataFrame(again.drop(columns="geometry")),
+    )
+    assert r.findings.geometry.geom_equals_exact(again.geometry, tolerance=1e-12).all()
+
+
+def test_a_residents_band_checks_the_plan_by_residents() -> None:
+    """With a residents band only, the new plan's targets name just that band (they used to
+    carry ``households: null``, which the check refused as a malformed band). A takes u5:
+    5 × 250 = 1250 residents, over 600–1200."""
+    r = run_scenario(
+        _scenario(
+            [{"action": "move_units", "units": ["u5"], "community": "A"}],
+            community={"residents": [600, 1200]},
+        ),
+        _base(),
+    )
+    assert r.plan.targets == {
+        "community": {"residents": [600.0, 1200.0]},
+        "grid": {"households": [300.0, 500.0]},
+    }
+    community = r.checks["community"]
+    assert community.measure == "residents" and community.band == (600.0, 1200.0)
+    rules = {(f.rule, f.area_id, f.value) for f in r.findings.itertuples()}
+    assert ("size.over", "A", 1250.0) in rules and ("enclave.exclave", "A") in {
+        (rule, area) for rule, area, _ in rules
+    }

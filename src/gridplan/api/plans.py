@@ -4,7 +4,8 @@
 check report of :mod:`gridplan.geo.rules`), ``GET /plans/{a}/diff/{b}`` (what moved: units and
 households between communities, and households per community before and after),
 ``GET /plans/{id}/map`` (the Folium HTML of :mod:`gridplan.maps`), ``POST /scenarios`` (a
-scenario document; a new plan; a write, so it needs the bearer token).
+scenario document; a new plan, stored with the findings of its check; a write, so it needs the
+bearer token).
 """
 
 from __future__ import annotations
@@ -22,14 +23,19 @@ from fastapi import APIRouter, Depends, Path, Request
 from starlette.responses import HTMLResponse, Response
 
 from gridplan.api.auth import writer
-from gridplan.api.commands.scenario import load_base, summary
+from gridplan.api.commands.scenario import load_base, read_check_layers, summary
 from gridplan.api.locate import PlanIndex
 from gridplan.api.service import PLAN_ID_MAX, Service
 from gridplan.data.layers import LayerKind
 from gridplan.data.store.base import Store
 from gridplan.errors import InputError, NotFoundError
-from gridplan.geo.rules import CheckConfig, check_areas
-from gridplan.geo.scenario import Scenario, parse_scenario, run_scenario
+from gridplan.geo.scenario import (
+    CheckLayers,
+    Scenario,
+    check_plan_levels,
+    parse_scenario,
+    run_scenario,
+)
 from gridplan.maps.inputs import MapLayers
 from gridplan.maps.render import map_html, render_plan_map
 from gridplan.plan import Level, Plan, PlanInfo
@@ -365,8 +371,8 @@ def make_router(service: Service) -> APIRouter:
         key = (plan_id, service.latest_import())
         body = checked.get(key)
         if body is None:
-            context = service.call(_check_layers)
-            body = orjson.dumps(check_plan(plan, **context))
+            layers = service.call(read_check_layers)
+            body = orjson.dumps(check_plan(plan, layers))
             with checked_lock:
                 checked[key] = body
                 while len(checked) > 8:
@@ -427,7 +433,7 @@ def make_router(service: Service) -> APIRouter:
             raise NotFoundError(f"plan {wanted} not found")
         base = service.call(lambda s: load_base(scenario, s))
         result = run_scenario(scenario, base)
-        plan_id = service.call(lambda s: s.save_plan(result.plan))
+        plan_id = service.call(lambda s: s.save_plan(result.plan, result.findings))
         service.plans.invalidate()
         report = summary(result, plan_id)
         report["links"] = [
@@ -476,15 +482,6 @@ def _nonempty(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame | None:
     return frame if len(frame) else None
 
 
-def _check_layers(store: Store) -> dict[str, gpd.GeoDataFrame | None]:
-    return {
-        "roads": _nonempty(store.read_layer(LayerKind.ROADS)),
-        "compounds": _nonempty(store.read_layer(LayerKind.COMPOUNDS)),
-        "outline": _nonempty(store.read_layer(LayerKind.OUTLINE)),
-        "units": _nonempty(store.read_layer(LayerKind.UNITS)),
-    }
-
-
 def _map_layers(store: Store) -> dict[str, gpd.GeoDataFrame | None]:
     return {
         "roads": _nonempty(store.read_layer(LayerKind.ROADS)),
@@ -493,15 +490,13 @@ def _map_layers(store: Store) -> dict[str, gpd.GeoDataFrame | None]:
     }
 
 
-def check_plan(
-    plan: Plan,
-    *,
-    roads: gpd.GeoDataFrame | None = None,
-    compounds: gpd.GeoDataFrame | None = None,
-    outline: gpd.GeoDataFrame | None = None,
-    units: gpd.GeoDataFrame | None = None,
-) -> dict[str, Any]:
-    """Run the rule engine on each level of a plan.
+def check_plan(plan: Plan, layers: CheckLayers | None = None) -> dict[str, Any]:
+    """Run the rule engine on each level of a plan (:func:`check_plan_levels`: the plan's
+    own targets), the ``GET /plans/{id}/checks`` document.
+
+    The scenario runner checks its new plan with the same function and, on a stored base, the
+    same layers (:func:`~gridplan.api.commands.scenario.read_check_layers`), so the findings
+    stored with a scenario plan are the ones listed here.
 
     Returns
     -------
@@ -511,22 +506,10 @@ def check_plan(
         imported as grids alone has just ``grid``).
     """
     levels: dict[str, Any] = {}
-    for level in (Level.COMMUNITY, Level.GRID):
-        areas = plan.areas_at(level)
-        if areas.empty:
-            continue
-        report = check_areas(
-            areas,
-            level=level,
-            roads=roads,
-            compounds=compounds,
-            outline=outline,
-            units=units,
-            config=CheckConfig.from_targets(plan.targets, level),
-        )
+    for level, report in check_plan_levels(plan, layers).items():
         doc = report.to_json()
         doc["measure"] = report.measure
         doc["band"] = list(report.band) if report.band is not None else None
         doc["notes"] = list(report.notes)
-        levels[level.value] = doc
+        levels[level] = doc
     return _jsonable({"plan_id": plan.plan_id, "levels": levels})

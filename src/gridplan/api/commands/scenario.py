@@ -1,14 +1,17 @@
 """``gridplan scenario run FILE.yaml``: run a scripted redistricting scenario.
 
 The scenario's steps run in memory on the base plan (a stored plan, or files named in the
-scenario); only when every step succeeded is the new plan stored (its parent the base plan).
+scenario); only when every step succeeded is the new plan checked against the rules (its own
+targets; the store's roads, compounds, outline and units for a stored base, the scenario's
+files otherwise) and stored with its findings in one transaction (its parent the base plan).
 A failing step stores nothing and exits 2 with ``error: step N (action): reason``.
 
 JSON on stdout: ``{"plan_id", "parent_id", "name", "steps": [{"step", "action", "summary",
 "households_moved"}], "communities": [{"community", "name", "before", "after"}], "moved":
 [{"from", "to", "households", "residents", "units"}], "compounds_moved": [{"compound",
-"from", "to", "households"}]}``; ``before`` / ``after`` hold ``households``, ``residents``,
-``units``, ``band`` (under | ok | over), ``road_share``, ``parts``, ``embedded`` (or null).
+"from", "to", "households"}], "checks": {"<level>": {"findings", "by_rule"}}}``; ``before`` /
+``after`` hold ``households``, ``residents``, ``units``, ``band`` (under | ok | over),
+``road_share``, ``parts``, ``embedded`` (or null).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import typer
@@ -36,7 +40,9 @@ from gridplan.data.layers import LayerKind
 from gridplan.data.readers import read_layer_file
 from gridplan.data.store.base import Store, open_store
 from gridplan.errors import InputError
+from gridplan.geo.rules.finding import plural
 from gridplan.geo.scenario import (
+    CheckLayers,
     Scenario,
     ScenarioBase,
     ScenarioResult,
@@ -48,9 +54,9 @@ from gridplan.plan import Level
 HELP = "Run scripted redistricting scenarios (YAML) and store the resulting plan."
 
 RUN_HELP = (
-    "Run FILE.yaml on its base plan (a stored plan or files), store the new plan (parent = the "
-    "base) and print before/after per community and what moved. A failing step stores nothing "
-    "and names the step and the reason."
+    "Run FILE.yaml on its base plan (a stored plan or files), check the new plan against the "
+    "rules, store it with its findings (parent = the base) and print before/after per "
+    "community and what moved. A failing step stores nothing and names the step and the reason."
 )
 
 
@@ -86,7 +92,7 @@ def run_command(
 
             result = run_scenario(scenario, base, progress=step)
             bar.update(task, completed=len(scenario.steps))
-        plan_id = store.save_plan(result.plan)
+        plan_id = store.save_plan(result.plan, result.findings)
     data = summary(result, plan_id)
     if output == OutputFormat.JSON:
         print_json(data)
@@ -100,7 +106,8 @@ def load_base(scenario: Scenario, store: Store) -> ScenarioBase:
     spec = scenario.base
     if spec.plan is not None:
         plan = store.load_plan(None if spec.plan == "latest" else int(spec.plan))
-        units = store.read_layer(LayerKind.UNITS)
+        layers = read_check_layers(store)
+        units = layers.units if layers.units is not None else store.read_layer(LayerKind.UNITS)
         if units.empty or plan.assignments.empty:
             raise InputError(
                 f"plan {plan.plan_id} has no unit assignments (a drawn plan): run assign or "
@@ -117,20 +124,17 @@ def load_base(scenario: Scenario, store: Store) -> ScenarioBase:
         units = units[ids.isin(assigned.index.astype(str))].reset_index(drop=True)
         row = assigned.reindex(units["unit_id"].astype(str))
         areas = plan.areas_at(Level.COMMUNITY)
-        roads = store.read_layer(LayerKind.ROADS) if store.count(LayerKind.ROADS) else None
-        compounds = (
-            store.read_layer(LayerKind.COMPOUNDS) if store.count(LayerKind.COMPOUNDS) else None
-        )
         grids = row["grid_id"].to_numpy(dtype=object)
         return ScenarioBase(
             units=units,
             communities=row["community_id"].to_numpy(dtype=object),
             grids=grids if pd.notna(grids).any() else None,
-            roads=roads,
-            compounds=compounds,
+            roads=layers.roads,
+            compounds=layers.compounds,
             parent_id=plan.plan_id,
             names=_mapping(areas, "name"),
             codes=_mapping(areas, "code"),
+            checks=layers,
         )
     assert spec.units is not None and spec.community_field is not None
     fields: dict[str, str] = {}
@@ -160,6 +164,22 @@ def load_base(scenario: Scenario, store: Store) -> ScenarioBase:
         grids=units[spec.grid_field].to_numpy(dtype=object) if spec.grid_field else None,
         roads=roads,
         compounds=compounds,
+    )
+
+
+def read_check_layers(store: Store) -> CheckLayers:
+    """The store's roads, compounds, outline and units (``None`` for an empty layer): what a
+    stored plan is checked against, by ``GET /plans/{id}/checks`` and before a scenario's plan
+    is stored."""
+
+    def layer(kind: LayerKind) -> gpd.GeoDataFrame | None:
+        return store.read_layer(kind) if store.count(kind) else None
+
+    return CheckLayers(
+        roads=layer(LayerKind.ROADS),
+        compounds=layer(LayerKind.COMPOUNDS),
+        outline=layer(LayerKind.OUTLINE),
+        units=layer(LayerKind.UNITS),
     )
 
 
@@ -218,6 +238,10 @@ def summary(result: ScenarioResult, plan_id: int | None) -> dict[str, Any]:
         ],
         "moved": result.moved.to_dict(orient="records"),
         "compounds_moved": result.compounds_moved.to_dict(orient="records"),
+        "checks": {
+            level: {"findings": len(report.findings), "by_rule": report.by_rule()}
+            for level, report in result.checks.items()
+        },
     }
 
 
@@ -236,6 +260,9 @@ def _fmt_side(side: dict[str, Any] | None) -> tuple[str, str, str, str]:
 def _print(data: dict[str, Any]) -> None:
     parent = f" (parent {data['parent_id']})" if data["parent_id"] is not None else ""
     console.print(f"[bold]scenario {data['name']}[/bold]: stored as plan {data['plan_id']}{parent}")
+    for level, check in data["checks"].items():
+        by_rule = ", ".join(f"{r} {n}" for r, n in check["by_rule"].items()) or "none"
+        console.print(f"findings ({plural(level)}): {check['findings']} ({by_rule})")
     steps = Table(title="steps")
     for col in ("#", "action", "what", "households moved"):
         steps.add_column(col, justify="right" if col in ("#", "households moved") else "left")
@@ -267,4 +294,4 @@ def _print(data: dict[str, Any]) -> None:
         console.print(comp)
 
 
-__all__ = ["load_base", "register", "run_command", "summary"]
+__all__ = ["load_base", "read_check_layers", "register", "run_command", "summary"]

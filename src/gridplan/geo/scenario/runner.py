@@ -2,7 +2,9 @@
 
 Each step changes the community (and grid) of units; a step that cannot be carried out raises
 :class:`~gridplan.errors.ScenarioError` naming the step, its action and the reason, before
-anything is stored. Communities are named in steps by id or by name.
+anything is stored. Communities are named in steps by id or by name. The new plan is then
+checked against the rules with its own targets (:mod:`gridplan.geo.scenario.checks`), so the
+caller stores it together with its findings.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from gridplan.geo.adjacency import build_unit_graph
 from gridplan.geo.graph import UnitGraph
 from gridplan.geo.partition import PartitionConfig, partition_graph
 from gridplan.geo.plans import plan_from_units
+from gridplan.geo.rules import CheckReport
+from gridplan.geo.scenario.checks import CheckLayers, check_plan_levels, plan_findings
 from gridplan.geo.scenario.model import (
     AssignCompound,
     Create,
@@ -59,6 +63,10 @@ class ScenarioBase:
         The stored plan this base is (the new plan's parent).
     names, codes
         Community names and codes by id.
+    checks
+        The layers the new plan is checked against; ``None``: the base's own ``units``,
+        ``roads`` and ``compounds``. A stored base passes the store's layers, the ones
+        ``GET /plans/{id}/checks`` uses.
     """
 
     units: gpd.GeoDataFrame
@@ -69,6 +77,13 @@ class ScenarioBase:
     parent_id: int | None = None
     names: Mapping[str, str] = field(default_factory=dict)
     codes: Mapping[str, str] = field(default_factory=dict)
+    checks: CheckLayers | None = None
+
+    def check_layers(self) -> CheckLayers:
+        """The layers the new plan is checked against (see ``checks``)."""
+        if self.checks is not None:
+            return self.checks
+        return CheckLayers(roads=self.roads, compounds=self.compounds, units=self.units)
 
 
 @dataclass(frozen=True)
@@ -97,6 +112,11 @@ class ScenarioResult:
         Compounds whose community changed: ``compound``, ``from``, ``to``, ``households``.
     steps
         One log entry per step.
+    checks
+        The check report of each level of the new plan (its own targets).
+    findings
+        The findings of every level, as stored (:func:`plan_findings`): store them with the
+        plan, ``store.save_plan(result.plan, result.findings)``.
     """
 
     plan: Plan
@@ -105,6 +125,8 @@ class ScenarioResult:
     moved: pd.DataFrame
     compounds_moved: pd.DataFrame
     steps: tuple[StepLog, ...]
+    checks: Mapping[str, CheckReport]
+    findings: gpd.GeoDataFrame
 
 
 class _StepFailedError(Exception):
@@ -132,6 +154,8 @@ def run_scenario(
     ------
     ScenarioError
         When a step fails (unknown compound or community, no plan in the band, ...).
+    InputError
+        When the check of the new plan cannot run (e.g. a check layer is malformed).
     """
     return _Runner(scenario, base).run(progress)
 
@@ -226,14 +250,17 @@ class _Runner:
             self.community,
             self.grid if (self.has_grids or self.regridded) else None,
             name=self.sc.name,
-            targets=self.sc.targets.model_dump(mode="json"),
+            targets=self.sc.targets.model_dump(mode="json", exclude_none=True),
             metrics=metrics,
             source=f"scenario:{self.sc.name}",
             parent_id=self.base.parent_id,
             community_names={c: self.names.get(c, c) for c in self.ids()},
             community_codes={c: self.codes[c] for c in self.ids() if c in self.codes},
         )
-        return ScenarioResult(plan, before, after, moved, compounds, tuple(logs))
+        checks = check_plan_levels(plan, self.base.check_layers())
+        return ScenarioResult(
+            plan, before, after, moved, compounds, tuple(logs), checks, plan_findings(checks)
+        )
 
     def apply(self, step: object) -> str:
         if isinstance(step, AssignCompound):

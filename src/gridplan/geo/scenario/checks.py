@@ -1,0 +1,126 @@
+"""Check a plan at each of its levels against its own targets (pure: no store).
+
+A scenario's new plan is checked before it is stored, and its findings are stored with it;
+``GET /plans/{id}/checks`` runs this same check on a stored plan with the store's layers. A
+scenario on a stored base is checked with those same layers, so the findings stored with its
+plan are the ones the endpoint serves (as long as no import changed the layers since).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import geopandas as gpd
+import pandas as pd
+
+from gridplan.data.crs import STORAGE_CRS, to_storage
+from gridplan.data.layers import FINDING_COLUMNS
+from gridplan.data.store.records import to_multipolygons
+from gridplan.geo.rules import CheckConfig, CheckReport, check_areas
+from gridplan.plan import Level, Plan
+
+
+@dataclass(frozen=True)
+class CheckLayers:
+    """The layers a plan is checked against; each is optional (``None`` or empty: not used).
+
+    Parameters
+    ----------
+    roads
+        Road centrelines (the road rule runs only with them).
+    compounds
+        Compounds with households (split and unassigned compounds).
+    outline
+        The subdistrict outline (gaps); default: the union of the plan's areas.
+    units
+        Units with households (households of detached parts).
+    """
+
+    roads: gpd.GeoDataFrame | None = None
+    compounds: gpd.GeoDataFrame | None = None
+    outline: gpd.GeoDataFrame | None = None
+    units: gpd.GeoDataFrame | None = None
+
+
+def check_plan_levels(plan: Plan, layers: CheckLayers | None = None) -> dict[str, CheckReport]:
+    """Run the rules on each level the plan has areas at, with the plan's own targets.
+
+    Each level is checked with :meth:`CheckConfig.from_targets` of ``plan.targets`` (a level
+    without targets uses the default band), its areas as a store keeps them (EPSG:4326,
+    MultiPolygons): a plan gives the same findings before it is stored and once loaded.
+
+    Parameters
+    ----------
+    plan
+        The plan (stored or not).
+    layers
+        What to check it against (default: nothing but the plan's own areas).
+
+    Returns
+    -------
+    dict
+        One :class:`~gridplan.geo.rules.CheckReport` per level with areas, by level name,
+        ``community`` before ``grid``.
+
+    Raises
+    ------
+    InputError
+        If a target band of the plan is malformed.
+
+    Examples
+    --------
+    A plan of one community of 800 households, its band 1000–3000, has one finding::
+
+        +--------+
+        |   a    |   800 households
+        +--------+
+
+    ``check_plan_levels(plan)["community"].by_rule() == {"size.under": 1}``.
+    """
+    given = layers if layers is not None else CheckLayers()
+    context = {
+        "roads": _nonempty(given.roads),
+        "compounds": _nonempty(given.compounds),
+        "outline": _nonempty(given.outline),
+        "units": _nonempty(given.units),
+    }
+    reports: dict[str, CheckReport] = {}
+    for level in (Level.COMMUNITY, Level.GRID):
+        areas = plan.areas_at(level)
+        if areas.empty:
+            continue
+        areas = to_storage(areas, f"plan {plan.name!r} {level.value} areas")
+        areas = areas.set_geometry(
+            gpd.GeoSeries(
+                to_multipolygons(areas.geometry.values), index=areas.index, crs=STORAGE_CRS
+            )
+        )
+        reports[level.value] = check_areas(
+            areas, level=level, config=CheckConfig.from_targets(plan.targets, level), **context
+        )
+    return reports
+
+
+def plan_findings(reports: Mapping[str, CheckReport]) -> gpd.GeoDataFrame:
+    """The findings of every level, as stored: the columns of
+    :data:`~gridplan.data.layers.FINDING_COLUMNS` (text as objects, ``value`` as floats) and
+    a geometry in EPSG:4326, levels in the order given, each in its report's order."""
+    frames = [r.findings_for_store().to_crs(STORAGE_CRS) for r in reports.values()]
+    if frames:
+        found = gpd.GeoDataFrame(
+            pd.concat(frames, ignore_index=True), geometry="geometry", crs=STORAGE_CRS
+        )
+    else:
+        found = gpd.GeoDataFrame(
+            {c: pd.Series([], dtype=object) for c in FINDING_COLUMNS},
+            geometry=gpd.GeoSeries([], crs=STORAGE_CRS),
+        )
+    return found.astype({c: float if c == "value" else object for c in FINDING_COLUMNS})
+
+
+def _nonempty(frame: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
+    return frame if frame is not None and len(frame) else None
+
+
+__all__ = ["CheckLayers", "check_plan_levels", "plan_findings"]
