@@ -31,7 +31,8 @@ from gridplan.api.commands.scenario import load_base, read_check_layers
 from gridplan.data.layers import LayerKind, normalise
 from gridplan.data.store.base import Store, open_store
 from gridplan.geo.plans import plan_from_units
-from gridplan.geo.scenario import check_plan_levels, load_scenario, plan_findings
+from gridplan.geo.rules import check_plan_levels, plan_findings
+from gridplan.geo.scenario import load_scenario
 
 runner = CliRunner()
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "scenarios"

@@ -11,8 +11,10 @@ import pytest
 from typer.testing import CliRunner
 
 from gridplan.api.cli import app
+from gridplan.api.commands.scenario import read_check_layers
 from gridplan.data.layers import LayerKind
 from gridplan.data.store import open_store
+from gridplan.geo.rules import check_plan_levels, plan_findings
 from gridplan.plan import Level
 
 pytestmark = pytest.mark.slow
@@ -77,7 +79,14 @@ def test_demo_runs_the_example_scenario_into_a_child_plan(
         plans = store.list_plans()
         base = store.load_plan(report["plan_id"])
         child = store.load_plan(plans[-1].plan_id)
+        stored = store.read_findings(child.plan_id)
+        again = plan_findings(check_plan_levels(child, read_check_layers(store)))
     assert len(plans) == 2
+    # the scenario's plan is stored with its findings (what GET /plans/{id}/checks re-runs)
+    assert len(stored) > 0
+    assert stored[["level", "rule", "area_id"]].values.tolist() == (
+        again[["level", "rule", "area_id"]].values.tolist()
+    )
     assert child.parent_id == base.plan_id
     communities = child.areas_at(Level.COMMUNITY)
     # the scenario consolidates into fewer, larger communities, all within its band

@@ -124,6 +124,10 @@ def test_config_from_plan_targets_per_level() -> None:
     assert grid.measure == "households"
     assert grid.bands[("grid", "households")] == (200.0, 400.0)
     assert CheckConfig.from_targets({}, "grid") == CheckConfig()
+    # plans stored before residents-only scenario bands were fixed hold a null households band
+    legacy = {"community": {"households": None, "residents": [3000, 5000]}}
+    assert CheckConfig.from_targets(legacy, "community") == community
+    assert CheckConfig.from_targets({"grid": {"households": None}}, "grid") == CheckConfig()
     with pytest.raises(InputError, match=r"plan target grid.households must be \[lo, hi\]"):
         CheckConfig.from_targets({"grid": {"households": [300]}}, "grid")
     with pytest.raises(InputError, match="must be numbers"):

@@ -18,13 +18,8 @@ import pytest
 from shapely import box
 
 from gridplan.errors import InputError, ScenarioError
-from gridplan.geo.scenario import (
-    ScenarioBase,
-    check_plan_levels,
-    parse_scenario,
-    plan_findings,
-    run_scenario,
-)
+from gridplan.geo.rules import check_plan_levels, plan_findings
+from gridplan.geo.scenario import ScenarioBase, parse_scenario, run_scenario
 
 COLS = 6
 

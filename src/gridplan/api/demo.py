@@ -333,7 +333,7 @@ class DemoRun:
         with open_store(self.store_path) as store:
             base = load_base(scenario, store)
             result = run_scenario(scenario, base)
-            self.scenario_plan_id = store.save_plan(result.plan)
+            self.scenario_plan_id = store.save_plan(result.plan, result.findings)
         after = result.after
         _, lo, hi = scenario.band("community")
         in_band = int(after["households"].between(lo, hi).sum())

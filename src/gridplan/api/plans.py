@@ -29,13 +29,8 @@ from gridplan.api.service import PLAN_ID_MAX, Service
 from gridplan.data.layers import LayerKind
 from gridplan.data.store.base import Store
 from gridplan.errors import InputError, NotFoundError
-from gridplan.geo.scenario import (
-    CheckLayers,
-    Scenario,
-    check_plan_levels,
-    parse_scenario,
-    run_scenario,
-)
+from gridplan.geo.rules import CheckLayers, check_plan_levels
+from gridplan.geo.scenario import Scenario, parse_scenario, run_scenario
 from gridplan.maps.inputs import MapLayers
 from gridplan.maps.render import map_html, render_plan_map
 from gridplan.plan import Level, Plan, PlanInfo

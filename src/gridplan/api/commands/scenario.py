@@ -40,9 +40,9 @@ from gridplan.data.layers import LayerKind
 from gridplan.data.readers import read_layer_file
 from gridplan.data.store.base import Store, open_store
 from gridplan.errors import InputError
+from gridplan.geo.rules import CheckLayers
 from gridplan.geo.rules.finding import plural
 from gridplan.geo.scenario import (
-    CheckLayers,
     Scenario,
     ScenarioBase,
     ScenarioResult,

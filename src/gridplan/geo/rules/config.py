@@ -128,7 +128,7 @@ class CheckConfig:
 
         ``{"community": {"residents": [3000, 5000]}}`` checks communities by residents in that
         band; a level with a ``households`` band is checked by households; a level without
-        targets uses the default bands.
+        targets (or whose bands are all ``null``) uses the default bands.
 
         Raises
         ------
@@ -145,8 +145,11 @@ class CheckConfig:
         wanted = targets.get(name) if isinstance(targets, Mapping) else None
         if not isinstance(wanted, Mapping) or not wanted:
             return cls()
-        measure = "households" if "households" in wanted else "residents"
-        band = wanted.get(measure)
+        given = [m for m in ("households", "residents") if wanted.get(m) is not None]
+        if not given:  # e.g. {"households": null} as older plans stored it
+            return cls()
+        measure = given[0]
+        band = wanted[measure]
         if not isinstance(band, list | tuple) or len(band) != 2:
             raise InputError(f"plan target {name}.{measure} must be [lo, hi], not {band!r}")
         try:

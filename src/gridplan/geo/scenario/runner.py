@@ -26,7 +26,7 @@ from gridplan.geo.graph import UnitGraph
 from gridplan.geo.partition import PartitionConfig, partition_graph
 from gridplan.geo.plans import plan_from_units
 from gridplan.geo.rules import CheckReport
-from gridplan.geo.scenario.checks import CheckLayers, check_plan_levels, plan_findings
+from gridplan.geo.rules.levels import CheckLayers, check_plan_levels, plan_findings
 from gridplan.geo.scenario.model import (
     AssignCompound,
     Create,

@@ -17,7 +17,9 @@ import pandas as pd
 from gridplan.data.crs import STORAGE_CRS, to_storage
 from gridplan.data.layers import FINDING_COLUMNS
 from gridplan.data.store.records import to_multipolygons
-from gridplan.geo.rules import CheckConfig, CheckReport, check_areas
+from gridplan.geo.rules.config import CheckConfig
+from gridplan.geo.rules.engine import check_areas
+from gridplan.geo.rules.report import CheckReport
 from gridplan.plan import Level, Plan
 
 
@@ -60,7 +62,7 @@ def check_plan_levels(plan: Plan, layers: CheckLayers | None = None) -> dict[str
     Returns
     -------
     dict
-        One :class:`~gridplan.geo.rules.CheckReport` per level with areas, by level name,
+        One :class:`~gridplan.geo.rules.report.CheckReport` per level with areas, by level name,
         ``community`` before ``grid``.
 
     Raises
