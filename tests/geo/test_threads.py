@@ -49,3 +49,22 @@ def test_workers() -> None:
     assert resolve_workers(3) == 3
     with pytest.raises(ValueError, match="at least 1"):
         resolve_workers(0)
+
+
+def test_a_forked_child_gets_working_pools() -> None:
+    """Pools made before a fork have no threads in the child; the child must not wait on them."""
+    import multiprocessing
+
+    assert thread_map(lambda x: x + 1, [1, 2, 3], 2) == [2, 3, 4]  # the parent's pool exists
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(1) as pool:
+        result = pool.apply_async(_in_child)
+        assert result.get(timeout=20) == [2, 3, 4]
+
+
+def _in_child() -> list[int]:
+    return thread_map(_plus_one, [1, 2, 3], 2)
+
+
+def _plus_one(x: int) -> int:
+    return x + 1

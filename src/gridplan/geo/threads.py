@@ -60,6 +60,12 @@ def _pool(workers: int) -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gridplan-geos")
 
 
+# A forked child (multiprocessing, forking servers) inherits the pools but not their threads:
+# work sent to them would wait forever. The child starts with no pools instead.
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_pool.cache_clear)
+
+
 def balanced_groups(weights: npt.ArrayLike, groups: int) -> list[npt.NDArray[np.int64]]:
     """Split item indices into at most ``groups`` groups of similar total weight.
 
