@@ -241,6 +241,36 @@ def test_map_is_html(drawn: tuple[Any, TestClient]) -> None:
     assert client.get(f"/plans/{plan_id + 1}/map").status_code == 404
 
 
+def test_map_is_drawn_once_per_plan_and_import(
+    drawn: tuple[Any, TestClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stored plan never changes: its map is drawn once, and again only after an import
+    replaces the layers drawn with it."""
+    import gridplan.api.plans as plans_module
+
+    store, client = drawn
+    calls: list[str] = []
+    real = plans_module.render_plan_map
+
+    def counting(layers: Any, **kwargs: Any) -> Any:
+        calls.append("drawn")
+        return real(layers, **kwargs)
+
+    monkeypatch.setattr(plans_module, "render_plan_map", counting)
+    plan_id = store.save_plan(_plan("before", {"u1": "A", "u2": "A", "u3": "B"}))
+    first = client.get(f"/plans/{plan_id}/map")
+    second = client.get(f"/plans/{plan_id}/map")
+    assert first.status_code == second.status_code == 200
+    assert first.text == second.text
+    assert len(calls) == 1
+    assert "银星花园" in first.text
+    renamed = _compounds().assign(name=["金星花园"])
+    store.import_layers({LayerKind.COMPOUNDS: renamed}, source="redrawn", replace=True)
+    third = client.get(f"/plans/{plan_id}/map")
+    assert len(calls) == 2
+    assert "金星花园" in third.text and "银星花园" not in third.text
+
+
 def test_bad_plan_targets_are_400(drawn: tuple[Any, TestClient]) -> None:
     store, client = drawn
     plan = _plan("odd", {"u1": "A", "u2": "A", "u3": "B"})

@@ -35,6 +35,9 @@ from gridplan.maps.inputs import MapLayers
 from gridplan.maps.render import map_html, render_plan_map
 from gridplan.plan import Level, Plan, PlanInfo
 
+#: Rendered plan maps kept per (plan, import): a city map is a few MB and 0.3-1 s to draw.
+MAP_CACHE_SIZE = 4
+
 
 def _step_schema(action: str, required: dict[str, Any], optional: dict[str, Any]) -> dict:
     return {
@@ -325,6 +328,8 @@ def make_router(service: Service) -> APIRouter:
     # check reports by (plan id, latest import): a plan never changes, its layers only by import
     checked: dict[tuple[int, int], bytes] = {}
     checked_lock = threading.Lock()
+    mapped: dict[tuple[int, int], str] = {}
+    mapped_lock = threading.Lock()
 
     def _base(request: Request) -> str:
         return str(request.base_url).rstrip("/")
@@ -381,14 +386,26 @@ def make_router(service: Service) -> APIRouter:
         responses={200: {"content": {"text/html": {}}, "description": "The map"}, **_ERRORS},
     )
     def plan_map(plan_id: PlanId) -> Response:
+        # A stored plan never changes; its map changes only when an import replaces the
+        # layers drawn with it (roads, compounds, facilities). Keep the last few maps.
         plan = service.plans.get(plan_id)
-        findings = service.call(lambda s: s.read_findings(plan_id))
-        layers = service.call(_map_layers)
-        html = map_html(
-            render_plan_map(
-                MapLayers.from_plan(plan, findings=findings if len(findings) else None, **layers)
+        key = (plan_id, service.latest_import())
+        with mapped_lock:
+            html = mapped.get(key)
+        if html is None:
+            findings = service.call(lambda s: s.read_findings(plan_id))
+            layers = service.call(_map_layers)
+            html = map_html(
+                render_plan_map(
+                    MapLayers.from_plan(
+                        plan, findings=findings if len(findings) else None, **layers
+                    )
+                )
             )
-        )
+            with mapped_lock:
+                mapped[key] = html
+                while len(mapped) > MAP_CACHE_SIZE:
+                    mapped.pop(next(iter(mapped)))
         return HTMLResponse(html)
 
     @router.post(
