@@ -3,8 +3,8 @@
 Each step changes the community (and grid) of units; a step that cannot be carried out raises
 :class:`~gridplan.errors.ScenarioError` naming the step, its action and the reason, before
 anything is stored. Communities are named in steps by id or by name. The new plan is then
-checked against the rules with its own targets (:mod:`gridplan.geo.scenario.checks`), so the
-caller stores it together with its findings.
+checked against the rules with its own targets
+(:func:`gridplan.geo.rules.check_plan_levels`), so the caller stores it with its findings.
 """
 
 from __future__ import annotations
