@@ -6,7 +6,9 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
+import shapely
 from shapely import LineString, box
 
 from gridplan.data.road_classes import road_class_from_mtfcc
@@ -196,6 +198,42 @@ def test_tallahassee_block_graph(shared_data: Path) -> None:
     assert g.edges["road_class"].notna().all()
     assert set(g.edges["road_class"]) <= {"motorway", "secondary", "local", "service"}
     assert (g.edges["u"] < g.edges["v"]).all()
+
+
+@pytest.mark.realdata
+def test_tallahassee_graph_same_on_threads(
+    shared_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The road queries cut into chunks on several threads give the one-thread graph."""
+    import gridplan.geo.adjacency as adjacency
+
+    roads = gpd.read_file(shared_data / "tallahassee" / "tallahassee.gpkg", layer="roads")
+    roads["road_class"] = road_class_from_mtfcc(roads["MTFCC"])
+    blocks = polygonize_roads(roads).rename(columns={"block_id": "unit_id"})
+    one = build_unit_graph(blocks, roads, workers=1).edge_table()
+    monkeypatch.setattr(adjacency, "_POINTS_PER_THREAD", 500)  # chunks even on a small city
+    for workers in (2, 3):
+        pd.testing.assert_frame_equal(
+            build_unit_graph(blocks, roads, workers=workers).edge_table(), one
+        )
+    with pytest.raises(InputError, match="workers must be at least 1"):
+        build_unit_graph(blocks, roads, workers=0)
+
+
+def test_points_near_matches_one_query() -> None:
+    """Chunked, threaded dwithin queries give the pairs of one query, in the same order."""
+    from gridplan.geo.adjacency import _points_near
+
+    rng = np.random.default_rng(5)
+    starts = rng.uniform(0, 5000, (3000, 2))
+    lines = shapely.linestrings(np.stack([starts, starts + rng.uniform(-40, 40, (3000, 2))], 1))
+    tree = shapely.STRtree(lines)
+    xy = rng.uniform(0, 5000, (120_000, 2))
+    want = tree.query(shapely.points(xy), predicate="dwithin", distance=15.0)
+    got = _points_near(tree, xy, 15.0, workers=2)
+    assert len(want[0]) > 1000
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_array_equal(got[1], want[1])
 
 
 @pytest.mark.realdata

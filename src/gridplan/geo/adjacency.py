@@ -15,6 +15,7 @@ the roads.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -28,6 +29,7 @@ from gridplan.data.crs import metric_crs, require_crs
 from gridplan.data.layers import ROAD_CLASSES, feature_ids, parse_counts
 from gridplan.errors import InputError
 from gridplan.geo.graph import EDGE_COLUMNS, UnitGraph
+from gridplan.geo.threads import resolve_workers, thread_map
 
 #: Default distance (metres) within which a boundary counts as following a road.
 DEFAULT_TOLERANCE = 15.0
@@ -59,6 +61,7 @@ def build_unit_graph(
     households_column: str = "households",
     residents_column: str = "residents",
     crs: CRS | None = None,
+    workers: int | None = None,
 ) -> UnitGraph:
     """Build the rook-adjacency :class:`~gridplan.geo.graph.UnitGraph` of units.
 
@@ -76,6 +79,9 @@ def build_unit_graph(
         Column names in ``units``.
     crs
         Metric CRS to compute in (default :func:`~gridplan.data.crs.metric_crs` of the units).
+    workers
+        Threads for the road-proximity queries (``None``: the usable cores, at most 4). The
+        result does not depend on it.
 
     Returns
     -------
@@ -87,7 +93,7 @@ def build_unit_graph(
     ------
     InputError
         If the id column is missing, a unit has no id or ids repeat, a unit is not a
-        polygon, or a count is negative or not a number.
+        polygon, a count is negative or not a number, or ``workers`` is below 1.
     CRSError
         If the units or the roads have no CRS.
 
@@ -111,6 +117,9 @@ def build_unit_graph(
     """
     if id_column not in units.columns:
         raise InputError(f"units: no {id_column!r} column")
+    if workers is not None and workers < 1:
+        raise InputError(f"workers must be at least 1, got {workers}")
+    threads = resolve_workers(workers)
     ids = feature_ids(units[id_column], id_column, "units")
     target = CRS.from_user_input(crs) if crs is not None else metric_crs(units, "units")
     metric = units.to_crs(target) if units.crs is not None and units.crs != target else units
@@ -126,7 +135,7 @@ def build_unit_graph(
     road_class = np.full(len(u), None, dtype=object)
     if roads is not None and len(roads) > 0 and len(u) > 0:
         require_crs(roads, "roads")
-        road_class = _edge_classes(segments, length, roads.to_crs(target), tolerance)
+        road_class = _edge_classes(segments, length, roads.to_crs(target), tolerance, threads)
     edges = pd.DataFrame(
         {"u": u.astype(np.int64), "v": v.astype(np.int64), "length": length}
     ).assign(road_class=pd.Series(road_class, dtype=object))[list(EDGE_COLUMNS)]
@@ -280,6 +289,7 @@ def _edge_classes(
     length: npt.NDArray[np.float64],
     roads: gpd.GeoDataFrame,
     tolerance: float,
+    workers: int = 1,
 ) -> npt.NDArray[np.object_]:
     """Road class along each shared edge (``None`` where under half of it follows roads)."""
     road_geoms = np.asarray(roads.geometry.values, dtype=object)
@@ -318,11 +328,8 @@ def _edge_classes(
     seg = np.minimum(np.searchsorted(cum, position, side="right"), len(cum) - 1)
     frac = np.clip((position - (cum[seg] - seg_len[seg])) / np.maximum(seg_len[seg], 1e-12), 0, 1)
     xy = p0[seg] + (p1[seg] - p0[seg]) * frac[:, None]
-    points = shapely.points(xy)
     weight = length[sample_edge] / count[sample_edge]
-
-    tree = shapely.STRtree(road_geoms)
-    p_idx, r_idx = tree.query(points, predicate="dwithin", distance=tolerance)
+    p_idx, r_idx = _points_near(shapely.STRtree(road_geoms), xy, tolerance, workers)
     pairs = pd.DataFrame({"p": p_idx, "rank": ranks[r_idx]}).drop_duplicates()
     pairs["edge"] = sample_edge[pairs["p"].to_numpy()]
     pairs["w"] = weight[pairs["p"].to_numpy()]
@@ -352,6 +359,38 @@ def _edge_classes(
     for edge, rank in pd.concat([chosen, fallback]).items():
         result[int(edge)] = rank_to_class[int(rank)]
     return result
+
+
+#: Sample points per thread below which the road query stays on the calling thread.
+_POINTS_PER_THREAD = 50_000
+
+
+def _points_near(
+    tree: shapely.STRtree, xy: npt.NDArray[np.float64], distance: float, workers: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Pairs (point index, tree index) of the points ``xy`` within ``distance`` of a tree
+    geometry, as ``tree.query(points, predicate="dwithin")`` gives them (same order).
+
+    Large inputs are cut into contiguous chunks, one per thread: each makes its own points
+    and queries the shared tree, which is only read (GEOS runs without the GIL).
+    """
+    chunks = min(workers, max(1, len(xy) // _POINTS_PER_THREAD))
+    if chunks <= 1:
+        found = tree.query(shapely.points(xy), predicate="dwithin", distance=distance)
+        return found[0], found[1]
+    tree.query(shapely.points(xy[:1]))  # the tree is built before threads share it
+    bounds = np.linspace(0, len(xy), chunks + 1).astype(np.int64)
+
+    def near(span: tuple[int, int]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        start, stop = span
+        p, r = tree.query(shapely.points(xy[start:stop]), predicate="dwithin", distance=distance)
+        return p + start, r
+
+    parts = thread_map(near, [(int(a), int(b)) for a, b in itertools.pairwise(bounds)], workers)
+    return (
+        np.concatenate([p for p, _ in parts]).astype(np.int64),
+        np.concatenate([r for _, r in parts]).astype(np.int64),
+    )
 
 
 def _counts(
