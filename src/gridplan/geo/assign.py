@@ -412,8 +412,8 @@ def _covered_pairs(
     def test(group: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
         if cover_tolerance > 0:
             mine = shapely.buffer(agoms[group], cover_tolerance, join_style="mitre")
-        else:  # exact: the areas themselves (each group is disjoint, so one thread each)
-            mine = agoms[group]
+        else:  # exact: copies of the areas (the caller's objects may repeat across groups)
+            mine = shapely.transform(agoms[group], lambda xy: xy)
         shapely.prepare(mine)
         local = np.full(len(agoms), -1, dtype=np.int64)
         local[group] = np.arange(len(group))
