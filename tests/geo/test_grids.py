@@ -278,6 +278,16 @@ def test_households_that_are_not_numbers_are_named() -> None:
     units.loc[1, "households"] = "100"
     result = divide_into_grids(units, _area(units), params=GridParams(100, 300))
     assert result.grids["households"].sum() == 200.0
+    # residents too (they used to become 0 silently); negative counts are refused as well
+    units["residents"] = pd.Series(["250", "lots"], dtype=object)
+    with pytest.raises(InputError, match=r"residents is not a number in units .*r0c1 \('lots'\)"):
+        divide_into_grids(units, _area(units), params=GridParams(100, 300))
+    units["residents"] = [250.0, -1.0]
+    with pytest.raises(InputError, match="residents"):
+        divide_into_grids(units, _area(units), params=GridParams(100, 300))
+    units["residents"] = ["250", None]
+    result = divide_into_grids(units, _area(units), params=GridParams(100, 300))
+    assert result.grids["residents"].sum() == 250.0
 
 
 @pytest.mark.parametrize("area_id", ["A", None])

@@ -392,7 +392,12 @@ def divide_into_grids(
     metric = metric.assign(
         _hh=hh,
         _res=(
-            pd.to_numeric(metric[residents_column], errors="coerce").fillna(0.0).to_numpy()
+            np.nan_to_num(
+                parse_counts(
+                    metric[residents_column], residents_column, ids=unit_ids, source="units"
+                ),
+                nan=0.0,
+            )
             if residents_column in metric.columns
             else np.zeros(len(metric))
         ),
