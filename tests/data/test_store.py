@@ -445,6 +445,17 @@ def test_latest_plan_id(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     assert store.latest_plan_id() == second
 
 
+def test_latest_import_id(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``None`` before any import, then the newest id, without reading import records."""
+    monkeypatch.setattr(store, "read_imports", _refuse("read_imports"))
+    assert store.latest_import_id() is None
+    roads = _layers()[LayerKind.ROADS]
+    first = store.import_layers({LayerKind.ROADS: roads}, source="first").import_id
+    assert store.latest_import_id() == first
+    second = store.import_layers({LayerKind.ROADS: roads}, source="again", replace=True)
+    assert store.latest_import_id() == second.import_id > first
+
+
 def _refuse(name: str) -> Any:
     def refused(*args: object, **kwargs: object) -> None:
         raise AssertionError(f"latest_plan_id must not call {name}")

@@ -82,8 +82,7 @@ class Service:
         """The id of the latest import (0 before any), re-read at most every
         ``refresh_seconds``: what the stored layers are as of."""
         if time.monotonic() - self._import_checked >= self.refresh_seconds:
-            imports = self.call(lambda s: s.read_imports())
-            self._import_marker = max((i.import_id for i in imports), default=0)
+            self._import_marker = self.call(lambda s: s.latest_import_id()) or 0
             self._import_checked = time.monotonic()
         return self._import_marker
 

@@ -123,6 +123,14 @@ class Store(ABC):
         and why."""
 
     @abstractmethod
+    def latest_import_id(self) -> int | None:
+        """The id of the latest import, ``None`` before any.
+
+        One indexed query (the largest ``import_id``); no import record is read. What the
+        stored layers are as of: a service re-reads its layers when it changes.
+        """
+
+    @abstractmethod
     def save_plan(self, plan: Plan, findings: gpd.GeoDataFrame | None = None) -> int:
         """Store a new plan (and its findings) in one transaction; return its new id.
 

@@ -396,6 +396,11 @@ class GeoPackageStore(Store):
             rows = con.execute(f"SELECT {_PLAN_COLUMNS} FROM plans ORDER BY plan_id").fetchall()
         return [_plan_info(r) for r in rows]
 
+    def latest_import_id(self) -> int | None:
+        with self._reading() as con:
+            row = con.execute("SELECT max(import_id) FROM imports").fetchone()
+        return None if row[0] is None else int(row[0])
+
     def latest_plan_id(self) -> int | None:
         with self._reading() as con:
             row = con.execute("SELECT max(plan_id) FROM plans").fetchone()

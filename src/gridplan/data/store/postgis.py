@@ -299,6 +299,12 @@ class PostGISStore(Store):
             rows = conn.execute(select(t).order_by(t.c.plan_id)).mappings().all()
         return [_plan_info(r) for r in rows]
 
+    def latest_import_id(self) -> int | None:
+        column = self._t.imports.c.import_id
+        with self._connect("read the latest import id") as conn:
+            latest = conn.execute(select(func.max(column))).scalar_one()
+        return None if latest is None else int(latest)
+
     def latest_plan_id(self) -> int | None:
         column = self._t.plans.c.plan_id
         with self._connect("read the latest plan id") as conn:
