@@ -7,7 +7,14 @@ import threading
 import numpy as np
 import pytest
 
-from gridplan.geo.threads import balanced_groups, default_workers, resolve_workers, thread_map
+from gridplan.errors import InputError
+from gridplan.geo.threads import (
+    balanced_groups,
+    default_workers,
+    resolve_workers,
+    spans,
+    thread_map,
+)
 
 
 def test_balanced_groups_cover_every_weighted_item_once() -> None:
@@ -47,8 +54,15 @@ def test_workers() -> None:
     assert 1 <= default_workers() <= 4
     assert resolve_workers(None) == default_workers()
     assert resolve_workers(3) == 3
-    with pytest.raises(ValueError, match="at least 1"):
+    with pytest.raises(InputError, match="workers must be at least 1, got 0"):
         resolve_workers(0)
+
+
+def test_spans_cut_contiguously() -> None:
+    assert spans(10, 3) == [slice(0, 3), slice(3, 6), slice(6, 10)]
+    assert spans(2, 4) == [slice(0, 1), slice(1, 2)]  # never an empty slice
+    assert spans(5, 1) == [slice(0, 5)]
+    assert spans(0, 3) == [slice(0, 0)]
 
 
 def test_a_forked_child_gets_working_pools() -> None:

@@ -15,7 +15,6 @@ the roads.
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -29,7 +28,7 @@ from gridplan.data.crs import metric_crs, require_crs
 from gridplan.data.layers import ROAD_CLASSES, feature_ids, parse_counts
 from gridplan.errors import InputError
 from gridplan.geo.graph import EDGE_COLUMNS, UnitGraph
-from gridplan.geo.threads import resolve_workers, thread_map
+from gridplan.geo.threads import resolve_workers, spans, thread_map
 
 #: Default distance (metres) within which a boundary counts as following a road.
 DEFAULT_TOLERANCE = 15.0
@@ -117,8 +116,6 @@ def build_unit_graph(
     """
     if id_column not in units.columns:
         raise InputError(f"units: no {id_column!r} column")
-    if workers is not None and workers < 1:
-        raise InputError(f"workers must be at least 1, got {workers}")
     threads = resolve_workers(workers)
     ids = feature_ids(units[id_column], id_column, "units")
     target = CRS.from_user_input(crs) if crs is not None else metric_crs(units, "units")
@@ -379,14 +376,12 @@ def _points_near(
         found = tree.query(shapely.points(xy), predicate="dwithin", distance=distance)
         return found[0], found[1]
     tree.query(shapely.points(xy[:1]))  # the tree is built before threads share it
-    bounds = np.linspace(0, len(xy), chunks + 1).astype(np.int64)
 
-    def near(span: tuple[int, int]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-        start, stop = span
-        p, r = tree.query(shapely.points(xy[start:stop]), predicate="dwithin", distance=distance)
-        return p + start, r
+    def near(span: slice) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        p, r = tree.query(shapely.points(xy[span]), predicate="dwithin", distance=distance)
+        return p + span.start, r
 
-    parts = thread_map(near, [(int(a), int(b)) for a, b in itertools.pairwise(bounds)], workers)
+    parts = thread_map(near, spans(len(xy), chunks), workers)
     return (
         np.concatenate([p for p, _ in parts]).astype(np.int64),
         np.concatenate([r for _, r in parts]).astype(np.int64),

@@ -27,7 +27,6 @@ over STRtree candidate pairs handle the rest exactly. Invalid polygons are repai
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable
 
 import geopandas as gpd
@@ -41,7 +40,7 @@ from gridplan.data.crs import metric_crs, require_crs
 from gridplan.data.layers import ARTERIAL_CLASSES, require_unique
 from gridplan.data.reference import normalise_name
 from gridplan.errors import InputError
-from gridplan.geo.threads import balanced_groups, resolve_workers, thread_map
+from gridplan.geo.threads import balanced_groups, resolve_workers, spans, thread_map
 
 #: Result columns added to the compounds.
 ASSIGN_COLUMNS: tuple[str, ...] = ("area_id", "method", "overlap_share", "flagged", "note")
@@ -137,8 +136,6 @@ def assign_compounds(
     """
     require_crs(compounds, "compounds")
     require_crs(areas, "areas")
-    if workers is not None and workers < 1:
-        raise InputError(f"workers must be at least 1, got {workers}")
     threads = resolve_workers(workers)
     if area_id_field not in areas.columns:
         have = ", ".join(str(c) for c in areas.columns if c != areas.geometry.name)
@@ -435,10 +432,7 @@ def _intersection_areas(
 ) -> npt.NDArray[np.float64]:
     """``area(intersection(a, b))`` element-wise, in contiguous chunks on up to ``workers``
     threads (nothing is prepared, so the inputs are only read)."""
-    if len(a) < PARALLEL_MIN_PAIRS or workers <= 1:
-        return np.asarray(shapely.area(shapely.intersection(a, b)), dtype=float)
-    bounds = np.linspace(0, len(a), workers + 1).astype(np.int64)
-    chunks = [slice(int(s), int(e)) for s, e in itertools.pairwise(bounds)]
+    chunks = spans(len(a), workers if len(a) >= PARALLEL_MIN_PAIRS else 1)
     parts = thread_map(lambda c: shapely.area(shapely.intersection(a[c], b[c])), chunks, workers)
     return np.concatenate([np.asarray(p, dtype=float) for p in parts])
 

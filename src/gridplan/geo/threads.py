@@ -13,6 +13,7 @@ longest-processing-time rule.
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -21,6 +22,8 @@ from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
+
+from gridplan.errors import InputError
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -44,13 +47,13 @@ def resolve_workers(workers: int | None) -> int:
 
     Raises
     ------
-    ValueError
+    InputError
         If ``workers`` is below 1.
     """
     if workers is None:
         return default_workers()
     if workers < 1:
-        raise ValueError(f"workers must be at least 1, got {workers}")
+        raise InputError(f"workers must be at least 1, got {workers}")
     return int(workers)
 
 
@@ -97,6 +100,19 @@ def balanced_groups(weights: npt.ArrayLike, groups: int) -> list[npt.NDArray[np.
         load[g] += w[i]
         members[g].append(int(i))
     return [np.sort(np.asarray(m, dtype=np.int64)) for m in members if m]
+
+
+def spans(n: int, parts: int) -> list[slice]:
+    """``0..n`` cut into at most ``parts`` contiguous slices of near-equal length (none
+    empty unless ``n`` is 0).
+
+    Examples
+    --------
+    >>> spans(10, 3)
+    [slice(0, 3, None), slice(3, 6, None), slice(6, 10, None)]
+    """
+    bounds = np.linspace(0, n, max(1, min(parts, n)) + 1).astype(np.int64)
+    return [slice(int(a), int(b)) for a, b in itertools.pairwise(bounds)]
 
 
 def thread_map(func: Callable[[T], R], chunks: Sequence[T], workers: int) -> list[R]:
