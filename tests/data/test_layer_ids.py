@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gridplan.data.layers import feature_ids, require_unique
+from gridplan.data.layers import feature_ids, require_present, require_unique
 from gridplan.errors import InputError
 
 
@@ -28,6 +28,12 @@ def test_feature_ids_refuse_missing_and_repeated() -> None:
         InputError, match=r"duplicate unit_id 'x' \(rows 1, 2, 3, 4, 5 and 3 more\); 1 more id"
     ):
         feature_ids(many, "unit_id", "units")
+
+
+def test_require_present_counts_the_rest() -> None:
+    require_present(np.array(["a", "b"], dtype=object), "area_id", "areas")
+    with pytest.raises(InputError, match=r"^areas: feature at row 1 has no area_id$"):
+        require_present(np.array([None, "b"], dtype=object), "area_id", "areas")
 
 
 def test_require_unique_passes_unique_ids() -> None:

@@ -149,8 +149,11 @@ def test_bad_input() -> None:
     with pytest.raises(InputError, match="no id field 'tract'"):
         assign_compounds(_compounds(), _areas(), area_id_field="tract")
     dup = _areas().assign(area_id=["A", "A"])
-    with pytest.raises(InputError, match="duplicate"):
+    with pytest.raises(InputError, match=r"areas: duplicate area_id 'A' \(rows 1 and 2\)"):
         assign_compounds(_compounds(), dup)
+    gap = _areas().assign(area_id=["A", None])
+    with pytest.raises(InputError, match="areas: feature at row 2 has no area_id"):
+        assign_compounds(_compounds(), gap)
     lines = gpd.GeoDataFrame(
         {"compound_id": ["x"]}, geometry=[LineString([(0, 0), (1, 1)])], crs=CRS
     )

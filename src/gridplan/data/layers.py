@@ -388,15 +388,31 @@ def feature_ids(values: pd.Series, column: str, source: str) -> npt.NDArray[np.o
     ...
     gridplan.errors.InputError: units: duplicate unit_id 'a' (rows 1 and 3)
     """
-    raw = values.to_numpy(dtype=object)
-    missing = np.asarray(pd.isna(raw), dtype=bool)
-    if missing.any():
-        rows_missing = np.flatnonzero(missing) + 1
-        more = f" (and {len(rows_missing) - 1} more)" if len(rows_missing) > 1 else ""
-        raise InputError(f"{source}: feature at row {rows_missing[0]} has no {column}{more}")
+    require_present(values.to_numpy(dtype=object), column, source)
     ids = values.astype(str).to_numpy(dtype=object)
     require_unique(ids, column, source)
     return ids
+
+
+def require_present(ids: npt.ArrayLike, column: str, source: str) -> None:
+    """Refuse features without an id (``None``, ``NaN``).
+
+    Raises
+    ------
+    InputError
+        Naming the first feature (row, 1-based) without an id and how many more lack one.
+
+    Examples
+    --------
+    >>> require_present(["a", None, None], "unit_id", "units")
+    Traceback (most recent call last):
+    ...
+    gridplan.errors.InputError: units: feature at row 2 has no unit_id (and 1 more)
+    """
+    missing = np.flatnonzero(np.asarray(pd.isna(np.asarray(ids, dtype=object)), dtype=bool))
+    if len(missing):
+        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+        raise InputError(f"{source}: feature at row {missing[0] + 1} has no {column}{more}")
 
 
 def require_unique(ids: npt.NDArray[np.object_], column: str, source: str) -> None:
@@ -427,17 +443,16 @@ def require_unique(ids: npt.NDArray[np.object_], column: str, source: str) -> No
         return
     ids = np.asarray(ids, dtype=object)
     repeated = pd.Series(ids).duplicated(keep=False).to_numpy(dtype=bool)
-    if repeated.any():
-        first = ids[np.flatnonzero(repeated)[0]]
-        rows = [str(r) for r in np.flatnonzero(ids == first) + 1]
-        listed = (
-            ", ".join(rows[:-1]) + f" and {rows[-1]}"
-            if len(rows) <= 5
-            else ", ".join(rows[:5]) + f" and {len(rows) - 5} more"
-        )
-        others = len(set(ids[repeated])) - 1
-        more = f"; {others} more id(s) repeat" if others else ""
-        raise InputError(f"{source}: duplicate {column} {first!r} (rows {listed}){more}")
+    first = ids[np.flatnonzero(repeated)[0]]
+    rows = [str(r) for r in np.flatnonzero(ids == first) + 1]
+    listed = (
+        ", ".join(rows[:-1]) + f" and {rows[-1]}"
+        if len(rows) <= 5
+        else ", ".join(rows[:5]) + f" and {len(rows) - 5} more"
+    )
+    others = len(set(ids[repeated])) - 1
+    more = f"; {others} more id(s) repeat" if others else ""
+    raise InputError(f"{source}: duplicate {column} {first!r} (rows {listed}){more}")
 
 
 def parse_counts(

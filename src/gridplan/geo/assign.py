@@ -37,7 +37,7 @@ import shapely
 from pyproj import CRS
 
 from gridplan.data.crs import metric_crs, require_crs
-from gridplan.data.layers import ARTERIAL_CLASSES, require_unique
+from gridplan.data.layers import ARTERIAL_CLASSES, require_present, require_unique
 from gridplan.data.reference import normalise_name
 from gridplan.errors import InputError
 from gridplan.geo.threads import balanced_groups, resolve_workers, spans, thread_map
@@ -144,28 +144,20 @@ def assign_compounds(
         have = ", ".join(str(c) for c in compounds.columns if c != compounds.geometry.name)
         raise InputError(f"compounds: no id field {compound_id_field!r} (fields: {have})")
     area_ids = _id_strings(areas[area_id_field])
-    if pd.isna(area_ids).any():
-        raise InputError(f"areas: a feature has no {area_id_field}")
-    if len(set(area_ids)) < len(area_ids):
-        dup = pd.Series(area_ids).duplicated().to_numpy()
-        raise InputError(f"areas: duplicate {area_id_field} {area_ids[dup][0]!r}")
+    require_present(area_ids, area_id_field, "areas")
+    require_unique(area_ids, area_id_field, "areas")
 
     target = metric_crs(areas, "areas") if len(areas) else metric_crs(compounds, "compounds")
     target = CRS.from_user_input(target)
     agoms = _metric_geoms(areas, target)
     cgoms = _metric_geoms(compounds, target)
     _check_types(agoms, "areas", area_ids, polygons_only=True)
-    comp_ids = (
-        _id_strings(compounds[compound_id_field])
-        if compound_id_field in compounds.columns
-        else np.asarray([f"row {i + 1}" for i in range(len(compounds))], dtype=object)
-    )
     if compound_id_field in compounds.columns:
-        missing = pd.isna(comp_ids)
-        if missing.any():
-            row = int(np.flatnonzero(missing)[0]) + 1
-            raise InputError(f"compounds: feature at row {row} has no {compound_id_field}")
+        comp_ids = _id_strings(compounds[compound_id_field])
+        require_present(comp_ids, compound_id_field, "compounds")
         require_unique(comp_ids, compound_id_field, "compounds")
+    else:
+        comp_ids = np.asarray([f"row {i + 1}" for i in range(len(compounds))], dtype=object)
     _check_types(cgoms, "compounds", comp_ids, polygons_only=False)
     agoms = _repaired(agoms)
 
