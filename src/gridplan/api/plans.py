@@ -11,7 +11,7 @@ bearer token).
 from __future__ import annotations
 
 import math
-import threading
+from functools import lru_cache
 from typing import Annotated, Any
 
 import geopandas as gpd
@@ -35,6 +35,8 @@ from gridplan.maps.inputs import MapLayers
 from gridplan.maps.render import map_html, render_plan_map
 from gridplan.plan import Level, Plan, PlanInfo
 
+#: Check reports kept per (plan, import).
+CHECK_CACHE_SIZE = 8
 #: Rendered plan maps kept per (plan, import): a city map is a few MB and 0.3-1 s to draw.
 MAP_CACHE_SIZE = 4
 
@@ -325,11 +327,22 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 def make_router(service: Service) -> APIRouter:
     """The plan and scenario routes of one app."""
     router = APIRouter(tags=["plans"])
-    # check reports by (plan id, latest import): a plan never changes, its layers only by import
-    checked: dict[tuple[int, int], bytes] = {}
-    checked_lock = threading.Lock()
-    mapped: dict[tuple[int, int], str] = {}
-    mapped_lock = threading.Lock()
+
+    # Check reports and maps by (plan id, latest import): a stored plan never changes, and the
+    # layers it is checked and drawn with change only by an import.
+    @lru_cache(maxsize=CHECK_CACHE_SIZE)
+    def checked(plan_id: int, import_id: int) -> bytes:
+        plan = service.plans.get(plan_id)
+        return orjson.dumps(check_plan(plan, service.call(read_check_layers)))
+
+    @lru_cache(maxsize=MAP_CACHE_SIZE)
+    def mapped(plan_id: int, import_id: int) -> str:
+        plan = service.plans.get(plan_id)
+        findings = service.call(lambda s: s.read_findings(plan_id))
+        layers = MapLayers.from_plan(
+            plan, findings=findings if len(findings) else None, **service.call(_map_layers)
+        )
+        return map_html(render_plan_map(layers))
 
     def _base(request: Request) -> str:
         return str(request.base_url).rstrip("/")
@@ -367,16 +380,7 @@ def make_router(service: Service) -> APIRouter:
         responses=_ERRORS,
     )
     def checks(plan_id: PlanId) -> Response:
-        plan = service.plans.get(plan_id)
-        key = (plan_id, service.latest_import())
-        body = checked.get(key)
-        if body is None:
-            layers = service.call(read_check_layers)
-            body = orjson.dumps(check_plan(plan, layers))
-            with checked_lock:
-                checked[key] = body
-                while len(checked) > 8:
-                    checked.pop(next(iter(checked)))
+        body = checked(plan_id, service.latest_import())
         return Response(body, media_type="application/json")
 
     @router.get(
@@ -386,27 +390,7 @@ def make_router(service: Service) -> APIRouter:
         responses={200: {"content": {"text/html": {}}, "description": "The map"}, **_ERRORS},
     )
     def plan_map(plan_id: PlanId) -> Response:
-        # A stored plan never changes; its map changes only when an import replaces the
-        # layers drawn with it (roads, compounds, facilities). Keep the last few maps.
-        plan = service.plans.get(plan_id)
-        key = (plan_id, service.latest_import())
-        with mapped_lock:
-            html = mapped.get(key)
-        if html is None:
-            findings = service.call(lambda s: s.read_findings(plan_id))
-            layers = service.call(_map_layers)
-            html = map_html(
-                render_plan_map(
-                    MapLayers.from_plan(
-                        plan, findings=findings if len(findings) else None, **layers
-                    )
-                )
-            )
-            with mapped_lock:
-                mapped[key] = html
-                while len(mapped) > MAP_CACHE_SIZE:
-                    mapped.pop(next(iter(mapped)))
-        return HTMLResponse(html)
+        return HTMLResponse(mapped(plan_id, service.latest_import()))
 
     @router.post(
         "/scenarios",
