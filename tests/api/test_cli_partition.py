@@ -8,12 +8,20 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pytest
+from click.testing import Result
 from shapely import box
 from typer.testing import CliRunner
 
 from gridplan.api.cli import app
 
 runner = CliRunner()
+
+
+def _partition(units: Path, *options: str, households: str = "hh") -> Result:
+    """``gridplan partition --units UNITS --households-field HOUSEHOLDS OPTIONS...``."""
+    return runner.invoke(
+        app, ["partition", "--units", str(units), "--households-field", households, *options]
+    )
 
 
 def _squares(tmp_path: Path, households: list[float], cols: int = 4) -> Path:
@@ -46,25 +54,7 @@ def test_partition_json_contract(tmp_path: Path) -> None:
     """Eight units of 1 household, two areas of exactly 4."""
     units = _squares(tmp_path, [1.0] * 8)
     out = tmp_path / "plan.gpkg"
-    res = runner.invoke(
-        app,
-        [
-            "partition",
-            "--units",
-            str(units),
-            "--households-field",
-            "hh",
-            "--band",
-            "4",
-            "4",
-            "--k",
-            "2",
-            "--out",
-            str(out),
-            "--format",
-            "json",
-        ],
-    )
+    res = _partition(units, "--band", "4", "4", "--k", "2", "--out", str(out), "--format", "json")
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout)
     assert set(data) == {"valid", "reason", "areas", "households_moved", "seconds"}
@@ -81,24 +71,17 @@ def test_partition_json_contract(tmp_path: Path) -> None:
 def test_partition_baseline_keeps_names(tmp_path: Path) -> None:
     units = _squares(tmp_path, [1.0] * 8)
     out = tmp_path / "plan.geojson"
-    res = runner.invoke(
-        app,
-        [
-            "partition",
-            "--units",
-            str(units),
-            "--households-field",
-            "hh",
-            "--band",
-            "3",
-            "5",
-            "--baseline-field",
-            "community",
-            "--out",
-            str(out),
-            "--format",
-            "json",
-        ],
+    res = _partition(
+        units,
+        "--band",
+        "3",
+        "5",
+        "--baseline-field",
+        "community",
+        "--out",
+        str(out),
+        "--format",
+        "json",
     )
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout)
@@ -111,79 +94,23 @@ def test_partition_baseline_keeps_names(tmp_path: Path) -> None:
 def test_partition_infeasible_says_why(tmp_path: Path) -> None:
     units = _squares(tmp_path, [1, 1, 9, 1, 1, 1, 1, 1])
     out = tmp_path / "plan.gpkg"
-    res = runner.invoke(
-        app,
-        [
-            "partition",
-            "--units",
-            str(units),
-            "--households-field",
-            "hh",
-            "--band",
-            "2",
-            "5",
-            "--out",
-            str(out),
-            "--format",
-            "json",
-        ],
-    )
+    res = _partition(units, "--band", "2", "5", "--out", str(out), "--format", "json")
     assert res.exit_code == 1
     data = json.loads(res.stdout)
     assert data["valid"] is False and "unit c holds 9" in data["reason"]
     assert data["areas"] == [] and not out.exists()
-    table = runner.invoke(
-        app,
-        [
-            "partition",
-            "--units",
-            str(units),
-            "--households-field",
-            "hh",
-            "--band",
-            "2",
-            "5",
-            "--out",
-            str(out),
-        ],
-    )
+    table = _partition(units, "--band", "2", "5", "--out", str(out))
     assert table.exit_code == 1 and "unit c holds 9" in table.output
 
 
 def test_partition_bad_input(tmp_path: Path) -> None:
     units = _squares(tmp_path, [1.0] * 8)
-    res = runner.invoke(
-        app,
-        [
-            "partition",
-            "--units",
-            str(units),
-            "--households-field",
-            "nope",
-            "--band",
-            "4",
-            "4",
-            "--out",
-            str(tmp_path / "x.gpkg"),
-        ],
+    res = _partition(
+        units, "--band", "4", "4", "--out", str(tmp_path / "x.gpkg"), households="nope"
     )
     assert res.exit_code == 2
     assert "nope" in res.output
-    res = runner.invoke(
-        app,
-        [
-            "partition",
-            "--units",
-            str(units),
-            "--households-field",
-            "hh",
-            "--band",
-            "5",
-            "4",
-            "--out",
-            str(tmp_path / "x.gpkg"),
-        ],
-    )
+    res = _partition(units, "--band", "5", "4", "--out", str(tmp_path / "x.gpkg"))
     assert res.exit_code == 2 and "--band" in res.output
 
 
@@ -201,19 +128,7 @@ def test_partition_nan_options_are_bad_input(
     tmp_path: Path, option: list[str], reason: str
 ) -> None:
     units = _squares(tmp_path, [1.0] * 8)
-    res = runner.invoke(
-        app,
-        [
-            "partition",
-            "--units",
-            str(units),
-            "--households-field",
-            "hh",
-            *option,
-            "--out",
-            str(tmp_path / "x.gpkg"),
-        ],
-    )
+    res = _partition(units, *option, "--out", str(tmp_path / "x.gpkg"))
     assert res.exit_code == 2, res.output
     assert reason in res.stderr
     assert len(res.stderr.strip().splitlines()) == 1
@@ -228,28 +143,22 @@ def test_partition_providence(tmp_path: Path, shared_data: Path) -> None:
     units = tmp_path / "providence.gpkg"
     blocks[["GEOID10", "households", "TRACTCE10", "geometry"]].to_file(units, engine="pyogrio")
     out = tmp_path / "plan.gpkg"
-    res = runner.invoke(
-        app,
-        [
-            "partition",
-            "--units",
-            str(units),
-            "--households-field",
-            "households",
-            "--unit-id-field",
-            "GEOID10",
-            "--band",
-            "1000",
-            "3000",
-            "--k",
-            "39",
-            "--baseline-field",
-            "TRACTCE10",
-            "--out",
-            str(out),
-            "--format",
-            "json",
-        ],
+    res = _partition(
+        units,
+        "--unit-id-field",
+        "GEOID10",
+        "--band",
+        "1000",
+        "3000",
+        "--k",
+        "39",
+        "--baseline-field",
+        "TRACTCE10",
+        "--out",
+        str(out),
+        "--format",
+        "json",
+        households="households",
     )
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout)
@@ -278,24 +187,18 @@ def test_partition_tallahassee_along_roads(tmp_path: Path, shared_data: Path) ->
     road_file = tmp_path / "roads.gpkg"
     roads.to_file(road_file)
     out = tmp_path / "plan.gpkg"
-    res = runner.invoke(
-        app,
-        [
-            "partition",
-            "--units",
-            str(units),
-            "--households-field",
-            "households",
-            "--band",
-            "1000",
-            "3000",
-            "--roads",
-            str(road_file),
-            "--out",
-            str(out),
-            "--format",
-            "json",
-        ],
+    res = _partition(
+        units,
+        "--band",
+        "1000",
+        "3000",
+        "--roads",
+        str(road_file),
+        "--out",
+        str(out),
+        "--format",
+        "json",
+        households="households",
     )
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout)
