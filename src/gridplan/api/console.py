@@ -24,7 +24,7 @@ from rich.cells import cell_len
 from rich.console import Console
 from rich.text import Text
 
-from gridplan.errors import GridplanError, InvalidFeaturesError
+from gridplan.errors import GridplanError, InputError, InvalidFeaturesError
 from gridplan.settings import Settings
 
 P = ParamSpec("P")
@@ -162,6 +162,18 @@ def guarded(func: Callable[P, R]) -> Callable[P, R]:
             raise typer.Exit(EXIT_BAD_INPUT) from exc
 
     return wrapper
+
+
+def check_time_limit(seconds: float | None) -> None:
+    """Refuse a ``--time-limit`` that is zero, negative, NaN or infinite (``None``: none given).
+
+    Raises
+    ------
+    InputError
+        Naming the option and the value.
+    """
+    if seconds is not None and not (math.isfinite(seconds) and seconds > 0):
+        raise InputError(f"--time-limit {seconds:g}: must be a positive number of seconds")
 
 
 def resolve_db(db: str | None, settings: Settings | None = None) -> str:

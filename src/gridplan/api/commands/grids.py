@@ -14,7 +14,6 @@ explanation}], "grid_list": [{grid_code, area_id, households, in_band, note}], "
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Annotated
 
@@ -27,6 +26,7 @@ from gridplan.api.console import (
     DbOption,
     FormatOption,
     OutputFormat,
+    check_time_limit,
     console,
     err_console,
     guarded,
@@ -95,8 +95,7 @@ def grids_command(
     driver = _DRIVERS.get(out.suffix.lower())
     if driver is None:
         raise InputError(f"--out {out.name}: use a .gpkg or .geojson file")
-    if not (math.isfinite(time_limit) and time_limit > 0):
-        raise InputError(f"--time-limit {time_limit:g}: must be a positive number of seconds")
+    check_time_limit(time_limit)
     scheme = CodeScheme.parse(codes) if codes else None
     params = GridParams(lo=band[0], hi=band[1], seed=seed, time_limit=time_limit)
     area_layer = read_layer_file(areas, LayerKind.AREAS, id_field=area_id_field)

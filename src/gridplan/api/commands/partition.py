@@ -13,7 +13,6 @@ summary says why (``valid`` false), nothing is written and the exit status is 1.
 
 from __future__ import annotations
 
-import math
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -26,6 +25,7 @@ from gridplan.api.commands.assign import write_layer
 from gridplan.api.console import (
     FormatOption,
     OutputFormat,
+    check_time_limit,
     console,
     err_console,
     guarded,
@@ -96,8 +96,7 @@ def partition_command(
         raise InputError(f"--band {lo:g} {hi:g}: need 0 <= LO <= HI and HI > 0")
     if k is not None and k < 1:
         raise InputError(f"--k {k}: need at least 1 area")
-    if time_limit is not None and not (time_limit > 0 and math.isfinite(time_limit)):
-        raise InputError(f"--time-limit {time_limit:g}: must be a positive number of seconds")
+    check_time_limit(time_limit)
     layer = read_layer_file(
         units, LayerKind.UNITS, fields={"households": households_field}, id_field=unit_id_field
     )
