@@ -194,8 +194,63 @@ def test_bad_scenario_files_are_input_errors(tmp_path: object) -> None:
         parse_scenario({"name": "x", "base": {"plan": "latest"}, "steps": []})
     with pytest.raises(InputError, match="community_field"):
         parse_scenario({"name": "x", "base": {"units": "u.gpkg"}, "steps": [{"action": "regrid"}]})
-    with pytest.raises(InputError, match="does not match any of the expected tags"):
+    with pytest.raises(InputError, match=r"step 1 \(teleport\): unknown action; the actions"):
         parse_scenario({"name": "x", "base": {"plan": 1}, "steps": [{"action": "teleport"}]})
+
+
+@pytest.mark.parametrize(
+    ("steps", "problem"),
+    [
+        (
+            [{"action": "regrid"}, {"action": "merge", "communities": ["A"]}],
+            "step 2 (merge): communities: List should have at least 2 items",
+        ),
+        ([{"action": "split", "community": "A", "parts": 1}], "step 1 (split): parts: "),
+        (
+            [
+                {"action": "regrid"},
+                {"action": "regrid"},
+                {"action": "assign_compound", "community": "A"},
+            ],
+            "step 3 (assign_compound): name a compound (compound: X) or compounds: [X, Y]",
+        ),
+        (
+            [{"action": "create", "name": "N", "area": {}}],
+            "step 1 (create): area: give exactly one",
+        ),
+        ([{"action": "regrid", "grids": 2}], "step 1 (regrid): grids: Extra inputs"),
+        ([{"community": "A"}], "step 1: no action; the actions are assign_compound, move_units"),
+        (["regrid"], "step 1: Input should be a valid dictionary"),
+    ],
+)
+def test_parse_errors_number_steps_from_1_with_their_action(steps: list, problem: str) -> None:
+    """The numbers of parse errors are the numbers a run reports (``step N (action)``, N from
+    1), not pydantic's 0-based ``steps.0`` locations."""
+    with pytest.raises(InputError) as info:
+        parse_scenario({"name": "x", "base": {"plan": 1}, "steps": steps})
+    message = str(info.value)
+    assert message.startswith("scenario: ") and problem in message, message
+    assert "steps." not in message and "Value error" not in message
+
+
+def test_parse_and_run_errors_give_a_step_the_same_number() -> None:
+    steps = [
+        {"action": "move_units", "units": ["u0"], "community": "B"},
+        {"action": "move_units", "units": ["nowhere"], "community": "A"},
+    ]
+    with pytest.raises(ScenarioError, match=r"^step 2 \(move_units\): "):
+        run_scenario(_scenario(steps), _base())
+    steps[1]["units"] = []
+    with pytest.raises(InputError, match=r"step 2 \(move_units\): units: "):
+        _scenario(steps)
+
+
+def test_a_negative_seed_is_an_input_error() -> None:
+    """numpy's generators refuse negative seeds: the file is refused up front, as over HTTP."""
+    with pytest.raises(InputError, match="seed must be a non-negative integer, not -1"):
+        parse_scenario(
+            {"name": "x", "base": {"plan": 1}, "seed": -1, "steps": [{"action": "regrid"}]}
+        )
 
 
 def test_regrid_keeps_an_oversized_unit_whole_and_says_why() -> None:

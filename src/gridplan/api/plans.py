@@ -31,6 +31,7 @@ from gridplan.data.store.base import Store
 from gridplan.errors import InputError, NotFoundError
 from gridplan.geo.rules import CheckLayers, check_plan_levels
 from gridplan.geo.scenario import Scenario, parse_scenario, run_scenario
+from gridplan.geo.scenario.schema import scenario_json_schema
 from gridplan.maps.inputs import MapLayers
 from gridplan.maps.render import map_html, render_plan_map
 from gridplan.plan import Level, Plan, PlanInfo
@@ -41,84 +42,10 @@ CHECK_CACHE_SIZE = 8
 MAP_CACHE_SIZE = 4
 
 
-def _step_schema(action: str, required: dict[str, Any], optional: dict[str, Any]) -> dict:
-    return {
-        "type": "object",
-        "required": ["action", *required],
-        "properties": {"action": {"const": action}, **required, **optional},
-        "additionalProperties": False,
-    }
-
-
-_NAMES: dict[str, Any] = {"type": "array", "items": {"type": "string"}, "minItems": 1}
-_BAND: dict[str, Any] = {
-    "type": "array",
-    "items": {"type": "number", "minimum": 0},
-    "minItems": 2,
-    "maxItems": 2,
-}
+#: The ``POST /scenarios`` request body: the scenario model's JSON schema, its base a stored
+#: plan (bases from files are for the command line).
 _SCENARIO_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["name", "base", "steps"],
-    "properties": {
-        "name": {"type": "string"},
-        "description": {"type": "string"},
-        "base": {
-            "type": "object",
-            "required": ["plan"],
-            "properties": {
-                "plan": {
-                    "oneOf": [
-                        {"type": "integer", "minimum": 1, "maximum": PLAN_ID_MAX},
-                        {"const": "latest"},
-                    ]
-                }
-            },
-            "additionalProperties": False,
-        },
-        "targets": {
-            "type": "object",
-            "properties": {
-                level: {
-                    "type": "object",
-                    "properties": {"households": _BAND, "residents": _BAND},
-                    "additionalProperties": False,
-                }
-                for level in ("community", "grid")
-            },
-            "additionalProperties": False,
-        },
-        "seed": {"type": "integer", "minimum": 0},
-        "steps": {
-            "type": "array",
-            "minItems": 1,
-            "maxItems": 3,
-            "items": {
-                "oneOf": [
-                    _step_schema(
-                        "assign_compound", {"community": {"type": "string"}}, {"compounds": _NAMES}
-                    ),
-                    _step_schema(
-                        "move_units", {"units": _NAMES, "community": {"type": "string"}}, {}
-                    ),
-                    _step_schema("merge", {"communities": _NAMES}, {"into": {"type": "string"}}),
-                    _step_schema(
-                        "split",
-                        {"community": {"type": "string"}},
-                        {"parts": {"type": "integer", "minimum": 2, "maximum": 4}},
-                    ),
-                    _step_schema("create", {"name": {"type": "string"}, "units": _NAMES}, {}),
-                    _step_schema(
-                        "redistrict",
-                        {},
-                        {"k": {"type": "integer", "minimum": 1, "maximum": 4}},
-                    ),
-                    _step_schema("regrid", {}, {"communities": _NAMES}),
-                ]
-            },
-        },
-    },
-    "additionalProperties": False,
+    **scenario_json_schema(stored_base_only=True, plan_id_max=PLAN_ID_MAX),
     "example": {
         "name": "青新社区 takes 银星花园",
         "base": {"plan": "latest"},

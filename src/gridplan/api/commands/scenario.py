@@ -49,14 +49,19 @@ from gridplan.geo.scenario import (
     load_scenario,
     run_scenario,
 )
+from gridplan.geo.scenario.schema import scenario_help
 from gridplan.plan import Level
 
-HELP = "Run scripted redistricting scenarios (YAML) and store the resulting plan."
+HELP = (
+    "Run scripted redistricting scenarios (YAML) and store the resulting plan.\n\n"
+    + scenario_help()
+)
 
 RUN_HELP = (
     "Run FILE.yaml on its base plan (a stored plan or files), check the new plan against the "
     "rules, store it with its findings (parent = the base) and print before/after per "
-    "community and what moved. A failing step stores nothing and names the step and the reason."
+    "community and what moved. A failing step stores nothing and names the step (numbered "
+    "from 1) and the reason.\n\n" + scenario_help()
 )
 
 

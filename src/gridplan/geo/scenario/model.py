@@ -18,15 +18,28 @@ Example::
 
 A base can instead be files (``units`` with a ``community_field``, optional ``roads`` and
 ``compounds``); relative paths are relative to the scenario file.
+
+Steps are numbered from 1, in parse errors (``step 2 (merge): communities: ...``) as in the
+run's report and its failures. :data:`STEP_TYPES` lists the step models; their JSON schema and
+the command line's step reference are generated from them (:mod:`gridplan.geo.scenario.schema`).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import ErrorDetails
 
 from gridplan.errors import InputError
 
@@ -38,9 +51,20 @@ class _Strict(BaseModel):
 class AreaSpec(_Strict):
     """A polygon given inline: WKT or a bounding box, in ``crs`` (default EPSG:4326)."""
 
-    wkt: str | None = None
-    bbox: tuple[float, float, float, float] | None = None
-    crs: str = "EPSG:4326"
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [
+                {"required": ["wkt"], "properties": {"wkt": {"type": "string"}}},
+                {"required": ["bbox"], "properties": {"bbox": {"type": "array"}}},
+            ]
+        }
+    )
+
+    wkt: str | None = Field(default=None, description="the polygon as WKT")
+    bbox: tuple[float, float, float, float] | None = Field(
+        default=None, description="the polygon as a box: minx, miny, maxx, maxy"
+    )
+    crs: str = Field(default="EPSG:4326", description="the CRS of wkt or bbox")
 
     @model_validator(mode="after")
     def _one(self) -> AreaSpec:
@@ -52,17 +76,42 @@ class AreaSpec(_Strict):
 class BaseSpec(_Strict):
     """Where the base plan comes from: a stored plan, or files."""
 
-    plan: int | Literal["latest"] | None = None
-    units: str | None = None
-    community_field: str | None = None
-    grid_field: str | None = None
-    unit_id_field: str | None = None
-    households_field: str | None = None
-    residents_field: str | None = None
-    persons_per_household: float | None = Field(default=None, gt=0)
-    roads: str | None = None
-    compounds: str | None = None
-    compound_id_field: str | None = None
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [
+                {
+                    "required": ["plan"],
+                    "properties": {"plan": {"not": {"type": "null"}}, "units": {"type": "null"}},
+                },
+                {
+                    "required": ["units", "community_field"],
+                    "properties": {
+                        "plan": {"type": "null"},
+                        "units": {"type": "string"},
+                        "community_field": {"type": "string"},
+                    },
+                },
+            ]
+        }
+    )
+
+    plan: int | Literal["latest"] | None = Field(
+        default=None, description="a stored plan id, or latest; or units"
+    )
+    units: str | None = Field(default=None, description="a units file (instead of plan)")
+    community_field: str | None = Field(
+        default=None, description="the units file's community column (needed with units)"
+    )
+    grid_field: str | None = Field(default=None, description="its grid column")
+    unit_id_field: str | None = Field(default=None, description="its unit id column")
+    households_field: str | None = Field(default=None, description="its households column")
+    residents_field: str | None = Field(default=None, description="its residents column")
+    persons_per_household: float | None = Field(
+        default=None, gt=0, description="households = residents / this, when not given"
+    )
+    roads: str | None = Field(default=None, description="a roads file (cuts prefer roads)")
+    compounds: str | None = Field(default=None, description="a compounds file")
+    compound_id_field: str | None = Field(default=None, description="its compound id column")
 
     @model_validator(mode="after")
     def _source(self) -> BaseSpec:
@@ -76,8 +125,8 @@ class BaseSpec(_Strict):
 class Band(_Strict):
     """A band per level: households and/or residents."""
 
-    households: tuple[float, float] | None = None
-    residents: tuple[float, float] | None = None
+    households: tuple[float, float] | None = Field(default=None, description="low, high")
+    residents: tuple[float, float] | None = Field(default=None, description="low, high")
 
 
 class Targets(_Strict):
@@ -90,10 +139,19 @@ class Targets(_Strict):
 class AssignCompound(_Strict):
     """Put a compound's units (or several compounds') into a community."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["compound"], "properties": {"compound": {"minLength": 1}}},
+                {"required": ["compounds"], "properties": {"compounds": {"minItems": 1}}},
+            ]
+        }
+    )
+
     action: Literal["assign_compound"]
-    community: str
-    compound: str | None = None
-    compounds: list[str] | None = None
+    community: str = Field(description="the receiving community (id or name)")
+    compound: str | None = Field(default=None, description="a compound (id or name); or compounds")
+    compounds: list[str] | None = Field(default=None, description="several compounds")
 
     @model_validator(mode="after")
     def _some(self) -> AssignCompound:
@@ -109,36 +167,52 @@ class MoveUnits(_Strict):
     """Move units (by id) into a community."""
 
     action: Literal["move_units"]
-    units: list[str] = Field(min_length=1)
-    community: str
+    units: list[str] = Field(min_length=1, description="unit ids")
+    community: str = Field(description="the receiving community (id or name)")
 
 
 class Merge(_Strict):
     """Merge communities into one (named ``into``, default the first)."""
 
     action: Literal["merge"]
-    communities: list[str] = Field(min_length=2)
-    into: str | None = None
+    communities: list[str] = Field(min_length=2, description="the communities (ids or names)")
+    into: str | None = Field(
+        default=None, description="the merged community: one of them, or a new name"
+    )
 
 
 class Split(_Strict):
     """Split a community into ``parts`` (or as many as ``into`` names) within the band."""
 
     action: Literal["split"]
-    community: str
-    parts: int | None = Field(default=None, ge=2)
-    into: list[str] | None = None
+    community: str = Field(description="the community to split (id or name)")
+    parts: int | None = Field(default=None, ge=2, description="how many parts (default 2)")
+    into: list[str] | None = Field(
+        default=None, description="names of the parts (default: the old id, then id-2, ...)"
+    )
 
 
 class Create(_Strict):
     """Create a community from an area, a list of compounds, or a list of units."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["area"], "properties": {"area": {"type": "object"}}},
+                {"required": ["compounds"], "properties": {"compounds": {"minItems": 1}}},
+                {"required": ["units"], "properties": {"units": {"minItems": 1}}},
+            ]
+        }
+    )
+
     action: Literal["create"]
-    name: str
-    area: AreaSpec | None = None
-    compounds: list[str] | None = None
-    units: list[str] | None = None
-    code: str | None = None
+    name: str = Field(description="the new community's name (and id)")
+    area: AreaSpec | None = Field(
+        default=None, description="the units inside a polygon (wkt or bbox, in crs)"
+    )
+    compounds: list[str] | None = Field(default=None, description="compounds (ids or names)")
+    units: list[str] | None = Field(default=None, description="unit ids")
+    code: str | None = Field(default=None, description="the community's code")
 
     @model_validator(mode="after")
     def _some(self) -> Create:
@@ -151,11 +225,15 @@ class Redistrict(_Strict):
     """Re-partition all (or named) communities within the band."""
 
     action: Literal["redistrict"]
-    communities: Literal["all"] | list[str] = "all"
-    keep_names: bool = True
-    minimal_change: bool = True
-    k: int | None = Field(default=None, ge=1)
-    time_limit: float | None = Field(default=None, gt=0)
+    communities: Literal["all"] | list[str] = Field(
+        default="all", description="all, or the communities to redistrict (ids or names)"
+    )
+    keep_names: bool = Field(default=True, description="keep the old ids where areas persist")
+    minimal_change: bool = Field(default=True, description="move the fewest households")
+    k: int | None = Field(
+        default=None, ge=1, description="how many communities (default: as the band allows)"
+    )
+    time_limit: float | None = Field(default=None, gt=0, description="seconds to search")
 
 
 class Regrid(_Strict):
@@ -163,8 +241,10 @@ class Regrid(_Strict):
     ceiling becomes a grid of its own; the step's summary says so)."""
 
     action: Literal["regrid"]
-    communities: Literal["all"] | list[str] = "all"
-    time_limit: float | None = Field(default=None, gt=0)
+    communities: Literal["all"] | list[str] = Field(
+        default="all", description="all, or the communities to grid (ids or names)"
+    )
+    time_limit: float | None = Field(default=None, gt=0, description="seconds to search")
 
 
 Step = Annotated[
@@ -172,22 +252,45 @@ Step = Annotated[
     Field(discriminator="action"),
 ]
 
+#: The step models, in the order of the ``Step`` union (each one ``action`` value).
+STEP_TYPES: tuple[type[BaseModel], ...] = get_args(get_args(Step)[0])
+#: Each step model by its ``action``.
+STEP_ACTIONS: dict[str, type[BaseModel]] = {
+    get_args(t.model_fields["action"].annotation)[0]: t for t in STEP_TYPES
+}
+
 
 class Scenario(_Strict):
     """A scenario file."""
 
-    name: str
+    name: str = Field(description="the new plan's name")
     description: str = ""
-    base: BaseSpec
-    targets: Targets = Targets()
-    seed: int = 0
-    steps: list[Step] = Field(min_length=1)
-    folder: str = Field(default=".", exclude=True)
+    base: BaseSpec = Field(description="the plan the steps start from (fields below)")
+    targets: Targets = Field(
+        default=Targets(), description="a band per level: households or residents, low to high"
+    )
+    seed: int = Field(default=0, json_schema_extra={"minimum": 0}, description="random seed")
+    steps: list[Step] = Field(min_length=1, description="run in order")
+    # the scenario file's folder: set by parse_scenario, never read from the document
+    _folder: str = PrivateAttr(default=".")
+
+    @field_validator("seed")
+    @classmethod
+    def _seed(cls, value: int) -> int:
+        # numpy's generators take non-negative seeds only
+        if value < 0:
+            raise ValueError(f"seed must be a non-negative integer, not {value}")
+        return value
 
     def path(self, relative: str) -> Path:
         """A path from the file, relative to the scenario file's folder."""
         p = Path(relative)
-        return p if p.is_absolute() else Path(self.folder) / p
+        return p if p.is_absolute() else Path(self._folder) / p
+
+    @property
+    def folder(self) -> str:
+        """The folder relative paths in the file start from (the scenario file's)."""
+        return self._folder
 
     def band(self, level: str) -> tuple[str, float, float]:
         """``(measure, lo, hi)`` of a level (households first)."""
@@ -206,7 +309,8 @@ def load_scenario(path: str | Path) -> Scenario:
     ------
     InputError
         If the file is missing, is not YAML, or does not follow the scenario schema (every
-        problem is named with its location, e.g. ``steps.2.community``).
+        problem is named with its location, e.g. ``step 2 (merge): communities`` or
+        ``targets.community.households``).
     """
     src = Path(path)
     if not src.is_file():
@@ -225,9 +329,44 @@ def parse_scenario(data: Any, *, folder: str | Path = ".", source: str = "scenar
     if not isinstance(data, dict):
         raise InputError(f"{source}: a scenario is a mapping with name, base and steps")
     try:
-        return Scenario.model_validate({**data, "folder": str(folder)})
+        scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(x) for x in err['loc'])}: {err['msg']}" for err in exc.errors()[:5]
-        )
+        problems = "; ".join(_problem(err) for err in exc.errors()[:5])
         raise InputError(f"{source}: {problems}") from exc
+    scenario._folder = str(folder)
+    return scenario
+
+
+def _problem(err: ErrorDetails) -> str:
+    """One validation error as ``where: what``; a step is named ``step N (action)``, N from 1.
+
+    >>> _problem({"type": "too_short", "loc": ("steps", 0, "merge", "communities"),
+    ...           "msg": "List should have at least 2 items after validation, not 1",
+    ...           "input": ["A"]})
+    'step 1 (merge): communities: List should have at least 2 items after validation, not 1'
+    """
+    loc = list(err["loc"])
+    msg = err["msg"]
+    ctx = err.get("ctx") or {}
+    if err["type"] == "value_error" and "error" in ctx:
+        msg = str(ctx["error"])  # without pydantic's "Value error, " prefix
+    if len(loc) < 2 or loc[0] != "steps" or not isinstance(loc[1], int):
+        where = ".".join(str(x) for x in loc)
+        return f"{where}: {msg}" if where else msg
+    head = f"step {loc[1] + 1}"
+    rest = loc[2:]
+    action: object = None
+    if rest and rest[0] in STEP_ACTIONS:  # the discriminated union puts the action in loc
+        action, rest = rest[0], rest[1:]
+    elif isinstance(err.get("input"), dict):
+        action = err["input"].get("action")
+    if err["type"] == "union_tag_invalid":
+        msg = f"unknown action; the actions are {', '.join(STEP_ACTIONS)}"
+    elif err["type"] == "union_tag_not_found":
+        msg = f"no action; the actions are {', '.join(STEP_ACTIONS)}"
+    if isinstance(action, str):
+        head += f" ({action})"
+    elif action is not None:
+        head += f" (action {action!r})"
+    where = ".".join(str(x) for x in rest)
+    return f"{head}: {where}: {msg}" if where else f"{head}: {msg}"
