@@ -6,10 +6,13 @@ The hand-drawn compounds (EPSG:32650 metres, in Jinjiang)::
     y
     100 +------+   +------+     +-----+
         | good |   | bow  |     | neg |      good: a square, 120 households
-        |  g1  |   |  \\/  |     | hh  |      bow:  a self-intersecting bow tie
-        |      |   |  /\\  |     | -5  |      neg:  a square with -5 households
-      0 +------+   +------+     +-----+      empty: an empty polygon
-        0    100  200   300   400   500      point: a LineString (wrong type)
+        |  g1  |   |  \\/  |     | hh  |      bow:  a self-intersecting bow tie (repaired:
+        |      |   |  /\\  |     | -5  |            two triangles, 5,000 m² in all)
+      0 +------+   +------+     +-----+      neg:  a square with -5 households
+        0    100  200   300   400   500      empty: an empty polygon
+                                             line: a LineString (wrong type)
+    hole: a square whose "hole" lies outside it (from 850 to 950): not repaired, since the
+          repair would double its area
 """
 
 from __future__ import annotations
@@ -38,6 +41,10 @@ pytestmark = pytest.mark.postgis
 X0, Y0 = 660_000.0, 2_743_000.0  # near Qingyang, UTM 50N
 
 
+def _square(x: float) -> list[tuple[float, float]]:
+    return [(X0 + x, Y0), (X0 + x + 100, Y0), (X0 + x + 100, Y0 + 100), (X0 + x, Y0 + 100)]
+
+
 def _compounds(path: Path, *, bad: bool) -> Path:
     rows = [("g1", 120.0, box(X0, Y0, X0 + 100, Y0 + 100))]
     rows.append(("g2", 80.0, box(X0 + 600, Y0, X0 + 700, Y0 + 100)))
@@ -48,6 +55,7 @@ def _compounds(path: Path, *, bad: bool) -> Path:
             ("neg", -5.0, box(X0 + 400, Y0, X0 + 500, Y0 + 100)),
             ("empty", 3.0, Polygon()),
             ("line", 4.0, LineString([(X0, Y0 - 50), (X0 + 100, Y0 - 50)])),
+            ("hole", 6.0, Polygon(_square(700), [_square(850)])),
         ]
     gdf = gpd.GeoDataFrame(
         {"id": [r[0] for r in rows], "name": [f"小区{r[0]}" for r in rows]},
@@ -64,26 +72,44 @@ def test_one_invalid_feature_loads_nothing(store: Store, tmp_path: Path) -> None
     with pytest.raises(InvalidFeaturesError) as info:
         import_file(store, path, "compounds")
     reasons = {p.feature: p.reason for p in info.value.problems}
-    assert set(reasons) == {"bow", "neg", "empty", "line"}
-    assert reasons["bow"].startswith("invalid geometry (Self-intersection")
+    assert set(reasons) == {"hole", "neg", "empty", "line"}  # the bow tie is repaired
+    assert reasons["hole"] == (
+        "invalid geometry (Hole lies outside shell[660850 2743000]); "
+        "not repaired: its repair would change its area by 100%"
+    )
     assert reasons["neg"] == "negative households (-5)"
     assert reasons["empty"] == "empty geometry"
     assert reasons["line"].startswith("wrong geometry type LineString")
     assert all(p.layer == "compounds" for p in info.value.problems)
+    assert str(info.value).endswith(
+        "--skip-invalid loads the other 3 feature(s) and lists the invalid one(s)"
+    )
     assert store.count(LayerKind.COMPOUNDS) == 0
 
 
 def test_skip_invalid_loads_the_rest_and_reports(store: Store, tmp_path: Path) -> None:
     path = _compounds(tmp_path / "compounds.gpkg", bad=True)
     result = import_file(store, path, "compounds", skip_invalid=True)
-    assert result.loaded == {"compounds": 2}
+    assert result.loaded == {"compounds": 3}
     assert result.import_id is not None
-    assert sorted(p.feature for p in result.skipped) == ["bow", "empty", "line", "neg"]
+    assert sorted(p.feature for p in result.skipped) == ["empty", "hole", "line", "neg"]
+    assert [(p.layer, p.feature) for p in result.repaired] == [("compounds", "bow")]
+    assert result.repaired[0].reason.startswith("repaired invalid geometry (Self-intersection")
+    assert result.repaired[0].reason.endswith("now 2 polygons")
+    assert result.to_dict()["repaired"] == [
+        {"layer": "compounds", "feature": "bow", "reason": result.repaired[0].reason}
+    ]
+    assert [p.feature for p in store.read_imports()[-1].skipped] == [
+        p.feature for p in result.skipped
+    ]
     stored = store.read_layer(LayerKind.COMPOUNDS)
-    assert stored["compound_id"].tolist() == ["g1", "g2"]
-    assert stored["name"].tolist() == ["小区g1", "小区g2"]
-    assert stored["households"].tolist() == [120.0, 80.0]
+    assert stored["compound_id"].tolist() == ["bow", "g1", "g2"]
+    assert stored["name"].tolist() == ["小区bow", "小区g1", "小区g2"]
+    assert stored["households"].tolist() == [10.0, 120.0, 80.0]
     assert stored.crs.to_epsg() == 4326
+    bow = stored.set_index("compound_id").to_crs(32650).geometry["bow"]
+    assert bow.is_valid and bow.geom_type == "MultiPolygon"
+    assert bow.area == pytest.approx(5_000, rel=1e-6)
     again = import_file(
         store, _compounds(tmp_path / "c2.gpkg", bad=False), "compounds", replace=True
     )
@@ -126,15 +152,15 @@ def test_cgcs2000_outline_stored_as_wgs84(store: Store, shared_data: Path) -> No
 
 @pytest.mark.realdata
 def test_osm_import_is_one_transaction(store: Store, helsinki_pbf: Path) -> None:
-    with pytest.raises(InvalidFeaturesError) as info:
-        import_file(store, helsinki_pbf)
-    assert len(info.value.problems) == 15  # 12 buildings, 3 residential areas
-    for kind in (LayerKind.ROADS, LayerKind.BUILDINGS, LayerKind.COMPOUNDS):
-        assert store.count(kind) == 0
-    result = import_file(store, helsinki_pbf, skip_invalid=True)
+    # the extract's 15 broken polygons (12 buildings, 3 residential areas) are all cut at its
+    # edge: skipped and reported by default, without --skip-invalid
+    result = import_file(store, helsinki_pbf)
     assert result.kind is ImportKind.OSM
     assert result.loaded == {"roads": 867, "buildings": 474, "compounds": 22, "facilities": 6}
     assert len(result.skipped) == 15
+    assert all(p.reason.startswith("cut at the extract's edge (") for p in result.skipped)
+    assert result.repaired == ()
+    assert len(store.read_imports()[-1].skipped) == 15
     assert result.households is not None
     buildings = store.read_layer(LayerKind.BUILDINGS)
     assert len(buildings) == 474
@@ -157,7 +183,7 @@ def test_drawn_areas_become_a_plan(store: Store, shared_data: Path, tmp_path: Pa
     grids = tmp_path / "grids.geojson"
     gpd.GeoDataFrame(
         {"网格名称": ["网格1", "网格2"], "community": ["1", "1"], "户数": [400, 350]},
-        geometry=[box(118.58, 24.80, 118.581, 24.801), box(118.581, 24.80, 118.582, 24.801)],
+        geometry=[box(-71.42, 41.82, -71.419, 41.821), box(-71.419, 41.82, -71.418, 41.821)],
         crs=4326,
     ).to_file(grids)
     gridded = import_file(store, grids, "areas", level="grid", fields={"parent_id": "community"})

