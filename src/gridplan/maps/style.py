@@ -1,9 +1,10 @@
 """Colours and line styles of planner maps.
 
 Communities are coloured by their band status (:class:`BandStatus`); roads by class (most
-important classes widest and darkest); every finding rule gets one distinct style, so an
-off-road boundary stretch never looks like an exclave part. Compounds take the colour of their
-community from a qualitative palette, chosen so neighbouring communities differ.
+important classes widest and darkest); every finding rule gets one distinct style, declared
+with the rule in :mod:`gridplan.geo.rules.registry`, so an off-road boundary stretch never
+looks like an exclave part. Compounds take the colour of their community from a qualitative
+palette, chosen so neighbouring communities differ.
 
 Styles are plain dicts of Leaflet path options (``color``, ``weight``, ``fillColor``, …), ready
 to be embedded in the map.
@@ -11,7 +12,7 @@ to be embedded in the map.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -25,6 +26,7 @@ import shapely
 
 from gridplan.data.layers import ROAD_CLASSES
 from gridplan.errors import InputError
+from gridplan.geo.rules.registry import REGISTRY
 
 
 class BandStatus(StrEnum):
@@ -116,52 +118,24 @@ _ROAD_COLOUR = {
     "other": "#aaaaaa",
 }
 
-#: One distinct style per finding rule (see DESIGN.md "Rule ids").
-FINDING_STYLES: Mapping[str, Mapping[str, Any]] = {
-    "roads.off_road": {"color": "#ff00ff", "weight": 5, "opacity": 0.9, "dashArray": "8 6"},
-    "enclave.exclave": {
-        "color": "#6a00a8",
-        "weight": 3,
-        "fillColor": "#6a00a8",
-        "fillOpacity": 0.45,
-        "dashArray": "2 4",
-    },
-    "enclave.embedded": {
-        "color": "#00bcd4",
-        "weight": 4,
-        "fillColor": "#00bcd4",
-        "fillOpacity": 0.35,
-    },
-    "coverage.gap": {"color": "#000000", "weight": 2, "fillColor": "#000000", "fillOpacity": 0.6},
-    "coverage.overlap": {
-        "color": "#ffd600",
-        "weight": 2,
-        "fillColor": "#ffd600",
-        "fillOpacity": 0.7,
-    },
-    "compound.split": {
-        "color": "#8b4513",
-        "weight": 3,
-        "fillColor": "#8b4513",
-        "fillOpacity": 0.5,
-        "dashArray": "6 3",
-    },
-    "compound.unassigned": {
-        "color": "#607d8b",
-        "weight": 3,
-        "fillColor": "#cfd8dc",
-        "fillOpacity": 0.7,
-    },
-    "compound.override_violated": {
-        "color": "#b71c1c",
-        "weight": 4,
-        "fillColor": "#ff8a80",
-        "fillOpacity": 0.6,
-    },
-    # outlines only (fill off), so clicks inside reach the community underneath
-    "size.under": {"color": "#4575b4", "weight": 3, "fill": False, "dashArray": "10 4"},
-    "size.over": {"color": "#d73027", "weight": 3, "fill": False, "dashArray": "10 4"},
-}
+
+class _FindingStyles(Mapping[str, Mapping[str, Any]]):
+    """The style of each registered rule (a copy), read from the registry whenever it is used."""
+
+    def __getitem__(self, rule: str) -> Mapping[str, Any]:
+        return dict(REGISTRY[rule].style)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(REGISTRY)
+
+    def __len__(self) -> int:
+        return len(REGISTRY)
+
+
+#: One distinct style per finding rule, as each rule declares it in
+#: :data:`gridplan.geo.rules.registry.REGISTRY` (see DESIGN.md "Rule ids").
+FINDING_STYLES: Mapping[str, Mapping[str, Any]] = _FindingStyles()
+#: The style of findings of a rule that is not registered.
 _DEFAULT_FINDING_STYLE: Mapping[str, Any] = {
     "color": "#ff6f00",
     "weight": 3,
@@ -225,8 +199,28 @@ def road_classes_present(classes: Sequence[str | None]) -> list[str]:
 
 
 def finding_style(rule: str) -> dict[str, Any]:
-    """Leaflet style of a finding of ``rule`` (a distinct one per known rule id)."""
-    return dict(FINDING_STYLES.get(rule, _DEFAULT_FINDING_STYLE))
+    """Leaflet style of a finding of ``rule``: the registered rule's own (a distinct one per
+    rule), a default style for a rule that is not registered.
+
+    Examples
+    --------
+    >>> finding_style("roads.off_road")["dashArray"]
+    '8 6'
+    """
+    spec = REGISTRY.get(rule)
+    return dict(spec.style if spec is not None else _DEFAULT_FINDING_STYLE)
+
+
+def finding_label(rule: str) -> str:
+    """Short legend text of ``rule`` as the rule declares it (the id itself when unknown).
+
+    Examples
+    --------
+    >>> finding_label("coverage.gap")
+    'gap covered by no area'
+    """
+    spec = REGISTRY.get(rule)
+    return spec.label if spec is not None else rule
 
 
 def community_colours(communities: gpd.GeoDataFrame, id_column: str = "area_id") -> dict[str, str]:

@@ -6,12 +6,13 @@ Every number is a default, never a constant: a jurisdiction passes its own
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import Any
+from typing import Any, overload
 
 from gridplan.errors import InputError
+from gridplan.geo.rules.registry import REGISTRY
 from gridplan.plan import Level
 
 #: The two measures a size band can be expressed in.
@@ -27,24 +28,54 @@ DEFAULT_BANDS: Mapping[tuple[str, str], tuple[float, float]] = MappingProxyType(
     }
 )
 
-#: Default severity of each rule.
-DEFAULT_SEVERITIES: Mapping[str, str] = MappingProxyType(
-    {
-        "size.under": "warning",
-        "size.over": "warning",
-        "enclave.exclave": "error",
-        "enclave.embedded": "warning",
-        "roads.off_road": "warning",
-        "coverage.gap": "error",
-        "coverage.overlap": "error",
-        "compound.split": "warning",
-        "compound.unassigned": "error",
-        "compound.override_violated": "error",
-    }
-)
 
-#: Rule ids in report order.
-RULES: tuple[str, ...] = tuple(DEFAULT_SEVERITIES)
+class _Severities(Mapping[str, str]):
+    """Default severity per rule id, read from the registry whenever it is used."""
+
+    def __getitem__(self, rule_id: str) -> str:
+        return REGISTRY[rule_id].severity
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(REGISTRY)
+
+    def __len__(self) -> int:
+        return len(REGISTRY)
+
+    def __repr__(self) -> str:
+        return repr(dict(self))
+
+
+class _RuleIds(Sequence[str]):
+    """The registered rule ids in report order, read from the registry whenever it is used."""
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[str, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> str | tuple[str, ...]:
+        return REGISTRY.ids()[index]
+
+    def __len__(self) -> int:
+        return len(REGISTRY)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence) and not isinstance(other, str):
+            return tuple(self) == tuple(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return repr(REGISTRY.ids())
+
+
+#: Default severity of each rule (a live view of :data:`~gridplan.geo.rules.registry.REGISTRY`).
+DEFAULT_SEVERITIES: Mapping[str, str] = _Severities()
+
+#: Rule ids in report order (a live view of :data:`~gridplan.geo.rules.registry.REGISTRY`).
+RULES: Sequence[str] = _RuleIds()
 
 
 @dataclass(frozen=True)
@@ -79,7 +110,8 @@ class CheckConfig:
     compound_min_share
         A compound counts as split only when each side holds at least this share of it.
     severities
-        Severity per rule id.
+        Severity per rule id (default: each registered rule's own); a rule left out has its
+        registered severity.
     """
 
     measure: str = "households"

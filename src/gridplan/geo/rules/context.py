@@ -53,6 +53,11 @@ class CheckContext:
         Whether the outline came from the caller.
     roads, compounds, units
         The optional layers, normalised (``roads`` filtered to the configured classes).
+    coverage_valid
+        Whether the areas form an exact coverage (GEOS: no overlaps, matching edges).
+    areas
+        The areas layer, normalised: the schema's columns, then every other column the
+        areas came with (a rule may read a count of its own, e.g. ``volunteers``).
     """
 
     level: str
@@ -73,6 +78,7 @@ class CheckContext:
     compounds: gpd.GeoDataFrame | None
     units: gpd.GeoDataFrame | None
     coverage_valid: bool
+    areas: gpd.GeoDataFrame
 
     @property
     def n(self) -> int:
@@ -165,6 +171,7 @@ def build_context(
         compounds=compound_layer,
         units=unit_layer,
         coverage_valid=coverage_valid,
+        areas=area_layer,
     )
 
 

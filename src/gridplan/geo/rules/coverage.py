@@ -9,8 +9,6 @@ width is empty — is a digitising sliver: it is ignored and counted.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
@@ -19,26 +17,20 @@ import shapely
 from gridplan.geo.rules.config import CheckConfig
 from gridplan.geo.rules.context import CheckContext
 from gridplan.geo.rules.finding import fmt, label, no_findings, plural, raw_findings
+from gridplan.geo.rules.registry import RuleResult, RuleSpec, register
+from gridplan.geo.rules.rule_context import RuleContext
 
 Geoms = npt.NDArray[np.object_]
 
 
-@dataclass(frozen=True)
-class CoverageResult:
-    """Gap and overlap findings and the slivers ignored."""
-
-    findings: pd.DataFrame
-    ignored_gaps: int
-    ignored_overlaps: int
+def _gap(context: RuleContext, config: CheckConfig) -> RuleResult:
+    findings, ignored = gap_findings(context.inputs, config)
+    return RuleResult(findings, ignored_slivers=ignored)
 
 
-def coverage_findings(ctx: CheckContext, config: CheckConfig) -> CoverageResult:
-    """Find the gaps and overlaps of the areas inside the outline."""
-    overlaps, ignored_overlaps = _overlaps(ctx, config)
-    gaps, ignored_gaps = _gaps(ctx, config)
-    frames = [f for f in (gaps, overlaps) if len(f)]
-    findings = pd.concat(frames, ignore_index=True) if frames else no_findings()
-    return CoverageResult(findings, ignored_gaps, ignored_overlaps)
+def _overlap(context: RuleContext, config: CheckConfig) -> RuleResult:
+    findings, ignored = overlap_findings(context.inputs, config)
+    return RuleResult(findings, ignored_slivers=ignored)
 
 
 def _polygons(geoms: Geoms) -> tuple[Geoms, npt.NDArray[np.int64]]:
@@ -59,7 +51,8 @@ def _is_sliver(polys: Geoms, width: float) -> npt.NDArray[np.bool_]:
     return np.asarray(shapely.is_empty(shapely.buffer(polys, -width / 2.0)), dtype=bool)
 
 
-def _overlaps(ctx: CheckContext, config: CheckConfig) -> tuple[pd.DataFrame, int]:
+def overlap_findings(ctx: CheckContext, config: CheckConfig) -> tuple[pd.DataFrame, int]:
+    """One finding per pair of overlapping areas, and the number of overlap slivers ignored."""
     if ctx.coverage_valid or ctx.n < 2:
         return no_findings(), 0
     tree = shapely.STRtree(ctx.geoms)
@@ -96,7 +89,8 @@ def _overlaps(ctx: CheckContext, config: CheckConfig) -> tuple[pd.DataFrame, int
     return raw_findings("coverage.overlap", areas, values, messages, geoms), ignored
 
 
-def _gaps(ctx: CheckContext, config: CheckConfig) -> tuple[pd.DataFrame, int]:
+def gap_findings(ctx: CheckContext, config: CheckConfig) -> tuple[pd.DataFrame, int]:
+    """One finding per gap inside the outline, and the number of gap slivers ignored."""
     # Without a given outline, ctx.outline is the union with its holes filled.
     uncovered = shapely.difference(ctx.outline, ctx.union)
     polys, _ = _polygons(np.asarray([uncovered], dtype=object))
@@ -131,3 +125,25 @@ def _gaps(ctx: CheckContext, config: CheckConfig) -> tuple[pd.DataFrame, int]:
             + (f", between {names}{more}" if nbs else "")
         )
     return raw_findings("coverage.gap", areas, values, messages, gaps), ignored
+
+
+register(
+    RuleSpec(
+        id="coverage.gap",
+        severity="error",
+        order=60,
+        label="gap covered by no area",
+        style={"color": "#000000", "weight": 2, "fillColor": "#000000", "fillOpacity": 0.6},
+        run=_gap,
+    )
+)
+register(
+    RuleSpec(
+        id="coverage.overlap",
+        severity="error",
+        order=70,
+        label="overlap of two areas",
+        style={"color": "#ffd600", "weight": 2, "fillColor": "#ffd600", "fillOpacity": 0.7},
+        run=_overlap,
+    )
+)

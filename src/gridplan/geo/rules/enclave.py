@@ -16,6 +16,8 @@ from gridplan.geo.rules.boundary import BoundaryPieces
 from gridplan.geo.rules.config import CheckConfig
 from gridplan.geo.rules.context import CheckContext
 from gridplan.geo.rules.finding import fmt, label, no_findings, raw_findings
+from gridplan.geo.rules.registry import RuleResult, RuleSpec, register
+from gridplan.geo.rules.rule_context import RuleContext
 
 Floats = npt.NDArray[np.float64]
 
@@ -163,3 +165,50 @@ def _part_values(
     if per_area is not None:
         return np.asarray(per_area[part_area] * sizes / area_size[part_area], dtype=float)
     return None
+
+
+def _exclave(context: RuleContext, config: CheckConfig) -> RuleResult:
+    counts = context.part_counts
+    findings = exclave_findings(
+        context.inputs,
+        context.boundary,
+        counts.households,
+        counts.residents,
+        context.households,
+        context.residents,
+    )
+    return RuleResult(findings, ignored_slivers=context.inputs.sliver_parts)
+
+
+def _embedded(context: RuleContext, config: CheckConfig) -> RuleResult:
+    return RuleResult(
+        embedded_findings(context.inputs, config, context.boundary, context.households)
+    )
+
+
+register(
+    RuleSpec(
+        id="enclave.exclave",
+        severity="error",
+        order=30,
+        label="detached part (exclave)",
+        style={
+            "color": "#6a00a8",
+            "weight": 3,
+            "fillColor": "#6a00a8",
+            "fillOpacity": 0.45,
+            "dashArray": "2 4",
+        },
+        run=_exclave,
+    )
+)
+register(
+    RuleSpec(
+        id="enclave.embedded",
+        severity="warning",
+        order=40,
+        label="island inside another area",
+        style={"color": "#00bcd4", "weight": 4, "fillColor": "#00bcd4", "fillOpacity": 0.35},
+        run=_embedded,
+    )
+)

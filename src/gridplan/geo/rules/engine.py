@@ -1,28 +1,25 @@
-"""``check_areas``: run every rule on a set of community or grid polygons."""
+"""``check_areas``: run every registered rule on a set of community or grid polygons.
+
+The rules are those of :data:`~gridplan.geo.rules.registry.REGISTRY`, run in report order on
+one :class:`~gridplan.geo.rules.rule_context.RuleContext`; the engine knows none of them by
+name.
+"""
 
 from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
 from gridplan.data.layers import FINDING_COLUMNS
-from gridplan.geo.rules.boundary import boundary_pieces
-from gridplan.geo.rules.compounds import compound_findings
-from gridplan.geo.rules.config import RULES, CheckConfig
+from gridplan.geo.rules.config import CheckConfig
 from gridplan.geo.rules.context import build_context
-from gridplan.geo.rules.coverage import coverage_findings
-from gridplan.geo.rules.enclave import embedded_findings, exclave_findings
-from gridplan.geo.rules.households import compound_pieces, part_counts
+from gridplan.geo.rules.finding import no_findings
 from gridplan.geo.rules.metrics import area_metrics
-from gridplan.geo.rules.overrides import override_findings
+from gridplan.geo.rules.registry import REGISTRY, RuleResult, RuleSpec, check_result
 from gridplan.geo.rules.report import CheckReport
-from gridplan.geo.rules.roads import off_road_findings, road_boundary_share
-from gridplan.geo.rules.size import size_findings
+from gridplan.geo.rules.rule_context import RuleContext
 from gridplan.plan import Level
-
-Floats = npt.NDArray[np.float64]
 
 
 def check_areas(
@@ -36,7 +33,7 @@ def check_areas(
     config: CheckConfig | None = None,
     overrides: pd.DataFrame | None = None,
 ) -> CheckReport:
-    """Check community (or grid) polygons against the boundary rules.
+    """Check community (or grid) polygons against every registered rule.
 
     Parameters
     ----------
@@ -87,7 +84,7 @@ def check_areas(
     {'size.under': 1}
     """
     cfg = config if config is not None else CheckConfig()
-    ctx = build_context(
+    inputs = build_context(
         areas,
         level=level,
         roads=roads,
@@ -96,86 +93,66 @@ def check_areas(
         units=units,
         config=cfg,
     )
-    pieces = boundary_pieces(ctx, cfg)
-    comp = compound_pieces(ctx)
-    counts = part_counts(ctx, comp)
-    households = _per_area(ctx.households, counts.households, ctx.part_area, ctx.n)
-    residents = _per_area(ctx.residents, counts.residents, ctx.part_area, ctx.n)
-    measure = households if cfg.measure == "households" else residents
-    notes: list[str] = []
-    band: tuple[float, float] | None = None
-    if measure is None:
-        notes.append(f"size not checked: no {cfg.measure} per {ctx.level} are known")
-    else:
-        band = cfg.band(ctx.level)
-    if ctx.roads is None:
-        notes.append("roads not checked: no roads given")
-    share = road_boundary_share(ctx, pieces)
-    coverage = coverage_findings(ctx, cfg)
-    named = override_findings(ctx, comp, overrides)
-    notes.extend(named.notes)
-    raw = [
-        size_findings(ctx, cfg, measure),
-        exclave_findings(ctx, pieces, counts.households, counts.residents, households, residents),
-        embedded_findings(ctx, cfg, pieces, households),
-        off_road_findings(ctx, cfg, pieces),
-        coverage.findings,
-        compound_findings(ctx, cfg, comp),
-        named.findings,
-    ]
-    frames = [f for f in raw if len(f)]
-    table = pd.concat(frames, ignore_index=True) if frames else raw[0]
-    order = {rule: k for k, rule in enumerate(RULES)}
+    context = RuleContext(inputs, cfg, overrides)
+    band = cfg.band(inputs.level) if context.measure_values is not None else None
+    specs = REGISTRY.specs()
+    results = [check_result(spec, spec.run(context, cfg)) for spec in specs]
+    findings = _findings(context, specs, results)
+    assert list(findings.columns[:-1]) == list(FINDING_COLUMNS)
+    return CheckReport(
+        level=inputs.level,
+        measure=cfg.measure,
+        band=band,
+        areas=area_metrics(context),
+        findings=findings,
+        ignored_slivers={
+            spec.id: result.ignored_slivers
+            for spec, result in zip(specs, results, strict=True)
+            if result.ignored_slivers is not None
+        },
+        notes=_notes(results),
+    )
+
+
+def _findings(
+    context: RuleContext, specs: tuple[RuleSpec, ...], results: list[RuleResult]
+) -> gpd.GeoDataFrame:
+    """The rules' raw findings as one table in report order, in the areas' own CRS.
+
+    Rules come in registry order; one rule's findings by area index, then value (stable).
+    """
+    inputs, cfg = context.inputs, context.config
+    frames = [r.findings for r in results if len(r.findings)]
+    table = pd.concat(frames, ignore_index=True) if frames else no_findings()
+    order = {spec.id: k for k, spec in enumerate(specs)}
     table = (
         table.assign(_order=table["rule"].map(order))
         .sort_values(["_order", "area", "value"], kind="stable")
         .reset_index(drop=True)
     )
     area_idx = table["area"].to_numpy(dtype=np.int64)
-    area_ids = np.where(area_idx >= 0, ctx.ids[np.clip(area_idx, 0, None)], None)
+    area_ids = np.where(area_idx >= 0, inputs.ids[np.clip(area_idx, 0, None)], None)
+    severities = {spec.id: cfg.severities.get(spec.id, spec.severity) for spec in specs}
     findings = gpd.GeoDataFrame(
         {
             "rule": table["rule"].astype(object),
-            "severity": table["rule"].map(cfg.severities).astype(object),
-            "level": [ctx.level] * len(table),
+            "severity": table["rule"].map(severities).astype(object),
+            "level": [inputs.level] * len(table),
             "area_id": pd.Series(area_ids, dtype=object),
             "value": table["value"].astype(float),
             "message": table["message"].astype(object),
         },
-        geometry=gpd.GeoSeries(table["geometry"].to_numpy(dtype=object), crs=ctx.crs),
-        crs=ctx.crs,
+        geometry=gpd.GeoSeries(table["geometry"].to_numpy(dtype=object), crs=inputs.crs),
+        crs=inputs.crs,
     )
-    findings = findings.to_crs(ctx.source_crs)
-    assert list(findings.columns[:-1]) == list(FINDING_COLUMNS)
-    return CheckReport(
-        level=ctx.level,
-        measure=cfg.measure,
-        band=band,
-        areas=area_metrics(ctx, households, residents, share),
-        findings=findings,
-        ignored_slivers={
-            "coverage.gap": coverage.ignored_gaps,
-            "coverage.overlap": coverage.ignored_overlaps,
-            "enclave.exclave": ctx.sliver_parts,
-        },
-        notes=tuple(notes),
-    )
+    return findings.to_crs(inputs.source_crs)
 
 
-def _per_area(
-    column: Floats | None,
-    per_part: Floats | None,
-    part_area: npt.NDArray[np.int64],
-    n: int,
-) -> Floats | None:
-    """The areas' own column, its gaps filled from the parts' counts."""
-    derived = (
-        np.bincount(part_area, weights=per_part, minlength=n).astype(float)
-        if per_part is not None
-        else None
-    )
-    if column is None:
-        return derived
-    if derived is None:
-        return column
-    return np.where(np.isnan(column), derived, column)
+def _notes(results: list[RuleResult]) -> tuple[str, ...]:
+    """The rules' notes in rule order; a note an earlier rule gave already is not repeated
+    (``size.under`` and ``size.over`` both note an unknown measure)."""
+    notes: list[str] = []
+    for result in results:
+        seen = set(notes)
+        notes.extend(n for n in result.notes if n not in seen)
+    return tuple(notes)

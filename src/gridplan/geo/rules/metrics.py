@@ -7,7 +7,8 @@ import numpy.typing as npt
 import pandas as pd
 import shapely
 
-from gridplan.geo.rules.context import CheckContext
+from gridplan.geo.rules.roads import road_boundary_share
+from gridplan.geo.rules.rule_context import RuleContext
 
 Floats = npt.NDArray[np.float64]
 
@@ -38,21 +39,18 @@ def polsby_popper(geoms: npt.NDArray[np.object_]) -> Floats:
         return np.where(perimeter > 0, 4.0 * np.pi * area / perimeter**2, np.nan)
 
 
-def area_metrics(
-    ctx: CheckContext,
-    households: Floats | None,
-    residents: Floats | None,
-    share: Floats,
-) -> pd.DataFrame:
-    """The per-area metrics table (see :data:`AREA_METRIC_COLUMNS`)."""
+def area_metrics(context: RuleContext) -> pd.DataFrame:
+    """The per-area metrics table (see :data:`AREA_METRIC_COLUMNS`) of a check."""
+    ctx = context.inputs
     nan = np.full(ctx.n, np.nan)
+    households, residents = context.households, context.residents
     return pd.DataFrame(
         {
             "id": ctx.ids,
             "name": ctx.names,
             "households": households if households is not None else nan,
             "residents": residents if residents is not None else nan,
-            "road_boundary_share": share,
+            "road_boundary_share": road_boundary_share(ctx, context.boundary),
             "parts": np.bincount(ctx.part_area, minlength=ctx.n).astype(np.int64),
             "polsby_popper": polsby_popper(ctx.geoms),
         }

@@ -25,9 +25,12 @@ import shapely
 
 from gridplan.data.reference import normalise_name
 from gridplan.errors import InputError
+from gridplan.geo.rules.config import CheckConfig
 from gridplan.geo.rules.context import CheckContext
 from gridplan.geo.rules.finding import fmt, label, no_findings, raw_findings
 from gridplan.geo.rules.households import CompoundPieces
+from gridplan.geo.rules.registry import RuleResult, RuleSpec, register
+from gridplan.geo.rules.rule_context import RuleContext
 
 RULE = "compound.override_violated"
 
@@ -163,3 +166,20 @@ def _lies_in(pieces: CompoundPieces, n: int) -> npt.NDArray[np.int64]:
     out = np.full(n, -1, dtype=np.int64)
     out[sides["compound"].to_numpy(dtype=np.int64)] = sides["area"].to_numpy(dtype=np.int64)
     return out
+
+
+def _override_violated(context: RuleContext, config: CheckConfig) -> RuleResult:
+    checked = override_findings(context.inputs, context.compound_pieces, context.overrides)
+    return RuleResult(checked.findings, notes=checked.notes)
+
+
+register(
+    RuleSpec(
+        id=RULE,
+        severity="error",
+        order=100,
+        label="named assignment not honoured",
+        style={"color": "#b71c1c", "weight": 4, "fillColor": "#ff8a80", "fillOpacity": 0.6},
+        run=_override_violated,
+    )
+)

@@ -14,7 +14,7 @@ import shapely
 
 from gridplan.data.crs import STORAGE_CRS
 from gridplan.data.layers import FINDING_COLUMNS
-from gridplan.geo.rules.config import RULES
+from gridplan.geo.rules.registry import REGISTRY
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,8 @@ class CheckReport:
         areas as given; ``area_id`` is the id of the area (``None`` for a finding that
         belongs to no area, e.g. an unassigned compound).
     ignored_slivers
-        Gaps, overlaps and detached parts narrower than the sliver width, by rule id.
+        Gaps, overlaps and detached parts narrower than the sliver width, by rule id (the
+        rules that ignore slivers, in rule order).
     notes
         What could not be checked and why (e.g. no households known, no roads given).
     """
@@ -51,9 +52,9 @@ class CheckReport:
     notes: tuple[str, ...] = ()
 
     def by_rule(self) -> dict[str, int]:
-        """Number of findings per rule id, in rule order (rules with none left out)."""
+        """Number of findings per registered rule id, in rule order (rules with none left out)."""
         counts = self.findings["rule"].value_counts()
-        return {r: int(counts[r]) for r in RULES if r in counts.index}
+        return {r: int(counts[r]) for r in REGISTRY if r in counts.index}
 
     def to_json(self) -> dict[str, Any]:
         """The ``gridplan check --format json`` document.

@@ -18,6 +18,8 @@ from gridplan.geo.rules.boundary import BoundaryPieces
 from gridplan.geo.rules.config import CheckConfig
 from gridplan.geo.rules.context import CheckContext
 from gridplan.geo.rules.finding import fmt, label, no_findings, plural, raw_findings
+from gridplan.geo.rules.registry import RuleResult, RuleSpec, register
+from gridplan.geo.rules.rule_context import RuleContext
 
 Floats = npt.NDArray[np.float64]
 
@@ -126,3 +128,21 @@ def _wrap_pairs(
         if run[k_first] != run[k_last] and nb[k_first] == nb[k_last]:
             pairs.append((int(run[k_first]), int(run[k_last])))
     return pairs
+
+
+def _off_road(context: RuleContext, config: CheckConfig) -> RuleResult:
+    if context.inputs.roads is None:
+        return RuleResult(notes=("roads not checked: no roads given",))
+    return RuleResult(off_road_findings(context.inputs, config, context.boundary))
+
+
+register(
+    RuleSpec(
+        id="roads.off_road",
+        severity="warning",
+        order=50,
+        label="boundary off any road",
+        style={"color": "#ff00ff", "weight": 5, "opacity": 0.9, "dashArray": "8 6"},
+        run=_off_road,
+    )
+)
