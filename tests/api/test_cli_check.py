@@ -11,9 +11,10 @@ import shapely
 from typer.testing import CliRunner
 
 from gridplan.api.cli import app
-from gridplan.api.commands.check import report_plan
-from gridplan.data.layers import FINDING_COLUMNS
+from gridplan.data.layers import FINDING_COLUMNS, normalise
 from gridplan.geo.rules import CheckConfig, check_areas
+from gridplan.ops.checks import check_drawn
+from gridplan.plan import Level
 
 X0, Y0 = 660_000.0, 2_744_000.0
 CRS = 32650
@@ -197,8 +198,11 @@ def test_findings_stored_with_their_plan_in_both_stores(store: object) -> None:
     )
     report = check_areas(areas, config=CheckConfig())
     assert report.by_rule() == {"size.under": 1, "enclave.exclave": 1}
-    plan = report_plan(areas, report, name="drawn", source="areas.gpkg")
-    plan_id = store.save_plan(plan, report.findings_for_store())  # type: ignore[attr-defined]
+    done = check_drawn(
+        normalise("areas", areas), level=Level.COMMUNITY, name="drawn", source="areas.gpkg"
+    )
+    assert done.report(Level.COMMUNITY).by_rule() == report.by_rule()
+    plan_id = store.save_plan(done.plan, done.findings)  # type: ignore[attr-defined]
     loaded = store.load_plan(plan_id)  # type: ignore[attr-defined]
     assert loaded.targets == {"community": {"households": [1000.0, 3000.0]}}
     assert sorted(loaded.areas_at("community")["area_id"]) == ["a", "b"]

@@ -160,13 +160,23 @@ def test_bad_overrides_file_exits_2_with_one_line(files: dict[str, Path], tmp_pa
 @pytest.mark.postgis
 def test_override_findings_round_trip_both_stores(store: object) -> None:
     """The GeometryCollection of an override finding is stored and read back unchanged."""
-    from gridplan.api.commands.check import report_plan
+    from gridplan.data.layers import normalise
+    from gridplan.geo.rules import CheckLayers
+    from gridplan.ops.checks import check_drawn
+    from gridplan.plan import Level
 
     areas = _areas().rename(columns={"CODE": "area_id", "MC": "name", "HU": "households"})
     report = check_areas(areas, compounds=_compounds(), overrides=load_overrides())
     assert report.by_rule() == {RULE: 1}
-    plan = report_plan(areas, report, name="drawn")
-    plan_id = store.save_plan(plan, report.findings_for_store())  # type: ignore[attr-defined]
+    done = check_drawn(
+        normalise("areas", areas),
+        level=Level.COMMUNITY,
+        layers=CheckLayers(compounds=_compounds()),
+        overrides=load_overrides(),
+        name="drawn",
+    )
+    assert done.report(Level.COMMUNITY).by_rule() == {RULE: 1}
+    plan_id = store.save_plan(done.plan, done.findings)  # type: ignore[attr-defined]
     found = store.read_findings(plan_id)  # type: ignore[attr-defined]
     assert list(found["rule"]) == [RULE]
     assert found["area_id"].iloc[0] == "350582001015"

@@ -27,12 +27,13 @@ from shapely import box
 from typer.testing import CliRunner
 
 from gridplan.api.cli import app
-from gridplan.api.commands.scenario import load_base, read_check_layers
 from gridplan.data.layers import LayerKind, normalise
 from gridplan.data.store.base import Store, open_store
 from gridplan.geo.plans import plan_from_units
 from gridplan.geo.rules import check_plan_levels, plan_findings
 from gridplan.geo.scenario import load_scenario
+from gridplan.ops.layers import read_check_layers
+from gridplan.ops.scenario import load_base
 
 runner = CliRunner()
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "scenarios"

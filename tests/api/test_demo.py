@@ -11,10 +11,10 @@ import pytest
 from typer.testing import CliRunner
 
 from gridplan.api.cli import app
-from gridplan.api.commands.scenario import read_check_layers
 from gridplan.data.layers import LayerKind
 from gridplan.data.store import open_store
 from gridplan.geo.rules import check_plan_levels, plan_findings
+from gridplan.ops.layers import read_check_layers
 from gridplan.plan import Level
 
 pytestmark = pytest.mark.slow
@@ -81,7 +81,8 @@ def test_demo_runs_the_example_scenario_into_a_child_plan(
         child = store.load_plan(plans[-1].plan_id)
         stored = store.read_findings(child.plan_id)
         again = plan_findings(check_plan_levels(child, read_check_layers(store)))
-    assert len(plans) == 2
+    # communities (partition) → communities and grids (their child) → the scenario's plan
+    assert len(plans) == 3
     # the scenario's plan is stored with its findings (what GET /plans/{id}/checks re-runs)
     assert len(stored) > 0
     assert stored[["level", "rule", "area_id"]].values.tolist() == (
@@ -106,7 +107,7 @@ def test_demo_map_is_offline_html_with_the_plan(demo_run: tuple[dict, Path, floa
     _, out, _ = demo_run
     html = (out / "map.html").read_text(encoding="utf-8")
     assert "leaflet" in html.lower()
-    assert "C01" in html
+    assert "C001" in html
     # nothing is fetched: no external scripts, styles or tile templates
     # (Leaflet's attribution is a plain link: it fetches nothing unless clicked)
     assert not re.search(r"""<(script|img|iframe)[^>]*\ssrc\s*=\s*["']?(https?:)?//""", html)
@@ -123,4 +124,27 @@ def test_demo_out_that_cannot_be_a_folder_is_bad_input(tmp_path: Path) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder", encoding="utf-8")
     with pytest.raises(InputError, match="cannot create the folder"):
-        DemoRun(DemoConfig(out_dir=blocker / "demo")).store()
+        DemoRun(DemoConfig(out_dir=blocker / "demo")).open()
+
+
+def test_demo_findings_equal_gridplan_check_on_the_same_plan(
+    demo_run: tuple[dict, Path, float],
+) -> None:
+    """The demo reports, and stores, exactly what ``gridplan check --db`` finds in its plan
+    (it used to report "none" for communities the check found five problems in)."""
+    report, out, _ = demo_run
+    store_path = out / "gridplan.gpkg"
+    result = CliRunner().invoke(
+        app,
+        ["check", "--db", str(store_path), "--plan", str(report["plan_id"]), "--format", "json"],
+    )
+    assert result.exit_code == 0, result.output
+    levels = json.loads(result.stdout)["levels"]
+    with open_store(store_path) as store:
+        stored = store.read_findings(report["plan_id"])
+    for level, label in (("community", "communities"), ("grid", "grids")):
+        by_rule = levels[level]["summary"]["by_rule"]
+        mine = stored[stored["level"] == level]["rule"].value_counts().to_dict()
+        assert by_rule == mine
+        text = ", ".join(f"{r} {n}" for r, n in sorted(by_rule.items())) or "none"
+        assert report["summary"][f"findings ({label})"] == text

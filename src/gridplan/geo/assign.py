@@ -570,29 +570,49 @@ def assignment_summary(assigned: gpd.GeoDataFrame, households_field: str = "hous
     Returns
     -------
     dict
-        ``areas``: ``[{area_id, compounds, households}]``; ``flagged``: ``[{compound_id,
+        ``households`` (of the compounds whose count is known; ``None`` when none is) and
+        ``households_unknown`` (compounds without a count: never counted as 0);
+        ``areas``: ``[{area_id, compounds, households, households_unknown}]``;
+        ``flagged``: ``[{compound_id,
         area_id, method, overlap_share, note}]``; ``methods``: count per method;
         ``overrides``: the override report.
     """
     hh = (
-        pd.to_numeric(assigned[households_field], errors="coerce").fillna(0.0)
+        pd.to_numeric(assigned[households_field], errors="coerce")
         if households_field in assigned.columns
-        else pd.Series(0.0, index=assigned.index)
+        else pd.Series(np.nan, index=assigned.index, dtype=float)
     )
-    frame = pd.DataFrame({"area_id": assigned["area_id"], "households": hh})
+    frame = pd.DataFrame(
+        {"area_id": assigned["area_id"], "households": hh, "unknown": hh.isna().astype(int)}
+    )
     per_area = (
         frame.groupby("area_id", dropna=False)
-        .agg(compounds=("households", "size"), households=("households", "sum"))
+        .agg(
+            compounds=("households", "size"),
+            households=("households", lambda s: s.sum(min_count=1)),
+            unknown=("unknown", "sum"),
+        )
         .reset_index()
     )
     flagged = assigned[assigned["flagged"]]
+    known = hh.notna()
     return {
         "compounds": len(assigned),
-        "households": float(hh.sum()),
+        "households": float(hh[known].sum()) if known.any() else None,
+        "households_unknown": int((~known).sum()),
         "areas": [
-            {"area_id": area_id, "compounds": int(compounds), "households": float(households)}
-            for area_id, compounds, households in zip(
-                per_area["area_id"], per_area["compounds"], per_area["households"], strict=True
+            {
+                "area_id": area_id,
+                "compounds": int(compounds),
+                "households": None if pd.isna(households) else float(households),
+                "households_unknown": int(unknown),
+            }
+            for area_id, compounds, households, unknown in zip(
+                per_area["area_id"],
+                per_area["compounds"],
+                per_area["households"],
+                per_area["unknown"],
+                strict=True,
             )
         ],
         "methods": {str(k): int(v) for k, v in assigned["method"].value_counts().items()},

@@ -48,6 +48,7 @@ from jinja2 import Template
 
 from gridplan.data.crs import to_storage
 from gridplan.errors import InputError
+from gridplan.geo.diff import areas_holding
 from gridplan.maps.canvas import (
     MISSING,
     MapCanvas,
@@ -537,22 +538,13 @@ def compound_communities(
 ) -> list[str | None]:
     """The community holding each compound.
 
-    Uses the compounds' ``community_id`` column when there is one; otherwise the community
-    containing each compound's representative point (``None`` when none does).
+    Uses the compounds' ``community_id`` column when there is one; otherwise
+    :func:`gridplan.geo.diff.areas_holding` (the community containing each compound's
+    representative point, ``None`` when none does).
     """
     if "community_id" in compounds.columns:
         return [None if pd.isna(v) else str(v) for v in compounds["community_id"]]
-    comm = to_storage(communities, "communities")
-    comp = to_storage(compounds, "compounds")
-    points = shapely.point_on_surface(np.asarray(comp.geometry.values, dtype=object))
-    tree = shapely.STRtree(np.asarray(comm.geometry.values, dtype=object))
-    pts_idx, comm_idx = tree.query(points, predicate="within")
-    out: list[str | None] = [None] * len(comp)
-    ids = comm["area_id"].astype(str).to_numpy()
-    for p, c in zip(pts_idx.tolist(), comm_idx.tolist(), strict=True):
-        if out[p] is None:
-            out[p] = str(ids[c])
-    return out
+    return list(areas_holding(compounds, communities))
 
 
 # --- helpers ----------------------------------------------------------------------------

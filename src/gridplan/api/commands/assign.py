@@ -17,26 +17,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import geopandas as gpd
 import typer
 from rich.table import Table
 
 from gridplan.api.console import FormatOption, OutputFormat, console, guarded, print_json
-from gridplan.data.crs import to_storage
 from gridplan.data.layers import LayerKind
 from gridplan.data.readers import read_layer_file
 from gridplan.data.reference import load_overrides
-from gridplan.errors import InputError
 from gridplan.geo.assign import assign_compounds, assignment_summary
+from gridplan.ops.files import check_output, user_columns, write_layers
 
 HELP = (
     "Assign compounds (小区) to communities by largest overlap (points: containment); "
     "compounds outside every community go to the one they border along the longest "
     "non-arterial stretch, else the nearest (flagged); named overrides always win."
 )
-
-#: Output formats by file suffix.
-_DRIVERS = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON"}
 
 
 def register(app: typer.Typer) -> None:
@@ -57,6 +52,14 @@ def assign_command(
     area_id_field: Annotated[
         str | None, typer.Option("--area-id-field", help="column with the community ids")
     ] = None,
+    households_field: Annotated[
+        str | None,
+        typer.Option("--households-field", help="compounds column with households (kept by name)"),
+    ] = None,
+    residents_field: Annotated[
+        str | None,
+        typer.Option("--residents-field", help="compounds column with residents (kept by name)"),
+    ] = None,
     overrides: Annotated[
         Path | None,
         typer.Option("--overrides", help="CSV of named assignments: compound,community"),
@@ -74,34 +77,29 @@ def assign_command(
     output: OutputFormat = FormatOption,
 ) -> None:
     """Assign every compound and write the result."""
-    driver = _DRIVERS.get(out.suffix.lower())
-    if driver is None:
-        raise InputError(f"--out {out.name}: use a .gpkg or .geojson file")
-    comp = read_layer_file(compounds, LayerKind.COMPOUNDS, id_field=compound_id_field)
+    check_output(out)
+    fields = {
+        k: v for k, v in (("households", households_field), ("residents", residents_field)) if v
+    }
+    comp = read_layer_file(
+        compounds, LayerKind.COMPOUNDS, fields=fields or None, id_field=compound_id_field
+    )
     area = read_layer_file(areas, LayerKind.AREAS, id_field=area_id_field)
     table = load_overrides(overrides) if overrides is not None else None
     road_layer = read_layer_file(roads, LayerKind.ROADS) if roads is not None else None
     result = assign_compounds(comp, area, overrides=table, roads=road_layer, workers=workers)
     summary = assignment_summary(result)
-    write_layer(result, out, driver)
-    summary["out"] = str(out)
+    names = {
+        "compound_id": compound_id_field,
+        "households": households_field,
+        "residents": residents_field,
+    }
+    paths = write_layers({"compounds": user_columns(result, names)}, out)
+    summary["out"] = str(paths[0])
     if output == OutputFormat.JSON:
         print_json(summary)
     else:
         _print(summary, out)
-
-
-def write_layer(gdf: gpd.GeoDataFrame, out: Path, driver: str) -> None:
-    """Write a layer in EPSG:4326 (replacing the file)."""
-    frame = to_storage(gdf, "output")
-    frame.attrs = {}
-    try:  # a folder, or a place that can't be written, is bad input too
-        out.parent.mkdir(parents=True, exist_ok=True)
-        if out.exists():
-            out.unlink()
-        frame.to_file(out, driver=driver, engine="pyogrio")
-    except Exception as exc:  # pyogrio/GDAL errors have no common base class
-        raise InputError(f"--out {out}: cannot write ({exc})") from exc
 
 
 def _print(summary: dict, out: Path) -> None:
@@ -115,7 +113,10 @@ def _print(summary: dict, out: Path) -> None:
     table.add_column("compounds", justify="right")
     table.add_column("households", justify="right")
     for row in summary["areas"]:
-        table.add_row(str(row["area_id"]), str(row["compounds"]), f"{row['households']:,.0f}")
+        hh = "unknown" if row["households"] is None else f"{row['households']:,.0f}"
+        if row["households"] is not None and row["households_unknown"]:
+            hh += f" (+{row['households_unknown']} unknown)"
+        table.add_row(str(row["area_id"]), str(row["compounds"]), hh)
     console.print(table)
     if summary["flagged"]:
         flagged = Table(title="flagged compounds")
@@ -144,4 +145,4 @@ def _print(summary: dict, out: Path) -> None:
         )
 
 
-__all__ = ["assign_command", "register", "write_layer"]
+__all__ = ["assign_command", "register"]

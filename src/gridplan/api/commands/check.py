@@ -16,6 +16,12 @@ JSON on stdout: ``{"level", "summary": {"areas", "findings", "by_rule", "ignored
 "areas": [...], "findings": [...]}`` (see :meth:`gridplan.geo.rules.CheckReport.to_json`).
 Exit 0 when the check ran, whatever it found; exit 2 with a one-line reason on bad input.
 ``--store`` also saves the areas as a drawn plan with its findings in the store (``--db``).
+
+Without ``--areas`` it checks a stored plan (``--db``; ``--plan ID``, default the latest)
+against the store's roads, compounds, outline and units, at every level the plan has (or
+``--level``), with the plan's own targets unless ``--band``/``--measure``/road options are
+given: the same check ``GET /plans/{id}/checks``, the map and the demo run. JSON is then
+``{"plan_id", "levels": {"community": <the document above> + measure, band, notes, …}}``.
 """
 
 from __future__ import annotations
@@ -23,9 +29,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import geopandas as gpd
 import numpy as np
-import pandas as pd
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn
 from rich.table import Table
@@ -40,15 +44,15 @@ from gridplan.api.console import (
     print_json,
     resolve_db,
 )
-from gridplan.data.crs import to_storage
 from gridplan.data.layers import LayerKind
 from gridplan.data.readers import read_layer_file
 from gridplan.data.reference import load_overrides
 from gridplan.data.store.base import open_store
 from gridplan.errors import InputError
-from gridplan.geo.rules import CheckConfig, CheckReport, check_areas
+from gridplan.geo.rules import CheckConfig, CheckLayers, CheckReport
 from gridplan.geo.rules.finding import plural
-from gridplan.plan import AREA_COLUMNS, Level, Plan, empty_assignments
+from gridplan.ops.checks import check_drawn, check_stored_plan
+from gridplan.plan import Level
 
 HELP = (
     "Check community (or grid) polygons against the boundary rules: size band "
@@ -66,8 +70,14 @@ def register(app: typer.Typer) -> None:
 @guarded
 def check_command(
     areas: Annotated[
-        Path, typer.Option("--areas", help="community or grid polygons (any vector file)")
-    ],
+        Path | None,
+        typer.Option(
+            "--areas", help="community or grid polygons (any vector file; default: a stored plan)"
+        ),
+    ] = None,
+    plan: Annotated[
+        int | None, typer.Option("--plan", help="store: the plan to check (default: the latest)")
+    ] = None,
     id_field: Annotated[
         str | None, typer.Option("--id-field", help="column with the area ids")
     ] = None,
@@ -87,8 +97,13 @@ def check_command(
         typer.Option("--units", help="units (polygons) to sum households from"),
     ] = None,
     level: Annotated[
-        Level, typer.Option("--level", help="community or grid (picks the size band)")
-    ] = Level.COMMUNITY,
+        Level | None,
+        typer.Option(
+            "--level",
+            help="community or grid (picks the size band; files default community, a stored "
+            "plan every level it has)",
+        ),
+    ] = None,
     households_field: Annotated[
         str | None, typer.Option("--households-field", help="column with households")
     ] = None,
@@ -141,94 +156,81 @@ def check_command(
         if v
     }  # fmt: skip
     chosen = measure or ("residents" if residents_field and not households_field else "households")
+    explicit = band is not None or measure is not None or road_class or road_tolerance != 15.0
     config = CheckConfig(
         measure=chosen,
         road_tolerance=road_tolerance,
         road_classes=frozenset(road_class) if road_class else None,
     )
     if band is not None:
-        config = config.with_band(level, band[0], band[1])
+        config = config.with_band(level or Level.COMMUNITY, band[0], band[1])
+    override_table = load_overrides(overrides) if overrides else None
     with Progress(
         SpinnerColumn(), TextColumn("{task.description}"), console=err_console, transient=True
     ) as progress:
-        task = progress.add_task("reading areas", total=None)
-        area_layer = read_layer_file(areas, LayerKind.AREAS, fields=fields, id_field=id_field)
-        progress.update(task, description="reading roads, compounds, outline, units")
-        road_layer = read_layer_file(roads, LayerKind.ROADS) if roads else None
-        compound_layer = read_layer_file(compounds, LayerKind.COMPOUNDS) if compounds else None
-        outline_layer = read_layer_file(outline, LayerKind.OUTLINE) if outline else None
-        unit_layer = read_layer_file(units, LayerKind.UNITS) if units else None
-        override_table = load_overrides(overrides) if overrides else None
-        progress.update(task, description=f"checking {len(area_layer)} {plural(level.value)}")
-        report = check_areas(
-            area_layer,
-            level=level,
-            roads=road_layer,
-            compounds=compound_layer,
-            outline=outline_layer,
-            units=unit_layer,
-            config=config,
-            overrides=override_table,
-        )
-    plan_id = None
-    if store:
-        plan_id = store_report(
-            resolve_db(db), area_layer, report, name=plan_name or areas.stem, source=areas.name
-        )
+        task = progress.add_task("reading", total=None)
+        if areas is None:
+            if any(p is not None for p in (roads, compounds, outline, units)) or fields or store:
+                raise InputError(
+                    "--roads, --compounds, --outline, --units, the field options and --store go "
+                    "with --areas FILE; a stored plan is checked against the store's layers"
+                )
+            url = resolve_db(db)
+            with open_store(url, create=False) as st:
+                progress.update(task, description="checking the stored plan")
+                result = check_stored_plan(
+                    st,
+                    plan,
+                    level=level,
+                    config=config if explicit else None,
+                    overrides=override_table,
+                )
+            reports = list(result.reports.values())
+            document = result.to_json()
+            plan_id = result.plan.plan_id
+            stored_note = f"plan {plan_id} ({result.plan.name})"
+        else:
+            if plan is not None:
+                raise InputError("--plan names a stored plan: use --db without --areas")
+            lv = level or Level.COMMUNITY
+            area_layer = read_layer_file(areas, LayerKind.AREAS, fields=fields, id_field=id_field)
+            progress.update(task, description="reading roads, compounds, outline, units")
+            layers = CheckLayers(
+                roads=read_layer_file(roads, LayerKind.ROADS) if roads else None,
+                compounds=read_layer_file(compounds, LayerKind.COMPOUNDS) if compounds else None,
+                outline=read_layer_file(outline, LayerKind.OUTLINE) if outline else None,
+                units=read_layer_file(units, LayerKind.UNITS) if units else None,
+            )
+            progress.update(task, description=f"checking {len(area_layer)} {plural(lv.value)}")
+            result = check_drawn(
+                area_layer,
+                level=lv,
+                layers=layers,
+                config=config,
+                overrides=override_table,
+                name=plan_name or areas.stem,
+                source=areas.name,
+            )
+            report = result.report(lv)
+            reports = [report]
+            document = report.to_json()
+            plan_id = None
+            if store:
+                with open_store(resolve_db(db)) as st:
+                    plan_id = st.save_plan(result.plan, result.findings)
+            stored_note = ""
     if output == OutputFormat.JSON:
-        print_json(report.to_json())
+        print_json(document)
     else:
-        _print_tables(report)
-        if plan_id is not None:
+        if stored_note:
+            console.print(f"[bold]{stored_note}[/bold]", highlight=False)
+        for report in reports:
+            _print_tables(report)
+        if plan_id is not None and areas is not None:
             console.print(f"stored as plan {plan_id}")
-    for note in report.notes:
-        err_console.print(f"note: {note}", markup=False, highlight=False)
-
-
-def report_plan(
-    areas: gpd.GeoDataFrame, report: CheckReport, *, name: str, source: str = ""
-) -> Plan:
-    """A drawn plan of the checked areas: the areas at the report's level, no assignments.
-
-    Households and residents are the ones the check used (column, units or compounds).
-    """
-    if len(areas) != len(report.areas):
-        raise InputError("the report does not belong to these areas")
-    frame = pd.DataFrame(
-        {
-            "level": report.level,
-            "area_id": report.areas["id"].to_numpy(dtype=object),
-            "name": report.areas["name"].to_numpy(dtype=object),
-            "code": areas["code"].to_numpy(dtype=object)
-            if "code" in areas
-            else np.full(len(areas), None, dtype=object),
-            "parent_id": np.full(len(areas), None, dtype=object),
-            "households": report.areas["households"].to_numpy(dtype=float),
-            "residents": report.areas["residents"].to_numpy(dtype=float),
-        }
-    )
-    plan_areas = to_storage(
-        gpd.GeoDataFrame(frame[list(AREA_COLUMNS)], geometry=areas.geometry.values, crs=areas.crs),
-        "areas",
-    )
-    targets = {report.level: {report.measure: list(report.band)}} if report.band else {}
-    return Plan(
-        name=name,
-        assignments=empty_assignments(),
-        areas=plan_areas,
-        targets=targets,
-        metrics={"check": report.to_json()["summary"]},
-        source=f"import:{source}" if source else "check",
-    )
-
-
-def store_report(
-    url: str, areas: gpd.GeoDataFrame, report: CheckReport, *, name: str, source: str = ""
-) -> int:
-    """Save the checked areas as a new drawn plan with its findings; return the plan id."""
-    plan = report_plan(areas, report, name=name, source=source)
-    with open_store(url) as st:
-        return st.save_plan(plan, report.findings_for_store())
+    for report in reports:
+        for note in report.notes:
+            err_console.print(f"note: {note}", markup=False, highlight=False)
 
 
 def _print_tables(report: CheckReport) -> None:
@@ -280,4 +282,4 @@ def _num(value: object, pattern: str) -> str:
     return "" if np.isnan(number) else pattern.format(number)
 
 
-__all__ = ["check_command", "register", "report_plan", "store_report"]
+__all__ = ["check_command", "register"]

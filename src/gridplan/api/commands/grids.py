@@ -1,27 +1,35 @@
 """``gridplan grids``: divide communities into coded grids (一网多格).
 
-Contract (issue 4)::
+::
 
-    gridplan grids --areas FILE --units FILE --households-field F [--band LO HI]
-        [--codes county,subdistrict] --out FILE [--format table|json]
+    gridplan grids --db S [--plan ID] [--band LO HI] [--codes county,subdistrict] [--out FILE]
+    gridplan grids --areas FILE --units FILE [--households-field F] [--band LO HI]
+        [--codes county,subdistrict] [--roads FILE] --out FILE
 
-``--out`` (GeoPackage or GeoJSON, EPSG:4326) holds the grid polygons with ``grid_code``,
-``area_id``, ``households`` (and ``residents``, ``units``, ``in_band``, ``note``). JSON on
-stdout: ``{"band", "grids", "in_band", "communities": [{area_id, households, grids, valid,
-explanation}], "grid_list": [{grid_code, area_id, households, in_band, note}], "unplaced_units",
-"out", "plan_id"}``. ``--store`` saves communities and grids as a plan (``--db``).
+On the store (no ``--areas``) it divides the communities of ``--plan`` (default: the latest
+plan) into grids of the store's units and stores the result as a child plan (parent = that
+plan; communities, names and codes kept; checked and stored with its findings), printing its
+id. From files it reads community polygons and units.
+
+``--out`` writes the grids (layer ``grids``: ``area_id`` = the grid code, ``code``,
+``parent_id`` = the community, ``parent_code``, ``households``, ``residents``, band
+``status``, ``findings``) and the communities (layer ``communities``), a valid input of
+``map --grids``, ``check --level grid`` and ``import --kind areas --level grid``.
+
+JSON on stdout: ``{"band", "grids", "in_band", "communities": [{area_id, code, households,
+grids, valid, explanation}], "grid_list": [{grid_code, area_id, households, in_band, note}],
+"unplaced_units", "plan_id", "parent_id", "findings", "out"}``.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from gridplan.api.commands.assign import write_layer
 from gridplan.api.console import (
     DbOption,
     FormatOption,
@@ -38,15 +46,20 @@ from gridplan.data.readers import read_layer_file
 from gridplan.data.store.base import open_store
 from gridplan.errors import InputError
 from gridplan.geo.codes import CodeScheme
-from gridplan.geo.grids import GridParams, GridsResult, divide_into_grids
+from gridplan.geo.grids import GridParams
+from gridplan.geo.rules import CheckLayers
+from gridplan.ops.checks import check_plan
+from gridplan.ops.files import check_output, write_layers
+from gridplan.ops.grids import GridOutcome, grid_areas, grid_store
+from gridplan.ops.plans import area_table
+from gridplan.plan import Level
 
 HELP = (
     "Divide each community into contiguous grids in a household band (default 300–500), "
     "cutting along roads and compound edges; code them county+subdistrict+community+sequence, "
-    "numbered west to east, then north to south."
+    "numbered west to east, then north to south. On the store (no --areas) the grids of "
+    "--plan (default: the latest) are stored as its child plan."
 )
-
-_DRIVERS = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON"}
 
 
 def register(app: typer.Typer) -> None:
@@ -56,12 +69,24 @@ def register(app: typer.Typer) -> None:
 
 @guarded
 def grids_command(
-    areas: Annotated[Path, typer.Option("--areas", help="community polygons")],
-    units: Annotated[Path, typer.Option("--units", help="unit polygons with households")],
+    areas: Annotated[
+        Path | None, typer.Option("--areas", help="community polygons (default: the store's plan)")
+    ] = None,
+    units: Annotated[
+        Path | None, typer.Option("--units", help="unit polygons with households (with --areas)")
+    ] = None,
     households_field: Annotated[
-        str, typer.Option("--households-field", help="units column with households")
-    ],
-    out: Annotated[Path, typer.Option("--out", help="output file (.gpkg or .geojson)")],
+        str | None, typer.Option("--households-field", help="units column with households")
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="write grids and communities (.gpkg .geojson .shp .parquet .csv)"
+        ),
+    ] = None,
+    plan: Annotated[
+        int | None, typer.Option("--plan", help="store: the community plan (default: the latest)")
+    ] = None,
     band: Annotated[
         tuple[float, float], typer.Option("--band", help="households per grid: LO HI")
     ] = (300.0, 500.0),
@@ -85,105 +110,126 @@ def grids_command(
     output: OutputFormat = FormatOption,
     db: str | None = DbOption,
     store: Annotated[
-        bool, typer.Option("--store", help="save communities and grids as a plan (--db)")
+        bool,
+        typer.Option("--store", help="files: also store communities and grids as a plan (--db)"),
     ] = False,
     plan_name: Annotated[
         str | None, typer.Option("--plan-name", help="name of the stored plan")
     ] = None,
 ) -> None:
-    """Divide the communities and write the grids."""
-    driver = _DRIVERS.get(out.suffix.lower())
-    if driver is None:
-        raise InputError(f"--out {out.name}: use a .gpkg or .geojson file")
+    """Divide the communities into grids."""
+    if out is not None:
+        check_output(out)
     check_time_limit(time_limit)
     scheme = CodeScheme.parse(codes) if codes else None
     params = GridParams(lo=band[0], hi=band[1], seed=seed, time_limit=time_limit)
-    area_layer = read_layer_file(areas, LayerKind.AREAS, id_field=area_id_field)
-    unit_layer = read_layer_file(
-        units, LayerKind.UNITS, fields={"households": households_field}, id_field=unit_id_field
-    )
-    road_layer = read_layer_file(roads, LayerKind.ROADS) if roads is not None else None
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        console=err_console,
-        transient=True,
-    ) as bar:
-        task = bar.add_task("dividing communities", total=len(area_layer))
-
-        def step(area_id: str) -> None:
-            bar.update(task, advance=1, description=f"community {area_id}")
-
-        result = divide_into_grids(
-            unit_layer, area_layer, params=params, scheme=scheme, roads=road_layer, progress=step
+    if areas is None:
+        if units is not None or roads is not None:
+            raise InputError(
+                "--units and --roads go with --areas; on the store its layers are used"
+            )
+        url = resolve_db(db)
+        with open_store(url, create=False) as st:
+            parent = st.load_plan(plan)
+            total = len(parent.areas_at(Level.COMMUNITY))
+            with _CommunityBar(total) as step:
+                outcome = grid_store(
+                    st, params, plan_id=parent.plan_id, scheme=scheme, name=plan_name, progress=step
+                )
+    else:
+        if plan is not None:
+            raise InputError("--plan names a stored plan: use --db without --areas")
+        if units is None:
+            raise InputError("--areas FILE needs --units FILE (or drop --areas to use the store)")
+        if out is None and not store:
+            raise InputError("--areas FILE needs --out FILE (or --store)")
+        area_layer = read_layer_file(areas, LayerKind.AREAS, id_field=area_id_field)
+        fields = {"households": households_field} if households_field else None
+        unit_layer = read_layer_file(units, LayerKind.UNITS, fields=fields, id_field=unit_id_field)
+        road_layer = read_layer_file(roads, LayerKind.ROADS) if roads is not None else None
+        with _CommunityBar(len(area_layer)) as step:
+            outcome = grid_areas(
+                unit_layer,
+                area_layer,
+                params,
+                scheme=scheme,
+                roads=road_layer,
+                name=plan_name or f"grids {units.stem}",
+                progress=step,
+            )
+        checked = check_plan(outcome.plan, CheckLayers(roads=road_layer, units=unit_layer))
+        plan_id = None
+        if store:
+            with open_store(resolve_db(db)) as st:
+                plan_id = st.save_plan(outcome.plan, checked.findings)
+        outcome = GridOutcome(outcome.result, outcome.plan, checked, plan_id)
+    paths: list[Path] = []
+    if out is not None:
+        findings = outcome.check.findings.drop(columns="geometry") if outcome.check else None
+        paths = write_layers(
+            {
+                "grids": area_table(outcome.plan, Level.GRID, findings),
+                "communities": area_table(outcome.plan, Level.COMMUNITY, findings),
+            },
+            out,
         )
-    write_layer(result.grids, out, driver)
-    plan_id = None
-    if store:
-        plan = result.to_plan(area_layer, name=plan_name or f"grids {units.stem}", source="grids")
-        with open_store(resolve_db(db)) as st:
-            plan_id = st.save_plan(plan)
-    data = _summary(result, out, plan_id)
+    data = outcome.to_json()
+    data["out"] = [str(p) for p in paths]
     if output == OutputFormat.JSON:
         print_json(data)
     else:
         _print(data)
 
 
-def _summary(result: GridsResult, out: Path, plan_id: int | None) -> dict:
-    grids = result.grids
-    communities = result.communities
-    return {
-        "band": list(result.band),
-        "grids": len(grids),
-        "in_band": int(grids["in_band"].sum()),
-        "communities": [
-            {
-                "area_id": area_id,
-                "households": float(households),
-                "grids": int(n_grids),
-                "valid": bool(valid),
-                "explanation": explanation,
-            }
-            for area_id, households, n_grids, valid, explanation in zip(
-                communities["area_id"],
-                communities["households"],
-                communities["grids"],
-                communities["valid"],
-                communities["explanation"],
-                strict=True,
-            )
-        ],
-        "grid_list": [
-            {
-                "grid_code": r.grid_code,
-                "area_id": r.area_id,
-                "households": float(r.households),
-                "in_band": bool(r.in_band),
-                "note": r.note,
-            }
-            for r in grids.itertuples(index=False)
-        ],
-        "unplaced_units": result.unplaced_units,
-        "out": str(out),
-        "plan_id": plan_id,
-    }
+class _CommunityBar:
+    """A progress bar over communities; entering gives the per-community callback."""
+
+    def __init__(self, total: int) -> None:
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=err_console,
+            transient=True,
+        )
+        self.total = total
+
+    def __enter__(self) -> Any:
+        self.progress.__enter__()
+        task = self.progress.add_task("dividing communities", total=self.total)
+
+        def step(area_id: str) -> None:
+            self.progress.update(task, advance=1, description=f"community {area_id}")
+
+        return step
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.__exit__(*exc)  # type: ignore[arg-type]
 
 
-def _print(data: dict) -> None:
+def _print(data: dict[str, Any]) -> None:
     lo, hi = data["band"]
+    where = []
+    if data["plan_id"] is not None:
+        parent = f" (parent {data['parent_id']})" if data["parent_id"] is not None else ""
+        where.append(f"stored as plan {data['plan_id']}{parent}")
+    if data["out"]:
+        where.append("written to " + ", ".join(data["out"]))
     console.print(
         f"[bold]{data['grids']} grids[/bold] in {len(data['communities'])} communities, "
-        f"{data['in_band']} in band {lo:g}–{hi:g} households; written to {data['out']}"
-        + (f"; stored as plan {data['plan_id']}" if data["plan_id"] is not None else "")
+        f"{data['in_band']} in band {lo:g}–{hi:g} households"
+        + ("; " + "; ".join(where) if where else ""),
+        highlight=False,
     )
+    found = ", ".join(f"{r} {n}" for lv in data["findings"].values() for r, n in lv.items())
+    console.print(f"findings: {found or 'none'}", highlight=False)
     table = Table(title="communities")
-    for col in ("community", "households", "grids", "valid", "explanation"):
+    for col in ("community", "code", "households", "grids", "valid", "explanation"):
         table.add_column(col, justify="right" if col in ("households", "grids") else "left")
     for c in data["communities"]:
         table.add_row(
             str(c["area_id"]),
+            c["code"] or "",
             f"{c['households']:,.0f}",
             str(c["grids"]),
             "yes" if c["valid"] else "no",
@@ -193,7 +239,8 @@ def _print(data: dict) -> None:
     if data["unplaced_units"]:
         console.print(
             f"{len(data['unplaced_units'])} unit(s) lie in no community: "
-            + ", ".join(data["unplaced_units"][:10])
+            + ", ".join(data["unplaced_units"][:10]),
+            highlight=False,
         )
 
 

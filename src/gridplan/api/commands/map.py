@@ -44,11 +44,12 @@ from gridplan.data.readers import read_layer_file
 from gridplan.data.store.base import Store, open_store
 from gridplan.errors import InputError
 from gridplan.geo.rules import CheckConfig
-from gridplan.maps.diff import plan_diff, render_diff_map
+from gridplan.maps.diff import render_diff_map
 from gridplan.maps.inputs import MapLayers
 from gridplan.maps.render import WALK_MINUTES, WALK_SPEED_M_PER_MIN, render_plan_map, save_map
-from gridplan.maps.sources import checked_layers, store_layers
 from gridplan.maps.tiles import Tiles
+from gridplan.ops.maps import file_map_layers, stored_map_layers
+from gridplan.ops.plans import compare_plans
 from gridplan.plan import Level
 
 HELP = (
@@ -185,9 +186,9 @@ def map_command(
             }
             area_layer = read_layer_file(areas, LayerKind.AREAS, fields=fields, id_field=id_field)
             progress.update(task, description="checking" if not no_check else "drawing")
-            layers = checked_layers(
+            layers = file_map_layers(
                 area_layer,
-                grids=read_layer_file(grids, LayerKind.AREAS) if grids else None,
+                grids=_read_grids(grids) if grids else None,
                 roads=read_layer_file(roads, LayerKind.ROADS) if roads else None,
                 compounds=read_layer_file(compounds, LayerKind.COMPOUNDS) if compounds else None,
                 facilities=read_layer_file(facilities, LayerKind.FACILITIES)
@@ -206,14 +207,14 @@ def map_command(
             config = _config(chosen, band, grid_band)
             with open_store(url, create=False) as store:
                 progress.update(task, description="reading the store and checking")
-                layers = store_layers(
+                layers = stored_map_layers(
                     store,
                     plan,
                     config=config if explicit else None,
                     check=not no_check,
                     title=title,
                 )
-                plan_id = plan if plan is not None else store.list_plans()[-1].plan_id
+                plan_id = plan if plan is not None else store.latest_plan_id()
             source = url
         progress.update(task, description="drawing")
         fmap = render_plan_map(
@@ -247,14 +248,11 @@ def _draw_diff(
     tiles: Tiles,
     title: str | None,
 ) -> dict[str, Any]:
+    comparison = compare_plans(store, before_id, after_id)
+    diff = comparison.diff
     before = store.load_plan(before_id)
     after = store.load_plan(after_id)
-    compounds = store.read_layer(LayerKind.COMPOUNDS) if store.count(LayerKind.COMPOUNDS) else None
-    units = store.read_layer(LayerKind.UNITS) if store.count(LayerKind.UNITS) else None
-    diff = plan_diff(before, after, compounds=compounds, units=units)
-    fmap = render_diff_map(
-        before, after, compounds=compounds, units=units, tiles=tiles, title=title
-    )
+    fmap = render_diff_map(before, after, tiles=tiles, title=title, diff=diff)
     path = save_map(fmap, out)
     counts = diff.areas["change"].value_counts()
     return {
@@ -268,6 +266,18 @@ def _draw_diff(
         "compounds_moved": len(diff.compounds),
         "households_moved": diff.households_moved,
     }
+
+
+def _read_grids(path: Path) -> Any:
+    """Grid polygons: the ``grids`` layer of a file gridplan wrote, else its only layer."""
+    import pyogrio
+
+    try:
+        names = [str(row[0]) for row in pyogrio.list_layers(path)]
+    except Exception:  # unreadable: let the reader say why
+        names = []
+    layer = "grids" if "grids" in names and len(names) > 1 else None
+    return read_layer_file(path, LayerKind.AREAS, layer=layer)
 
 
 def _config(

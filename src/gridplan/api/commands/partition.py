@@ -1,14 +1,28 @@
-"""``gridplan partition``: redistrict units into contiguous areas in a household band.
+"""``gridplan partition``: redistrict units into contiguous communities in a household band.
 
-Contract (issue 5)::
+::
 
-    gridplan partition --units FILE --households-field F --band LO HI [--k N] [--roads FILE]
-        [--baseline-field F] [--seed N] [--time-limit S] --out FILE [--format table|json]
+    gridplan partition --db S --band LO HI [--k N] [--plan ID] [--measure M] [--seed N]
+        [--time-limit S] [--out FILE]
+    gridplan partition --units FILE [--households-field F] --band LO HI [--k N]
+        [--roads FILE] [--baseline-field F] [--seed N] [--time-limit S] --out FILE
 
-``--out`` (GeoPackage or GeoJSON, EPSG:4326) holds the units with a ``district`` column. JSON
-on stdout: ``{"valid", "reason", "areas": [{"district", "households", "units",
-"road_boundary_share"}], "households_moved", "seconds"}``. When no valid plan exists the
-summary says why (``valid`` false), nothing is written and the exit status is 1.
+On the store (``--db`` or the default store, no ``--units``) it partitions the store's units
+(``gridplan units``) along the store's roads and stores the communities as a new plan (checked,
+with its findings; ``--plan ID`` re-districts that plan with the fewest households moved and
+becomes the parent), printing the plan id. From files it reads the units (and roads).
+
+``--out`` writes the communities (layer ``communities``: ``area_id``, ``code``, ``name``,
+``households``, ``residents``, band ``status``, ``findings``) and the units with their
+``community_id`` and ``community_code`` (layer ``units``; the user's own columns under their
+own names) — GeoPackage, GeoJSON, Shapefile, GeoParquet or CSV (single-layer formats write
+the units beside: ``FILE-units.geojson``). The communities are a valid ``--areas`` input of
+``grids``, ``check``, ``map`` and ``import --kind areas``.
+
+JSON on stdout: ``{"valid", "reason", "plan_id", "areas": [{"district", "code",
+"households", "units", "road_boundary_share"}], "households_moved", "findings", "seconds",
+"out"}``. When no valid plan exists the summary says why (``valid`` false), nothing is
+written or stored and the exit status is 1.
 """
 
 from __future__ import annotations
@@ -21,8 +35,8 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from gridplan.api.commands.assign import write_layer
 from gridplan.api.console import (
+    DbOption,
     FormatOption,
     OutputFormat,
     check_time_limit,
@@ -30,21 +44,26 @@ from gridplan.api.console import (
     err_console,
     guarded,
     print_json,
+    resolve_db,
 )
 from gridplan.data.layers import LayerKind
 from gridplan.data.readers import read_layer_file
+from gridplan.data.store.base import open_store
 from gridplan.errors import InputError
-from gridplan.geo.adjacency import build_unit_graph
-from gridplan.geo.partition import PartitionResult, partition_graph
+from gridplan.geo.rules import CheckLayers
+from gridplan.ops.checks import check_plan
+from gridplan.ops.files import check_output, user_columns, write_layers
+from gridplan.ops.partition import PartitionOutcome, PartitionSpec, partition_store, partition_units
+from gridplan.ops.plans import area_table
+from gridplan.plan import Level
 
 HELP = (
-    "Redistrict units into contiguous areas whose households lie in [LO, HI]: a fixed number "
-    "(--k) or as many as the band allows. Cuts prefer roads (major roads first), short "
-    "boundaries and, with --baseline-field, the fewest households moved. Writes the units "
-    "with a district column; says exactly why when no plan exists (exit status 1)."
+    "Redistrict units into contiguous communities whose households lie in [LO, HI]: a fixed "
+    "number (--k) or as many as the band allows. Cuts prefer roads (major roads first), short "
+    "boundaries and, with --plan/--baseline-field, the fewest households moved. On the store "
+    "(no --units) the result is stored as a new plan; --out writes communities and units. "
+    "Says exactly why when no plan exists (exit status 1)."
 )
-
-_DRIVERS = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON"}
 
 #: Exit status when no valid plan exists.
 EXIT_NO_PLAN = 1
@@ -57,12 +76,26 @@ def register(app: typer.Typer) -> None:
 
 @guarded
 def partition_command(
-    units: Annotated[Path, typer.Option("--units", help="unit polygons with households")],
-    households_field: Annotated[
-        str, typer.Option("--households-field", help="units column with households")
-    ],
     band: Annotated[tuple[float, float], typer.Option("--band", help="households per area: LO HI")],
-    out: Annotated[Path, typer.Option("--out", help="output file (.gpkg or .geojson)")],
+    units: Annotated[
+        Path | None,
+        typer.Option("--units", help="unit polygons with households (default: the store's)"),
+    ] = None,
+    households_field: Annotated[
+        str | None, typer.Option("--households-field", help="units column with households")
+    ] = None,
+    residents_field: Annotated[
+        str | None, typer.Option("--residents-field", help="units column with residents")
+    ] = None,
+    measure: Annotated[
+        str, typer.Option("--measure", help="what the band counts: households or residents")
+    ] = "households",
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="write communities and units (.gpkg .geojson .shp .parquet .csv)"
+        ),
+    ] = None,
     k: Annotated[
         int | None, typer.Option("--k", help="number of areas (default: as many as fit)")
     ] = None,
@@ -72,6 +105,10 @@ def partition_command(
     baseline_field: Annotated[
         str | None,
         typer.Option("--baseline-field", help="units column with the current district"),
+    ] = None,
+    plan: Annotated[
+        int | None,
+        typer.Option("--plan", help="store: re-district this plan (fewest households moved)"),
     ] = None,
     unit_id_field: Annotated[
         str | None, typer.Option("--unit-id-field", help="units column with the unit ids")
@@ -84,29 +121,30 @@ def partition_command(
         bool,
         typer.Option("--no-join-islands", help="don't join island units to their nearest unit"),
     ] = False,
+    plan_name: Annotated[
+        str | None, typer.Option("--plan-name", help="name of the stored plan")
+    ] = None,
+    db: str | None = DbOption,
     output: OutputFormat = FormatOption,
 ) -> None:
-    """Partition the units and write them with a ``district`` column."""
+    """Partition the units; store the plan (store) or write it (files)."""
     t0 = time.perf_counter()
-    driver = _DRIVERS.get(out.suffix.lower())
-    if driver is None:
-        raise InputError(f"--out {out.name}: use a .gpkg or .geojson file")
-    lo, hi = band
-    if not (0 <= lo <= hi and hi > 0):  # written so that NaN fails too
-        raise InputError(f"--band {lo:g} {hi:g}: need 0 <= LO <= HI and HI > 0")
-    if k is not None and k < 1:
-        raise InputError(f"--k {k}: need at least 1 area")
+    if out is not None:
+        check_output(out)
     check_time_limit(time_limit)
-    layer = read_layer_file(
-        units, LayerKind.UNITS, fields={"households": households_field}, id_field=unit_id_field
+    spec = PartitionSpec(
+        band=band,
+        measure=measure,
+        k=k,
+        seed=seed,
+        time_limit=time_limit,
+        join_islands=not no_join_islands,
     )
-    if baseline_field is not None and baseline_field not in layer.columns:
-        have = ", ".join(str(c) for c in layer.columns if c != "geometry")
-        raise InputError(f"--baseline-field {baseline_field}: not in {units.name} ({have})")
-    dupes = layer["unit_id"][layer["unit_id"].duplicated()]
-    if len(dupes):
-        raise InputError(f"{units.name}: duplicate unit id(s) {', '.join(dupes.astype(str)[:5])}")
-    road_layer = read_layer_file(roads, LayerKind.ROADS) if roads is not None else None
+    names: dict[str, str | None] = {
+        "unit_id": unit_id_field,
+        "households": households_field,
+        "residents": residents_field,
+    }
     with Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -114,57 +152,67 @@ def partition_command(
         console=err_console,
         transient=True,
     ) as bar:
-        task = bar.add_task(f"building the graph of {len(layer)} units", total=None)
-        graph = build_unit_graph(layer, road_layer)
-        bar.update(task, description="partitioning")
-        baseline = layer[baseline_field].to_numpy() if baseline_field is not None else None
-        result = partition_graph(
-            graph,
-            lo,
-            hi,
-            k=k,
-            seed=seed,
-            time_limit=time_limit,
-            baseline=baseline,
-            join_islands=not no_join_islands,
-        )
-    if result.valid:
-        frame = layer.copy()
-        frame["district"] = result.district_of()
-        write_layer(frame, out, driver)
-    data = summary(result, time.perf_counter() - t0)
+        task = bar.add_task("partitioning", total=None)
+        if units is None:
+            if roads is not None or baseline_field is not None:
+                raise InputError(
+                    "--roads and --baseline-field go with --units; on the store the store's "
+                    "roads are used and --plan names the baseline"
+                )
+            url = resolve_db(db)
+            with open_store(url, create=False) as store:
+                outcome = partition_store(store, spec, baseline_plan=plan, name=plan_name)
+            source = url
+        else:
+            if plan is not None:
+                raise InputError("--plan re-districts a stored plan: use --db without --units")
+            if out is None:
+                raise InputError("--units FILE needs --out FILE (or drop --units to use the store)")
+            fields = {k: v for k, v in names.items() if v and k != "unit_id"}
+            layer = read_layer_file(units, LayerKind.UNITS, fields=fields, id_field=unit_id_field)
+            if baseline_field is not None and baseline_field not in layer.columns:
+                have = ", ".join(str(c) for c in layer.columns if c != "geometry")
+                raise InputError(f"--baseline-field {baseline_field}: not in {units.name} ({have})")
+            road_layer = read_layer_file(roads, LayerKind.ROADS) if roads is not None else None
+            bar.update(task, description=f"partitioning {len(layer)} units")
+            outcome = partition_units(
+                layer,
+                spec,
+                roads=road_layer,
+                baseline=layer[baseline_field].to_numpy() if baseline_field else None,
+                name=plan_name or f"{units.stem} communities",
+                source=f"partition:{units.name}",
+            )
+            if outcome.plan is not None:
+                checked = check_plan(outcome.plan, CheckLayers(roads=road_layer, units=layer))
+                outcome = PartitionOutcome(outcome.result, outcome.units, outcome.plan, checked)
+            source = str(units)
+        paths: list[Path] = []
+        if out is not None and outcome.plan is not None:
+            bar.update(task, description=f"writing {out}")
+            findings = outcome.check.findings if outcome.check is not None else None
+            communities = area_table(
+                outcome.plan,
+                Level.COMMUNITY,
+                findings.drop(columns="geometry") if findings is not None else None,
+            )
+            paths = write_layers(
+                {"communities": communities, "units": user_columns(outcome.units, names)}, out
+            )
+    data = outcome.to_json(time.perf_counter() - t0)
+    data["out"] = [str(p) for p in paths]
+    data["source"] = source
     if output == OutputFormat.JSON:
         print_json(data)
     else:
-        _print(data, result, out)
-    if not result.valid:
+        _print(data, outcome)
+    if not outcome.result.valid:
         if output != OutputFormat.JSON:
-            err_console.print(f"error: {result.reason}", markup=False, highlight=False)
+            err_console.print(f"error: {outcome.result.reason}", markup=False, highlight=False)
         raise typer.Exit(EXIT_NO_PLAN)
 
 
-def summary(result: PartitionResult, seconds: float) -> dict[str, Any]:
-    """The JSON summary of a partition run (the CLI contract)."""
-    return {
-        "valid": bool(result.valid),
-        "reason": result.reason,
-        "areas": [
-            {
-                "district": name,
-                "households": float(result.totals[i]),
-                "units": int(result.units[i]),
-                "road_boundary_share": float(result.road_share[i]),
-            }
-            for i, name in enumerate(result.names)
-        ],
-        "households_moved": (
-            None if result.households_moved is None else float(result.households_moved)
-        ),
-        "seconds": round(seconds, 3),
-    }
-
-
-def _print(data: dict[str, Any], result: PartitionResult, out: Path) -> None:
+def _print(data: dict[str, Any], outcome: PartitionOutcome) -> None:
     if not data["valid"]:
         console.print(f"[bold red]no valid plan[/bold red]: {data['reason']}", highlight=False)
         return
@@ -173,26 +221,41 @@ def _print(data: dict[str, Any], result: PartitionResult, out: Path) -> None:
         if data["households_moved"] is not None
         else ""
     )
+    where = []
+    if data["plan_id"] is not None:
+        where.append(f"stored as plan {data['plan_id']}")
+    if data["out"]:
+        where.append("written to " + ", ".join(data["out"]))
     console.print(
-        f"[bold]{len(data['areas'])} areas[/bold], all contiguous and in band{moved}; "
-        f"{data['seconds']:.2f} s; written to {out}"
+        f"[bold]{len(data['areas'])} communities[/bold], all contiguous and in band{moved}; "
+        f"{data['seconds']:.2f} s" + ("; " + "; ".join(where) if where else ""),
+        highlight=False,
     )
-    for join in result.islands:
+    for join in outcome.result.islands:
         console.print(
             f"island of {len(join.units)} unit(s) ({', '.join(join.units[:3])}) joined to "
             f"unit {join.joined_to} ({join.distance:,.0f} m away)"
         )
-    table = Table(title="areas")
-    for col in ("district", "households", "units", "road share"):
-        table.add_column(col, justify="left" if col == "district" else "right")
+    by_level = data["findings"]
+    found = ", ".join(f"{r} {n}" for lv in by_level.values() for r, n in lv.items()) or "none"
+    console.print(f"findings: {found}", highlight=False)
+    table = Table(title="communities")
+    for col in ("community", "code", "households", "units", "road share"):
+        table.add_column(col, justify="left" if col in ("community", "code") else "right")
     for a in data["areas"]:
         table.add_row(
             a["district"],
+            a["code"] or "",
             f"{a['households']:,.0f}",
             str(a["units"]),
             f"{a['road_boundary_share']:.0%}",
         )
     console.print(table)
+    if data["plan_id"] is not None:
+        console.print(
+            f"next: gridplan grids --plan {data['plan_id']} --band 300 500 --codes COUNTY,SUB",
+            highlight=False,
+        )
 
 
-__all__ = ["partition_command", "register", "summary"]
+__all__ = ["partition_command", "register"]

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import geopandas as gpd
 import pandas as pd
+import shapely
 
 from gridplan.data.crs import STORAGE_CRS, to_storage
 from gridplan.data.layers import FINDING_COLUMNS
@@ -45,7 +46,14 @@ class CheckLayers:
     units: gpd.GeoDataFrame | None = None
 
 
-def check_plan_levels(plan: Plan, layers: CheckLayers | None = None) -> dict[str, CheckReport]:
+def check_plan_levels(
+    plan: Plan,
+    layers: CheckLayers | None = None,
+    *,
+    config: CheckConfig | None = None,
+    overrides: pd.DataFrame | None = None,
+    levels: tuple[Level, ...] = (Level.COMMUNITY, Level.GRID),
+) -> dict[str, CheckReport]:
     """Run the rules on each level the plan has areas at, with the plan's own targets.
 
     Each level is checked with :meth:`CheckConfig.from_targets` of ``plan.targets`` (a level
@@ -58,6 +66,14 @@ def check_plan_levels(plan: Plan, layers: CheckLayers | None = None) -> dict[str
         The plan (stored or not).
     layers
         What to check it against (default: nothing but the plan's own areas).
+    config
+        One configuration for every level, instead of the plan's targets (the command line's
+        ``--band``, ``--road-tolerance``, …).
+    overrides
+        Named assignments (rule ``compound.override_violated``), checked at the community
+        level (or at the one level asked for).
+    levels
+        The levels to check (those the plan has no areas at are skipped).
 
     Returns
     -------
@@ -88,18 +104,20 @@ def check_plan_levels(plan: Plan, layers: CheckLayers | None = None) -> dict[str
         "units": _nonempty(given.units),
     }
     reports: dict[str, CheckReport] = {}
-    for level in (Level.COMMUNITY, Level.GRID):
+    for level in levels:
         areas = plan.areas_at(level)
         if areas.empty:
             continue
         areas = to_storage(areas, f"plan {plan.name!r} {level.value} areas")
         areas = areas.set_geometry(
-            gpd.GeoSeries(
-                to_multipolygons(areas.geometry.values), index=areas.index, crs=STORAGE_CRS
-            )
+            gpd.GeoSeries(_single_parts(areas.geometry.values), index=areas.index, crs=STORAGE_CRS)
         )
         reports[level.value] = check_areas(
-            areas, level=level, config=CheckConfig.from_targets(plan.targets, level), **context
+            areas,
+            level=level,
+            config=config if config is not None else CheckConfig.from_targets(plan.targets, level),
+            overrides=overrides if level is Level.COMMUNITY or len(levels) == 1 else None,
+            **context,
         )
     return reports
 
@@ -119,6 +137,16 @@ def plan_findings(reports: Mapping[str, CheckReport]) -> gpd.GeoDataFrame:
             geometry=gpd.GeoSeries([], crs=STORAGE_CRS),
         )
     return found.astype({c: float if c == "value" else object for c in FINDING_COLUMNS})
+
+
+def _single_parts(geoms: object) -> object:
+    """Areas as a store gives them back, one-part MultiPolygons as Polygons: a plan is checked
+    the same before it is stored and once loaded, and its findings draw single polygons."""
+    multi = to_multipolygons(geoms)  # type: ignore[arg-type]
+    single = shapely.get_num_geometries(multi) == 1
+    out = multi.copy()
+    out[single] = shapely.get_geometry(multi[single], 0)
+    return out
 
 
 def _nonempty(frame: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:

@@ -1,0 +1,189 @@
+"""Write what a command made so that the next command (or another tool) can read it.
+
+Every file gridplan writes is a valid input of the next command: GeoPackage (several layers
+in one file, each named for what it holds, e.g. ``communities`` and ``units``), GeoJSON
+(RFC 7946, EPSG:4326), Shapefile (with a ``.cpg`` naming its text encoding: UTF-8, or GBK
+for older Chinese GIS software), GeoParquet, or CSV (a WKT ``geometry`` column). Single-layer
+formats write the first layer to the path given and each further layer beside it
+(``plan-units.geojson``). Columns a user named keep the user's names
+(:func:`user_columns`); gridplan's columns are added beside them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+from pyproj import CRS
+
+from gridplan.data.crs import STORAGE_CRS, to_storage
+from gridplan.errors import InputError
+
+#: Output formats by file suffix: GDAL driver (``None`` for GeoParquet and CSV).
+FORMATS: Mapping[str, str | None] = {
+    ".gpkg": "GPKG",
+    ".geojson": "GeoJSON",
+    ".json": "GeoJSON",
+    ".shp": "ESRI Shapefile",
+    ".parquet": None,
+    ".geoparquet": None,
+    ".csv": None,
+}
+#: Text encodings a Shapefile can be written in (``.cpg``).
+SHAPEFILE_ENCODINGS: tuple[str, ...] = ("UTF-8", "GBK")
+
+
+def check_output(out: Path, option: str = "--out") -> str:
+    """The format of ``out`` by its suffix.
+
+    Raises
+    ------
+    InputError
+        If the suffix is not a format gridplan writes.
+    """
+    suffix = out.suffix.lower()
+    if suffix not in FORMATS:
+        kinds = ", ".join(sorted(FORMATS))
+        raise InputError(f"{option} {out.name}: use one of {kinds}")
+    return suffix
+
+
+def user_columns(frame: gpd.GeoDataFrame, names: Mapping[str, str | None]) -> gpd.GeoDataFrame:
+    """Give the columns the user named back their own names.
+
+    Parameters
+    ----------
+    frame
+        A layer in gridplan's schema (``unit_id``, ``households``, …).
+    names
+        gridplan column → the user's column (``{"compound_id": "GEOID20", "households":
+        "hh"}``); ``None`` or the same name leaves a column as it is.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> frame = gpd.GeoDataFrame({"compound_id": ["a"], "households": [5.0],
+    ...     "area_id": ["C1"]}, geometry=[shapely.Point(0, 0)], crs=4326)
+    >>> list(user_columns(frame, {"compound_id": "GEOID20", "households": "hh"}).columns)
+    ['GEOID20', 'hh', 'area_id', 'geometry']
+    """
+    renames = {
+        ours: theirs
+        for ours, theirs in names.items()
+        if theirs and theirs != ours and ours in frame.columns
+    }
+    clash = [t for t in renames.values() if t in frame.columns and t not in renames]
+    if clash:  # the user's name is taken by another column: keep ours beside theirs
+        renames = {o: t for o, t in renames.items() if t not in clash}
+    return frame.rename(columns=renames)
+
+
+def write_layers(
+    layers: Mapping[str, gpd.GeoDataFrame],
+    out: Path,
+    *,
+    crs: str | CRS | None = None,
+    encoding: str = "UTF-8",
+    option: str = "--out",
+) -> list[Path]:
+    """Write named layers to ``out``, replacing what was there; return the paths written.
+
+    Parameters
+    ----------
+    layers
+        Layer name → features (any CRS); the first is the file's main layer.
+    out
+        The file; its suffix picks the format (:data:`FORMATS`).
+    crs
+        Output CRS (default EPSG:4326; GeoJSON is always EPSG:4326, as RFC 7946 asks).
+    encoding
+        Shapefile text encoding (``UTF-8`` or ``GBK``), written to the ``.cpg`` file.
+    option
+        The option that named ``out``, for error messages.
+
+    Raises
+    ------
+    InputError
+        If the format is unknown, the CRS or encoding is not accepted, or the file cannot be
+        written.
+    """
+    suffix = check_output(out, option)
+    target = _target_crs(crs, suffix, option)
+    if suffix == ".shp" and encoding.upper() not in SHAPEFILE_ENCODINGS:
+        raise InputError(f"--encoding {encoding}: Shapefiles are written as UTF-8 or GBK")
+    if not layers:
+        raise InputError(f"{option} {out.name}: nothing to write")
+    paths: list[Path] = []
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        for n, (name, frame) in enumerate(layers.items()):
+            path = (
+                out if n == 0 or suffix == ".gpkg" else out.with_name(f"{out.stem}-{name}{suffix}")
+            )
+            data = _prepared(frame, target)
+            if suffix == ".gpkg":
+                if n == 0 and out.exists():
+                    out.unlink()
+                data.to_file(path, layer=name, driver="GPKG", engine="pyogrio")
+            elif suffix in (".parquet", ".geoparquet"):
+                data.to_parquet(path)
+            elif suffix == ".csv":
+                table = pd.DataFrame(data.drop(columns="geometry"))
+                table["geometry"] = shapely.to_wkt(data.geometry.values, rounding_precision=-1)
+                table.to_csv(path, index=False, encoding="utf-8")
+            else:
+                _remove(path)
+                options = {"encoding": encoding.upper()} if suffix == ".shp" else {}
+                data.to_file(path, driver=FORMATS[suffix], engine="pyogrio", **options)
+            if path not in paths:
+                paths.append(path)
+    except InputError:
+        raise
+    except Exception as exc:  # pyogrio/GDAL/pyarrow errors have no common base class
+        raise InputError(f"{option} {out}: cannot write ({exc})") from exc
+    return paths
+
+
+def _target_crs(crs: str | CRS | None, suffix: str, option: str) -> CRS:
+    if crs is None:
+        return STORAGE_CRS
+    try:
+        target = CRS.from_user_input(crs)
+    except Exception as exc:  # pyproj.exceptions.CRSError
+        raise InputError(f"--crs {crs}: not a CRS pyproj knows ({exc})") from exc
+    if suffix in (".geojson", ".json") and not target.equals(STORAGE_CRS):
+        if target.equals(CRS.from_epsg(4490)):  # CGCS2000 is WGS84 to a few cm
+            return STORAGE_CRS
+        raise InputError(
+            f"--crs {crs}: GeoJSON is always longitude/latitude in WGS84 (RFC 7946); "
+            f"use .gpkg, .shp, .parquet or .csv for {crs}"
+        )
+    return target
+
+
+def _prepared(frame: gpd.GeoDataFrame, target: CRS) -> gpd.GeoDataFrame:
+    data = to_storage(frame, "output") if frame.crs is not None else frame
+    if not target.equals(STORAGE_CRS):
+        data = data.to_crs(target)
+    data = data.copy()
+    data.attrs = {}
+    for col in data.columns:  # GDAL writes no Python objects: lists and dicts as text
+        if col != data.geometry.name and data[col].dtype == object:
+            data[col] = data[col].map(
+                lambda v: v if v is None or isinstance(v, str | int | float | bool) else str(v)
+            )
+    return data
+
+
+def _remove(path: Path) -> None:
+    if path.suffix.lower() == ".shp":
+        for ext in (".shp", ".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx"):
+            path.with_suffix(ext).unlink(missing_ok=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+__all__ = ["FORMATS", "check_output", "user_columns", "write_layers"]

@@ -1,0 +1,220 @@
+"""Divide a plan's communities into coded grids: from files, or a stored plan's child.
+
+The one grids use case behind ``gridplan grids`` (files or ``--db``) and the demo. On the
+store, the grids of a community plan make a child plan (parent = the community plan) that
+keeps the communities, their names and codes, adds the grid band to the targets, and is
+checked against the store's layers and stored with its findings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+
+from gridplan.data.store.base import Store
+from gridplan.errors import InputError
+from gridplan.geo.codes import CodeScheme
+from gridplan.geo.grids import GridParams, GridsResult, divide_into_grids
+from gridplan.geo.plans import plan_from_units
+from gridplan.ops.checks import PlanCheck, check_plan
+from gridplan.ops.layers import read_check_layers
+from gridplan.plan import Level, Plan
+
+
+@dataclass(frozen=True)
+class GridOutcome:
+    """Grids of every community and the plan holding them.
+
+    Attributes
+    ----------
+    result
+        The grids, assignments and per-community validity
+        (:class:`~gridplan.geo.grids.GridsResult`).
+    plan
+        Communities and grids as one plan.
+    check
+        The plan's check (store runs; file runs check when asked).
+    plan_id
+        The stored plan's id (store runs only).
+    """
+
+    result: GridsResult
+    plan: Plan
+    check: PlanCheck | None = None
+    plan_id: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"band", "grids", "in_band", "communities": [{area_id, code, households, grids,
+        valid, explanation}], "grid_list": [{grid_code, area_id, households, in_band, note}],
+        "unplaced_units", "plan_id", "parent_id", "findings"}``."""
+        result = self.result
+        grids = result.grids
+        communities = result.communities
+        codes = self.plan.areas_at(Level.COMMUNITY).set_index("area_id")["code"]
+        return {
+            "band": list(result.band),
+            "grids": len(grids),
+            "in_band": int(grids["in_band"].sum()),
+            "communities": [
+                {
+                    "area_id": area_id,
+                    "code": _text(codes.get(area_id)),
+                    "households": float(households),
+                    "grids": int(n_grids),
+                    "valid": bool(valid),
+                    "explanation": _text(explanation),
+                }
+                for area_id, households, n_grids, valid, explanation in zip(
+                    communities["area_id"],
+                    communities["households"],
+                    communities["grids"],
+                    communities["valid"],
+                    communities["explanation"],
+                    strict=True,
+                )
+            ],
+            "grid_list": [
+                {
+                    "grid_code": r.grid_code,
+                    "area_id": r.area_id,
+                    "households": float(r.households),
+                    "in_band": bool(r.in_band),
+                    "note": _text(r.note),
+                }
+                for r in grids.itertuples(index=False)
+            ],
+            "unplaced_units": result.unplaced_units,
+            "plan_id": self.plan_id,
+            "parent_id": self.plan.parent_id,
+            "findings": self.check.by_rule() if self.check is not None else {},
+        }
+
+
+def grid_areas(
+    units: gpd.GeoDataFrame,
+    communities: gpd.GeoDataFrame,
+    params: GridParams,
+    *,
+    scheme: CodeScheme | None = None,
+    roads: gpd.GeoDataFrame | None = None,
+    name: str = "grids",
+    source: str = "grids",
+    progress: Callable[[str], None] | None = None,
+) -> GridOutcome:
+    """Divide community polygons (a normalised ``areas`` layer) into grids of units."""
+    result = divide_into_grids(
+        units, communities, params=params, scheme=scheme, roads=roads, progress=progress
+    )
+    plan = result.to_plan(communities, name=name, source=source)
+    return GridOutcome(result, plan)
+
+
+def grid_store(
+    store: Store,
+    params: GridParams,
+    *,
+    plan_id: int | None = None,
+    scheme: CodeScheme | None = None,
+    name: str | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> GridOutcome:
+    """Divide the communities of a stored plan (default: the latest) into grids and store the
+    result as its child plan, with its findings.
+
+    Raises
+    ------
+    NotFoundError
+        If there is no such plan.
+    InputError
+        If the plan has no communities or the store holds no units.
+    """
+    parent = store.load_plan(plan_id)
+    communities = parent.areas_at(Level.COMMUNITY)
+    if communities.empty:
+        raise InputError(f"plan {parent.plan_id} has no communities to divide into grids")
+    layers = read_check_layers(store)
+    units = layers.units
+    if units is None:
+        raise InputError(
+            f"{store.url}: the store holds no units; build them first (gridplan units)"
+        )
+    if len(parent.assignments):
+        of = dict(
+            zip(
+                parent.assignments["unit_id"].astype(str),
+                parent.assignments["community_id"],
+                strict=True,
+            )
+        )
+        units = units.assign(
+            area_id=np.asarray([of.get(u) for u in units["unit_id"].astype(str)], dtype=object)
+        )
+    result = divide_into_grids(
+        units, communities, params=params, scheme=scheme, roads=layers.roads, progress=progress
+    )
+    title = name or f"{parent.name}: grids {params.lo:g}–{params.hi:g}"
+    targets = {
+        **dict(parent.targets),
+        Level.GRID.value: {"households": [float(params.lo), float(params.hi)]},
+    }
+    metrics = {
+        "grids": len(result.grids),
+        "grids_in_band": int(result.grids["in_band"].sum()),
+        "communities_valid": int(result.communities["valid"].sum()),
+        "seed": params.seed,
+    }
+    if len(parent.assignments):
+        grid_of = dict(
+            zip(result.assignments["unit_id"], result.assignments["grid_id"], strict=True)
+        )
+        ids = units["unit_id"].astype(str)
+        community_of = units["area_id"].to_numpy(dtype=object)
+        areas = parent.areas_at(Level.COMMUNITY)
+        plan = plan_from_units(
+            units,
+            community_of,
+            [grid_of.get(u) for u in ids],
+            name=title,
+            targets=targets,
+            metrics=metrics,
+            source="grids",
+            parent_id=parent.plan_id,
+            community_names=_mapping(areas, "name"),
+            community_codes=_mapping(areas, "code"),
+            grid_codes={g: g for g in result.grids["grid_code"]},
+        )
+    else:
+        plan = result.to_plan(communities, name=title, source="grids", parent_id=parent.plan_id)
+        plan = Plan(
+            name=plan.name,
+            assignments=plan.assignments,
+            areas=plan.areas,
+            targets=targets,
+            metrics=metrics,
+            parent_id=parent.plan_id,
+            source="grids",
+        )
+    checked = check_plan(plan, layers)
+    new_id = store.save_plan(plan, checked.findings)
+    return GridOutcome(result, plan, checked, new_id)
+
+
+def _mapping(areas: gpd.GeoDataFrame, column: str) -> dict[str, str]:
+    return {
+        str(a): str(v)
+        for a, v in zip(areas["area_id"], areas[column], strict=True)
+        if _text(v) is not None
+    }
+
+
+def _text(value: object) -> str | None:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    return str(value)
+
+
+__all__ = ["GridOutcome", "grid_areas", "grid_store"]

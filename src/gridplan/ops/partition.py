@@ -1,0 +1,297 @@
+"""Partition units into a community plan: from files, or on the store as a new plan.
+
+The one partition use case behind ``gridplan partition`` (files or ``--db``) and the demo.
+Communities are numbered ``001``, ``002``, … west to east, then north to south (the order of
+:func:`gridplan.geo.codes.reading_order`), and a plan made on the store is checked against the
+store's layers and stored with its findings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+
+from gridplan.data.crs import metric_crs
+from gridplan.data.store.base import Store
+from gridplan.errors import InputError
+from gridplan.geo.adjacency import build_unit_graph
+from gridplan.geo.codes import reading_order
+from gridplan.geo.partition import PartitionResult, partition_graph
+from gridplan.geo.plans import plan_from_units
+from gridplan.ops.checks import PlanCheck, check_plan
+from gridplan.ops.layers import read_check_layers
+from gridplan.plan import Level, Plan
+
+
+@dataclass(frozen=True)
+class PartitionSpec:
+    """What to partition into.
+
+    Parameters
+    ----------
+    band
+        ``(lo, hi)`` of the measure per community (inclusive).
+    measure
+        ``households`` or ``residents``.
+    k
+        Number of communities; ``None`` makes as many as the band allows.
+    seed
+        Seed of the engine (results repeat).
+    time_limit
+        Seconds for the whole run (``None``: no limit).
+    join_islands
+        Join island units to their nearest unit.
+    """
+
+    band: tuple[float, float]
+    measure: str = "households"
+    k: int | None = None
+    seed: int = 0
+    time_limit: float | None = None
+    join_islands: bool = True
+
+    def __post_init__(self) -> None:
+        lo, hi = self.band
+        if not (0 <= lo <= hi and hi > 0):  # written so that NaN fails too
+            raise InputError(f"--band {lo:g} {hi:g}: need 0 <= LO <= HI and HI > 0")
+        if self.k is not None and self.k < 1:
+            raise InputError(f"--k {self.k}: need at least 1 area")
+        if self.measure not in ("households", "residents"):
+            raise InputError(f"--measure {self.measure!r}: expected households or residents")
+
+
+@dataclass(frozen=True)
+class PartitionOutcome:
+    """A partition run and the community plan it made.
+
+    Attributes
+    ----------
+    result
+        The engine's result (valid or not, with the reason).
+    units
+        The units, in order, with ``community_id`` and ``community_code`` columns.
+    plan
+        The community plan (``None`` when no valid plan exists).
+    check
+        The plan's check (``None`` without a plan).
+    plan_id
+        The stored plan's id (store runs only).
+    """
+
+    result: PartitionResult
+    units: gpd.GeoDataFrame
+    plan: Plan | None
+    check: PlanCheck | None
+    plan_id: int | None = None
+
+    def to_json(self, seconds: float) -> dict[str, Any]:
+        """``{"valid", "reason", "plan_id", "areas": [{"district", "code", "households",
+        "units", "road_boundary_share"}], "households_moved", "findings", "seconds"}``."""
+        r = self.result
+        codes = self.codes()
+        return {
+            "valid": bool(r.valid),
+            "reason": r.reason,
+            "plan_id": self.plan_id,
+            "areas": [
+                {
+                    "district": name,
+                    "code": codes.get(name),
+                    "households": float(r.totals[i]),
+                    "units": int(r.units[i]),
+                    "road_boundary_share": float(r.road_share[i]),
+                }
+                for i, name in enumerate(r.names)
+            ],
+            "households_moved": None if r.households_moved is None else float(r.households_moved),
+            "findings": self.check.by_rule() if self.check is not None else {},
+            "seconds": round(seconds, 3),
+        }
+
+    def codes(self) -> dict[str, str]:
+        """Community code by community id."""
+        if self.plan is None:
+            return {}
+        areas = self.plan.areas_at(Level.COMMUNITY)
+        return dict(zip(areas["area_id"].astype(str), areas["code"].astype(str), strict=True))
+
+
+def partition_units(
+    units: gpd.GeoDataFrame,
+    spec: PartitionSpec,
+    *,
+    roads: gpd.GeoDataFrame | None = None,
+    baseline: np.ndarray | None = None,
+    name: str = "communities",
+    source: str = "partition",
+    parent_id: int | None = None,
+    names: dict[str, str] | None = None,
+) -> PartitionOutcome:
+    """Partition units (a normalised ``units`` layer) into communities in ``spec.band``.
+
+    Returns an outcome with a plan (communities coded ``001``… in reading order, named by
+    ``names`` where a baseline community survives, else ``C`` + the code; targets the band)
+    when the engine found a valid partition; otherwise the outcome says why (no plan).
+    """
+    dupes = units["unit_id"][units["unit_id"].duplicated()]
+    if len(dupes):
+        raise InputError(f"units: duplicate unit id(s) {', '.join(dupes.astype(str)[:5])}")
+    graph = build_unit_graph(units, roads)
+    result = partition_graph(
+        graph,
+        spec.band[0],
+        spec.band[1],
+        measure=spec.measure,
+        k=spec.k,
+        seed=spec.seed,
+        time_limit=spec.time_limit,
+        baseline=baseline,
+        join_islands=spec.join_islands,
+    )
+    labels = result.district_of()
+    out = units.copy()
+    out["community_id"] = labels
+    if not result.valid:
+        out["community_code"] = None
+        return PartitionOutcome(result, out, None, None)
+    targets = {Level.COMMUNITY.value: {spec.measure: [float(spec.band[0]), float(spec.band[1])]}}
+    plan = plan_from_units(
+        units,
+        labels,
+        name=name,
+        targets=targets,
+        metrics={
+            "communities": result.k,
+            "seed": spec.seed,
+            "partition_seconds": round(result.seconds, 3),
+            "households_moved": result.households_moved,
+        },
+        source=source,
+        parent_id=parent_id,
+    )
+    codes = community_codes(plan.areas_at(Level.COMMUNITY))
+    areas = plan.areas.copy()
+    ids = areas["area_id"].astype(str)
+    areas["code"] = ids.map(codes).astype(object)
+    known = dict(names or {})
+    areas["name"] = [known.get(i, f"C{codes.get(i, i)}") for i in ids]
+    plan = replace(plan, areas=areas)
+    out["community_code"] = [None if c is None else codes.get(str(c)) for c in labels]
+    return PartitionOutcome(result, out, plan, None)
+
+
+def partition_store(
+    store: Store,
+    spec: PartitionSpec,
+    *,
+    baseline_plan: int | None = None,
+    name: str | None = None,
+) -> PartitionOutcome:
+    """Partition the store's units into a community plan and store it with its findings.
+
+    Parameters
+    ----------
+    store
+        An open store holding units (``gridplan units``).
+    spec
+        Band, measure, number, seed, time limit.
+    baseline_plan
+        Re-district this stored plan with the fewest households moved; the new plan's parent.
+    name
+        The plan's name (default names the band).
+
+    Raises
+    ------
+    InputError
+        If the store holds no units.
+    NotFoundError
+        If ``baseline_plan`` is not stored.
+    """
+    layers = read_check_layers(store)
+    units = layers.units
+    if units is None:
+        raise InputError(
+            f"{store.url}: the store holds no units; build them first (gridplan units)"
+        )
+    baseline = None
+    parent_id = None
+    names: dict[str, str] = {}
+    if baseline_plan is not None:
+        base = store.load_plan(baseline_plan)
+        if base.assignments.empty:
+            raise InputError(
+                f"plan {base.plan_id} has no unit assignments (a drawn plan): it cannot be the "
+                "baseline of a partition"
+            )
+        of = dict(
+            zip(
+                base.assignments["unit_id"].astype(str),
+                base.assignments["community_id"],
+                strict=True,
+            )
+        )
+        baseline = np.asarray([of.get(u) for u in units["unit_id"].astype(str)], dtype=object)
+        parent_id = base.plan_id
+        prior = base.areas_at(Level.COMMUNITY)
+        names = {
+            str(a): str(n)
+            for a, n in zip(prior["area_id"], prior["name"], strict=True)
+            if isinstance(n, str) and n
+        }
+    lo, hi = spec.band
+    outcome = partition_units(
+        units,
+        spec,
+        roads=layers.roads,
+        baseline=baseline,
+        name=name or f"communities {lo:g}–{hi:g} {spec.measure}",
+        source="partition",
+        parent_id=parent_id,
+        names=names,
+    )
+    if outcome.plan is None:
+        return outcome
+    checked = check_plan(outcome.plan, layers)
+    plan_id = store.save_plan(outcome.plan, checked.findings)
+    return PartitionOutcome(outcome.result, outcome.units, outcome.plan, checked, plan_id)
+
+
+def community_codes(communities: gpd.GeoDataFrame, digits: int = 3) -> dict[str, str]:
+    """Sequence codes ``001``, ``002``, … by area id, west to east then north to south.
+
+    Examples
+    --------
+    Three communities: two in the north row, one south::
+
+        +---+---+
+        | b | a |
+        +---+---+
+        |   c   |
+        +-------+
+
+    >>> import geopandas as gpd
+    >>> from shapely import box
+    >>> areas = gpd.GeoDataFrame({"area_id": ["a", "b", "c"]},
+    ...     geometry=[box(10, 10, 20, 20), box(0, 10, 10, 20), box(0, 0, 20, 10)], crs=32650)
+    >>> community_codes(areas)
+    {'b': '001', 'a': '002', 'c': '003'}
+    """
+    if communities.empty:
+        return {}
+    metric = communities.to_crs(metric_crs(communities, "communities"))
+    centroids = np.column_stack([metric.geometry.centroid.x, metric.geometry.centroid.y])
+    order = reading_order(centroids, areas=metric.geometry.area.to_numpy())
+    ids = communities["area_id"].astype(str).to_numpy()
+    return {str(ids[i]): f"{rank + 1:0{digits}d}" for rank, i in enumerate(order)}
+
+
+__all__ = [
+    "PartitionOutcome",
+    "PartitionSpec",
+    "community_codes",
+    "partition_store",
+    "partition_units",
+]

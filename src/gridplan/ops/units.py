@@ -1,0 +1,189 @@
+"""Build units from a store's roads, buildings and compounds, and store them.
+
+The one units pipeline, behind ``gridplan units`` and the demo: road-bounded blocks inside
+the subdistrict outline (the store's outline, one given, else the convex hull of the roads,
+which is then stored as the study area), households and residents from the buildings and from
+the compounds that carry counts, totals conserved exactly (what could not be placed is listed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+
+from gridplan.data.crs import metric_crs
+from gridplan.data.layers import LayerKind, normalise
+from gridplan.data.store.base import Store
+from gridplan.errors import InputError
+from gridplan.geo.units import UnitParams, UnitsResult, build_units
+from gridplan.ops.layers import read_layers
+
+
+@dataclass(frozen=True)
+class BuiltUnits:
+    """Units built from layers (and stored, for :func:`build_store_units`).
+
+    Attributes
+    ----------
+    units
+        The units layer (schema ``units``: ``unit_id``, ``households``, ``residents``,
+        ``kind``, ``block_id``, ``compound_id``, ``area``), metric CRS.
+    outline
+        The outline the blocks tile (normalised ``outline`` layer).
+    outline_source
+        Where it came from: ``store``, ``file`` or ``roads hull``.
+    result
+        The full :class:`~gridplan.geo.units.UnitsResult` (blocks, placements, unplaced).
+    compounds_used
+        Whether compounds shaped the units (only compounds that carry counts do).
+    import_id
+        The store's import record of the units (``None`` when not stored).
+    """
+
+    units: gpd.GeoDataFrame
+    outline: gpd.GeoDataFrame
+    outline_source: str
+    result: UnitsResult
+    compounds_used: bool
+    import_id: int | None = None
+
+    @property
+    def households(self) -> float:
+        """Households placed on units."""
+        return float(self.units["households"].sum())
+
+    @property
+    def unplaced_households(self) -> float:
+        """Households of the features that could not be placed (or were skipped)."""
+        return float(pd.to_numeric(self.result.unplaced["households"]).fillna(0.0).sum())
+
+    def to_json(self) -> dict[str, object]:
+        """The ``gridplan units --format json`` document."""
+        totals = self.result.totals
+        return {
+            "units": len(self.units),
+            "blocks": len(self.result.blocks),
+            "households": self.households,
+            "residents": float(self.units["residents"].sum()),
+            "outline": self.outline_source,
+            "compounds_used": self.compounds_used,
+            "unplaced": [
+                {
+                    "source": r["source"],
+                    "feature": str(r["feature_id"]),
+                    "households": float(r["households"]),
+                    "reason": r["reason"],
+                }
+                for r in self.result.unplaced.to_dict(orient="records")
+            ],
+            "totals": totals.to_dict(orient="records"),
+            "import_id": self.import_id,
+        }
+
+
+def build_layer_units(
+    roads: gpd.GeoDataFrame,
+    *,
+    buildings: gpd.GeoDataFrame | None = None,
+    compounds: gpd.GeoDataFrame | None = None,
+    outline: gpd.GeoDataFrame | None = None,
+    params: UnitParams | None = None,
+) -> BuiltUnits:
+    """Build units from plain layers.
+
+    Parameters
+    ----------
+    roads
+        Road centrelines (any CRS).
+    buildings
+        Buildings with ``households`` (e.g. estimated at import).
+    compounds
+        Compounds; only those with a household or resident count shape units (OSM residential
+        landuse carries none: its buildings count instead).
+    outline
+        The subdistrict outline; default the convex hull of the roads.
+    params
+        Unit building parameters.
+
+    Raises
+    ------
+    InputError
+        If there are no roads.
+    """
+    if roads is None or roads.empty:
+        raise InputError("no roads to build units from: import roads (or an OSM extract) first")
+    crs = metric_crs(roads, "roads")
+    source = "given"
+    if outline is None or outline.empty:
+        hull = shapely.convex_hull(shapely.union_all(roads.to_crs(crs).geometry.values))
+        outline = gpd.GeoDataFrame(
+            {
+                "outline_id": ["roads-hull"],
+                "name": ["study area (hull of the roads)"],
+                "code": [None],
+            },
+            geometry=[hull],
+            crs=crs,
+        )
+        outline = normalise(LayerKind.OUTLINE, outline, source="outline")
+        source = "roads hull"
+    counted = None
+    if compounds is not None and len(compounds):
+        has = compounds["households"].notna() | compounds["residents"].notna()
+        counted = compounds[has.to_numpy()] if has.any() else None
+    result = build_units(
+        roads, outline, buildings=buildings, compounds=counted, params=params, crs=crs
+    )
+    units = normalise(LayerKind.UNITS, result.units, source="units")
+    return BuiltUnits(units, outline, source, result, counted is not None)
+
+
+def build_store_units(
+    store: Store,
+    *,
+    outline: gpd.GeoDataFrame | None = None,
+    params: UnitParams | None = None,
+) -> BuiltUnits:
+    """Build units from the store's roads, buildings and compounds and store them.
+
+    The units replace the store's units (they are derived from the layers; plans keep their
+    own areas). A given ``outline`` (or, without one and without a stored outline, the hull
+    of the roads) is stored as the store's outline in the same transaction.
+
+    Raises
+    ------
+    InputError
+        If the store holds no roads.
+    """
+    got = read_layers(
+        store, (LayerKind.ROADS, LayerKind.BUILDINGS, LayerKind.COMPOUNDS, LayerKind.OUTLINE)
+    )
+    roads = got[LayerKind.ROADS]
+    if roads is None:
+        raise InputError(
+            f"{store.url}: the store holds no roads; import roads or an OSM extract first "
+            "(gridplan import FILE --kind roads|osm)"
+        )
+    given = outline is not None and not outline.empty
+    use = outline if given else got[LayerKind.OUTLINE]
+    built = build_layer_units(
+        roads,
+        buildings=got[LayerKind.BUILDINGS],
+        compounds=got[LayerKind.COMPOUNDS],
+        outline=use,
+        params=params,
+    )
+    source = "file" if given else ("store" if use is not None else built.outline_source)
+    layers = {LayerKind.UNITS: built.units}
+    if source != "store":
+        layers[LayerKind.OUTLINE] = built.outline
+    record = store.import_layers(layers, source=f"units ({source} outline)", replace=True)
+    return BuiltUnits(
+        built.units, built.outline, source, built.result, built.compounds_used, record.import_id
+    )
+
+
+__all__ = ["BuiltUnits", "build_layer_units", "build_store_units"]
