@@ -17,7 +17,7 @@ import math
 import sys
 from collections.abc import Callable
 from enum import StrEnum
-from typing import IO, Any, Literal, ParamSpec, TypeVar, cast
+from typing import IO, TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar, cast
 
 import typer
 from rich.cells import cell_len
@@ -25,7 +25,9 @@ from rich.console import Console
 from rich.text import Text
 
 from gridplan.errors import GridplanError, InputError, InvalidFeaturesError
-from gridplan.settings import Settings
+
+if TYPE_CHECKING:
+    from gridplan.settings import Settings
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -180,7 +182,11 @@ def resolve_db(db: str | None, settings: Settings | None = None) -> str:
     """The store to use: ``--db``, else ``GRIDPLAN_DATABASE_URL``, else ``./gridplan.gpkg``."""
     if db:
         return db
-    return (settings or Settings()).database_url
+    if settings is None:
+        from gridplan.settings import Settings  # pydantic-settings: only when no --db is given
+
+        settings = Settings()
+    return settings.database_url
 
 
 def print_json(data: Any) -> None:

@@ -31,7 +31,8 @@ def dissolve_units(
     Parameters
     ----------
     units
-        Unit polygons (any CRS) with household and resident counts (missing counts are 0).
+        Unit polygons (any CRS) with household and resident counts (a missing count adds
+        nothing; an area none of whose units has a count gets ``NaN``, unknown, not 0).
     labels
         The area of each unit, in the order of ``units``; ``None`` leaves a unit out.
     households_column, residents_column
@@ -70,6 +71,8 @@ def dissolve_units(
             "area_id": lab.map(lambda v: None if v is None or v is pd.NA else str(v)),
             "households": _counts(units, households_column),
             "residents": _counts(units, residents_column),
+            "_hh_known": _known(units, households_column),
+            "_res_known": _known(units, residents_column),
             "units": 1,
         },
         geometry=units.geometry.values,
@@ -83,8 +86,18 @@ def dissolve_units(
             crs=units.crs,
         )
     out = frame.dissolve(
-        by="area_id", aggfunc={"households": "sum", "residents": "sum", "units": "sum"}
+        by="area_id",
+        aggfunc={
+            "households": "sum",
+            "residents": "sum",
+            "_hh_known": "sum",
+            "_res_known": "sum",
+            "units": "sum",
+        },
     ).reset_index()
+    # an area none of whose units has a count has an unknown count, not 0
+    out["households"] = out["households"].where(out.pop("_hh_known") > 0)
+    out["residents"] = out["residents"].where(out.pop("_res_known") > 0)
     out["geometry"] = out.geometry.make_valid()
     return out.sort_values("area_id", kind="stable").reset_index(drop=True)
 
@@ -199,6 +212,12 @@ def _areas(
         columns=list(AREA_COLUMNS),
     )
     return gpd.GeoDataFrame(frame, geometry=dissolved.geometry.values, crs=dissolved.crs)
+
+
+def _known(units: gpd.GeoDataFrame, column: str) -> np.ndarray:
+    if column not in units.columns:
+        return np.zeros(len(units), dtype=int)
+    return pd.to_numeric(units[column], errors="coerce").notna().to_numpy(dtype=int)
 
 
 def _counts(units: gpd.GeoDataFrame, column: str) -> np.ndarray:

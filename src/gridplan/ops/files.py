@@ -32,6 +32,13 @@ FORMATS: Mapping[str, str | None] = {
     ".geoparquet": None,
     ".csv": None,
 }
+#: Shapefile field names hold 10 characters: gridplan's longer columns get these names.
+SHAPEFILE_NAMES: Mapping[str, str] = {
+    "parent_code": "parent_cd",
+    "community_id": "comm_id",
+    "community_code": "comm_code",
+    "overlap_share": "overlap",
+}
 #: Text encodings a Shapefile can be written in (``.cpg``).
 SHAPEFILE_ENCODINGS: tuple[str, ...] = ("UTF-8", "GBK")
 
@@ -51,7 +58,12 @@ def check_output(out: Path, option: str = "--out") -> str:
     return suffix
 
 
-def user_columns(frame: gpd.GeoDataFrame, names: Mapping[str, str | None]) -> gpd.GeoDataFrame:
+def user_columns(
+    frame: gpd.GeoDataFrame,
+    names: Mapping[str, str | None],
+    *,
+    drop_empty: tuple[str, ...] = (),
+) -> gpd.GeoDataFrame:
     """Give the columns the user named back their own names.
 
     Parameters
@@ -61,6 +73,9 @@ def user_columns(frame: gpd.GeoDataFrame, names: Mapping[str, str | None]) -> gp
     names
         gridplan column → the user's column (``{"compound_id": "GEOID20", "households":
         "hh"}``); ``None`` or the same name leaves a column as it is.
+    drop_empty
+        Schema columns gridplan added on reading (``name``, ``kind``, …) to leave out when
+        they hold nothing at all and the user named none of them.
 
     Examples
     --------
@@ -70,6 +85,13 @@ def user_columns(frame: gpd.GeoDataFrame, names: Mapping[str, str | None]) -> gp
     >>> list(user_columns(frame, {"compound_id": "GEOID20", "households": "hh"}).columns)
     ['GEOID20', 'hh', 'area_id', 'geometry']
     """
+    empty = [
+        c
+        for c in drop_empty
+        if c in frame.columns and not names.get(c) and frame[c].isna().all()
+    ]
+    if empty:
+        frame = frame.drop(columns=empty)
     renames = {
         ours: theirs
         for ours, theirs in names.items()
@@ -98,7 +120,8 @@ def write_layers(
     out
         The file; its suffix picks the format (:data:`FORMATS`).
     crs
-        Output CRS (default EPSG:4326; GeoJSON is always EPSG:4326, as RFC 7946 asks).
+        Output CRS (default: each layer's own CRS, so what came in as EPSG:4490 goes out as
+        EPSG:4490; GeoJSON is always EPSG:4326, as RFC 7946 asks).
     encoding
         Shapefile text encoding (``UTF-8`` or ``GBK``), written to the ``.cpg`` file.
     option
@@ -136,7 +159,10 @@ def write_layers(
                 table.to_csv(path, index=False, encoding="utf-8")
             else:
                 _remove(path)
-                options = {"encoding": encoding.upper()} if suffix == ".shp" else {}
+                options = {}
+                if suffix == ".shp":
+                    options = {"encoding": encoding.upper()}
+                    data = _short_names(data, option, encoding)
                 data.to_file(path, driver=FORMATS[suffix], engine="pyogrio", **options)
             if path not in paths:
                 paths.append(path)
@@ -147,9 +173,9 @@ def write_layers(
     return paths
 
 
-def _target_crs(crs: str | CRS | None, suffix: str, option: str) -> CRS:
+def _target_crs(crs: str | CRS | None, suffix: str, option: str) -> CRS | None:
     if crs is None:
-        return STORAGE_CRS
+        return STORAGE_CRS if suffix in (".geojson", ".json") else None
     try:
         target = CRS.from_user_input(crs)
     except Exception as exc:  # pyproj.exceptions.CRSError
@@ -164,11 +190,13 @@ def _target_crs(crs: str | CRS | None, suffix: str, option: str) -> CRS:
     return target
 
 
-def _prepared(frame: gpd.GeoDataFrame, target: CRS) -> gpd.GeoDataFrame:
-    data = to_storage(frame, "output") if frame.crs is not None else frame
-    if not target.equals(STORAGE_CRS):
-        data = data.to_crs(target)
-    data = data.copy()
+def _prepared(frame: gpd.GeoDataFrame, target: CRS | None) -> gpd.GeoDataFrame:
+    if target is None or frame.crs is None:
+        data = frame.copy()
+    elif target.equals(STORAGE_CRS):
+        data = to_storage(frame, "output").copy()
+    else:
+        data = frame.to_crs(target)
     data.attrs = {}
     for col in data.columns:  # GDAL writes no Python objects: lists and dicts as text
         if col != data.geometry.name and data[col].dtype == object:
@@ -176,6 +204,22 @@ def _prepared(frame: gpd.GeoDataFrame, target: CRS) -> gpd.GeoDataFrame:
                 lambda v: v if v is None or isinstance(v, str | int | float | bool) else str(v)
             )
     return data
+
+
+def _short_names(data: gpd.GeoDataFrame, option: str, encoding: str) -> gpd.GeoDataFrame:
+    renamed = data.rename(columns={k: v for k, v in SHAPEFILE_NAMES.items() if v not in data})
+    codec = "gbk" if encoding.upper() == "GBK" else "utf-8"
+    long = [
+        str(c)
+        for c in renamed.columns
+        if c != renamed.geometry.name and len(str(c).encode(codec, "replace")) > 10
+    ]
+    if long:
+        raise InputError(
+            f"{option}: a Shapefile field name holds at most 10 bytes; "
+            f"{', '.join(long[:5])} would be cut: write .gpkg instead"
+        )
+    return renamed
 
 
 def _remove(path: Path) -> None:

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from gridplan.data.layers import LayerKind
+from gridplan.data.place import require_same_place
 from gridplan.data.readers import read_layer_file
 from gridplan.data.store.base import Store
 from gridplan.errors import InputError
@@ -148,10 +149,6 @@ def run_stored_scenario(
 
 
 def _require_same_place(store: Store, base: ScenarioBase) -> None:
-    try:
-        from gridplan.data.place import require_same_place
-    except ImportError:  # pragma: no cover - the place check lands with the import check
-        return
     layers = {LayerKind.UNITS: base.units}
     if base.roads is not None:
         layers[LayerKind.ROADS] = base.roads

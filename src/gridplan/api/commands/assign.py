@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from gridplan.api.console import FormatOption, OutputFormat, console, guarded, print_json
 from gridplan.data.layers import LayerKind
@@ -94,7 +93,8 @@ def assign_command(
         "households": households_field,
         "residents": residents_field,
     }
-    paths = write_layers({"compounds": user_columns(result, names)}, out)
+    added = ("name", "households", "residents", "kind")  # schema columns the input may lack
+    paths = write_layers({"compounds": user_columns(result, names, drop_empty=added)}, out)
     summary["out"] = str(paths[0])
     if output == OutputFormat.JSON:
         print_json(summary)
@@ -103,6 +103,8 @@ def assign_command(
 
 
 def _print(summary: dict, out: Path) -> None:
+    from rich.table import Table  # only for the table output
+
     methods = ", ".join(f"{k} {v}" for k, v in summary["methods"].items())
     console.print(
         f"[bold]{summary['compounds']} compounds assigned[/bold] ({methods}); "

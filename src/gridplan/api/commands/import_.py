@@ -29,7 +29,7 @@ from gridplan.data.importer import (
     store_prepared,
 )
 from gridplan.data.store.base import open_store
-from gridplan.errors import InputError, InvalidFeaturesError
+from gridplan.errors import InputError
 from gridplan.plan import Level
 
 HELP = (
@@ -134,8 +134,7 @@ def import_command(
             household_params=params,
             bbox=_parse_bbox(bbox) if bbox else None,
         )
-        if prepared.problems and not skip_invalid:
-            raise InvalidFeaturesError(list(prepared.problems))
+        prepared.require_valid(skip_invalid)
         with open_store(url) as store:
             result = store_prepared(
                 store, prepared, skip_invalid=skip_invalid, replace=replace, level=level
@@ -191,6 +190,14 @@ def _print_table(result: FileImportResult, url: str) -> None:
             markup=False,
             highlight=False,
         )
+    if result.repaired:
+        repaired = Table(title=f"Repaired {len(result.repaired)} feature(s)")
+        repaired.add_column("layer")
+        repaired.add_column("feature")
+        repaired.add_column("repair")
+        for p in result.repaired:
+            repaired.add_row(p.layer, p.feature, p.reason)
+        console.print(repaired)
     if result.skipped:
         skipped = Table(title=f"Skipped {len(result.skipped)} invalid feature(s)")
         skipped.add_column("layer")
