@@ -7,6 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import geopandas as gpd
+import pyogrio
 import pytest
 from shapely import LineString, box
 from typer.testing import CliRunner
@@ -50,6 +51,19 @@ def _files(tmp_path: Path) -> tuple[Path, Path]:
     return a, u
 
 
+#: Keys of the JSON summary.
+SUMMARY_KEYS = {
+    "band", "grids", "in_band", "communities", "grid_list", "unplaced_units", "plan_id",
+    "parent_id", "findings", "out",
+}  # fmt: skip
+#: Columns of the ``grids`` and ``communities`` layers ``--out`` writes.
+AREA_COLUMNS = {
+    "area_id", "code", "name", "parent_id", "parent_code", "households", "residents",
+    "measure", "band_lo", "band_hi", "status", "findings", "rules",
+}  # fmt: skip
+GRID_CODES = ["350582001004001", "350582001004002", "350582001005001", "350582001005002"]
+
+
 def test_grids_json_codes_and_out(tmp_path: Path) -> None:
     a, u = _files(tmp_path)
     out = tmp_path / "grids.gpkg"
@@ -61,19 +75,49 @@ def test_grids_json_codes_and_out(tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
+    assert set(data) == SUMMARY_KEYS
+    assert data["band"] == [250.0, 350.0]
     assert data["grids"] == 4
     assert data["in_band"] == 4
-    assert [c["valid"] for c in data["communities"]] == [True, True]
-    written = gpd.read_file(out)
-    assert sorted(written["grid_code"]) == [
-        "350582001004001", "350582001004002", "350582001005001", "350582001005002",
+    assert data["plan_id"] is None and data["parent_id"] is None
+    assert data["unplaced_units"] == []
+    assert data["out"] == [str(out)]
+    assert data["communities"] == [
+        {"area_id": "A", "code": "350582001004", "households": 600.0, "grids": 2,
+         "valid": True, "explanation": None},
+        {"area_id": "B", "code": "350582001005", "households": 600.0, "grids": 2,
+         "valid": True, "explanation": None},
     ]  # fmt: skip
-    assert written["households"].tolist() == [300.0] * 4
-    assert set(written["area_id"]) == {"A", "B"}
-    assert written.crs.to_epsg() == 4326
+    assert [g["grid_code"] for g in data["grid_list"]] == GRID_CODES
+    assert [g["area_id"] for g in data["grid_list"]] == ["A", "A", "B", "B"]
+    assert all(g["households"] == 300.0 and g["in_band"] for g in data["grid_list"])
+    assert all(g["note"] is None for g in data["grid_list"])
+    # grids in band; the communities (600) are under the default community band
+    assert data["findings"] == {"grid": {}, "community": {"size.under": 2}}
+
+    assert [str(n) for n, _ in pyogrio.list_layers(out)] == ["grids", "communities"]
+    grids = gpd.read_file(out, layer="grids").sort_values("area_id", ignore_index=True)
+    assert set(grids.columns) >= AREA_COLUMNS
+    assert grids["area_id"].tolist() == GRID_CODES
+    assert (grids["code"] == grids["area_id"]).all()
+    assert grids["parent_id"].tolist() == ["A", "A", "B", "B"]
+    assert grids["parent_code"].tolist() == ["350582001004"] * 2 + ["350582001005"] * 2
+    assert grids["households"].tolist() == [300.0] * 4
+    assert (grids["status"] == "in band").all() and (grids["findings"] == 0).all()
+    assert (grids["band_lo"] == 250.0).all() and (grids["band_hi"] == 350.0).all()
+    assert grids.to_crs(CRS).total_bounds == pytest.approx([0, 0, 400, 200], abs=0.01)
+    assert grids.to_crs(CRS).area.tolist() == pytest.approx([20000.0] * 4, rel=1e-6)
+    communities = gpd.read_file(out, layer="communities")
+    assert set(communities.columns) >= AREA_COLUMNS
+    assert communities["area_id"].tolist() == ["A", "B"]
+    assert communities["code"].tolist() == ["350582001004", "350582001005"]
+    assert communities["households"].tolist() == [600.0, 600.0]
+    assert (communities["status"] == "under").all()
+    assert (communities["rules"] == "size.under:1").all()
 
 
 def test_grids_table_and_default_codes(tmp_path: Path) -> None:
+    """GeoJSON holds one layer: the grids at the path, the communities beside it."""
     a, u = _files(tmp_path)
     out = tmp_path / "grids.geojson"
     result = runner.invoke(
@@ -83,7 +127,65 @@ def test_grids_table_and_default_codes(tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "4 grids" in result.stdout
-    assert sorted(gpd.read_file(out)["grid_code"]) == ["A-001", "A-002", "B-001", "B-002"]
+    grids = gpd.read_file(out)
+    assert sorted(grids["area_id"]) == ["A-001", "A-002", "B-001", "B-002"]
+    assert sorted(grids["parent_id"]) == ["A", "A", "B", "B"]
+    communities = gpd.read_file(tmp_path / "grids-communities.geojson")
+    assert sorted(communities["area_id"]) == ["A", "B"]
+    assert communities["households"].sum() == grids["households"].sum() == 1200.0
+
+
+def test_grids_on_the_store_make_a_child_plan(tmp_path: Path) -> None:
+    """Without --areas: the communities of the stored plan (partition --db) are divided
+    into coded grids, stored as its child plan; the communities and their codes are kept."""
+    from gridplan.data.layers import LayerKind, normalise
+    from gridplan.data.store.base import open_store
+
+    units = gpd.read_file(_files(tmp_path)[1])
+    db = tmp_path / "store.gpkg"
+    with open_store(db) as st:
+        st.import_layers(
+            {LayerKind.UNITS: normalise(LayerKind.UNITS, units,
+                                        fields={"unit_id": "uid", "households": "hh"})},
+            source="squares",
+        )  # fmt: skip
+    part = runner.invoke(
+        app, ["partition", "--db", str(db), "--band", "500", "700", "--format", "json"]
+    )
+    assert part.exit_code == 0, part.output
+    parent = json.loads(part.stdout)["plan_id"]
+    out = tmp_path / "grids.gpkg"
+    result = runner.invoke(
+        app,
+        ["grids", "--db", str(db), "--plan", str(parent), "--band", "250", "350",
+         "--codes", "350582,001", "--out", str(out), "--format", "json"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert set(data) == SUMMARY_KEYS
+    assert data["parent_id"] == parent and data["plan_id"] not in (None, parent)
+    assert data["grids"] == data["in_band"] == 4
+    assert [c["code"] for c in data["communities"]] == ["001", "002"]
+    assert sorted(g["grid_code"] for g in data["grid_list"]) == [
+        "350582001001001", "350582001001002", "350582001002001", "350582001002002",
+    ]  # fmt: skip
+    assert data["findings"] == {"community": {}, "grid": {}}
+    with open_store(db, create=False) as st:
+        child = st.load_plan(data["plan_id"])
+        first = st.load_plan(parent)
+    assert child.parent_id == parent
+    assert child.targets["grid"] == {"households": [250.0, 350.0]}
+    assert child.targets["community"] == first.targets["community"]
+    kept = ["area_id", "code", "name", "households"]
+    assert (
+        child.areas_at("community")[kept].sort_values("area_id", ignore_index=True).to_dict()
+        == first.areas_at("community")[kept].sort_values("area_id", ignore_index=True).to_dict()
+    )
+    assert len(child.assignments) == 8 and child.assignments["grid_id"].notna().all()
+    assert child.areas_at("grid")["households"].sum() == 1200.0
+    written = gpd.read_file(out, layer="grids")
+    assert sorted(written["area_id"]) == sorted(g["grid_code"] for g in data["grid_list"])
+    assert set(written["parent_code"]) == {"001", "002"}
 
 
 def test_grids_bad_input(tmp_path: Path) -> None:
