@@ -18,11 +18,6 @@ from gridplan.data.store.base import open_store
 CRS = "EPSG:32650"  # UTM 50N (Fujian)
 runner = CliRunner()
 GRID_CODES = ["350582001001001", "350582001001002", "350582001002001", "350582001002002"]
-#: check and import read the first of the file's area layers whatever --level says
-LEVEL_BUG = (
-    "data/readers.py picks the 'communities' layer of a grids file for LayerKind.AREAS "
-    "(LAYER_NAMES order), even with --level grid"
-)
 
 
 def _run(*args: str) -> Result:
@@ -66,7 +61,8 @@ def _chain(tmp_path: Path, households: str = "hh") -> tuple[Path, Path]:
     )  # fmt: skip
     assert json.loads(part.stdout)["out"] == [str(x)]
     grids = _run(
-        "grids", "--areas", x, "--units", x, *fields, "--unit-id-field", "GEOID10",
+        "grids", "--areas", x, "--units", x, *fields, "--residents-field", "pop",
+        "--unit-id-field", "GEOID10",
         "--band", "250", "350", "--codes", "350582,001", "--out", g, "--format", "json",
     )  # fmt: skip
     data = json.loads(grids.stdout)
@@ -95,11 +91,6 @@ def test_partition_output_is_the_input_of_grids(tmp_path: Path, households: str)
     assert (grids["parent_id"].map(code_of) == grids["parent_code"]).all()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="grids has no --residents-field: the units' residents column (kept under the "
-    "user's name, pop) is not read back, and the grids say 0 residents, not unknown",
-)
 def test_residents_are_conserved_through_grids(tmp_path: Path) -> None:
     x, g = _chain(tmp_path)
     assert gpd.read_file(x, layer="communities")["residents"].sum() == 3200.0
@@ -125,7 +116,6 @@ def test_partition_output_is_checked(tmp_path: Path) -> None:
     assert "size.under" not in data["summary"]["by_rule"]
 
 
-@pytest.mark.xfail(strict=True, reason=LEVEL_BUG)
 def test_grids_output_is_checked_as_grids(tmp_path: Path) -> None:
     _, g = _chain(tmp_path)
     result = _run(
@@ -138,7 +128,6 @@ def test_grids_output_is_checked_as_grids(tmp_path: Path) -> None:
     assert data["summary"]["by_rule"] == {}
 
 
-@pytest.mark.xfail(strict=True, reason=LEVEL_BUG)
 def test_grids_output_imports_as_grids(tmp_path: Path) -> None:
     _, g = _chain(tmp_path)
     db = tmp_path / "new.gpkg"

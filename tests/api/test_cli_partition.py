@@ -127,7 +127,7 @@ def test_partition_json_contract(tmp_path: Path) -> None:
     assert data["out"] == [str(out)]
     assert data["findings"] == {"community": {}}
     assert [set(a) for a in data["areas"]] == [
-        {"district", "code", "households", "units", "road_boundary_share"}
+        {"district", "code", "households", "residents", "measure", "units", "road_boundary_share"}
     ] * 2
     assert sorted(a["code"] for a in data["areas"]) == ["001", "002"]
     assert sorted(a["households"] for a in data["areas"]) == [4.0, 4.0]

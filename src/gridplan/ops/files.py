@@ -58,6 +58,22 @@ def check_output(out: Path, option: str = "--out") -> str:
     return suffix
 
 
+def area_layer(path: Path, level: str) -> str | None:
+    """The layer of ``path`` holding areas of ``level``: ``grids`` or ``communities`` when the
+    file is one gridplan wrote with both (``grids --out``), else ``None`` (the reader's
+    choice: the file's only layer, or the one named ``areas``)."""
+    import pyogrio
+
+    if path.suffix.lower() != ".gpkg" or not path.is_file():
+        return None
+    try:
+        names = [str(row[0]) for row in pyogrio.list_layers(path)]
+    except Exception:  # unreadable: the reader says why
+        return None
+    wanted = "grids" if level == "grid" else "communities"
+    return wanted if len(names) > 1 and wanted in names else None
+
+
 def user_columns(
     frame: gpd.GeoDataFrame,
     names: Mapping[str, str | None],
@@ -86,9 +102,7 @@ def user_columns(
     ['GEOID20', 'hh', 'area_id', 'geometry']
     """
     empty = [
-        c
-        for c in drop_empty
-        if c in frame.columns and not names.get(c) and frame[c].isna().all()
+        c for c in drop_empty if c in frame.columns and not names.get(c) and frame[c].isna().all()
     ]
     if empty:
         frame = frame.drop(columns=empty)
@@ -230,4 +244,4 @@ def _remove(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-__all__ = ["FORMATS", "check_output", "user_columns", "write_layers"]
+__all__ = ["FORMATS", "area_layer", "check_output", "user_columns", "write_layers"]

@@ -9,11 +9,12 @@ checked against the store's layers and stored with its findings.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 
 from gridplan.data.store.base import Store
 from gridplan.errors import InputError
@@ -110,7 +111,25 @@ def grid_areas(
         units, communities, params=params, scheme=scheme, roads=roads, progress=progress
     )
     plan = result.to_plan(communities, name=name, source=source)
+    band = _written_band(communities)
+    if band is not None:  # communities gridplan wrote carry the band they were planned in
+        plan = replace(plan, targets={**dict(plan.targets), **band})
     return GridOutcome(result, plan)
+
+
+def _written_band(communities: gpd.GeoDataFrame) -> dict[str, Any] | None:
+    """``{"community": {measure: [lo, hi]}}`` from the ``measure``, ``band_lo`` and
+    ``band_hi`` columns of communities gridplan wrote (``partition --out``), if one band."""
+    cols = ("measure", "band_lo", "band_hi")
+    if not all(c in communities.columns for c in cols) or communities.empty:
+        return None
+    rows = communities[list(cols)].drop_duplicates()
+    if len(rows) != 1:
+        return None
+    measure, lo, hi = rows.iloc[0]
+    if measure not in ("households", "residents") or pd.isna(lo) or pd.isna(hi):
+        return None
+    return {Level.COMMUNITY.value: {str(measure): [float(lo), float(hi)]}}
 
 
 def grid_store(

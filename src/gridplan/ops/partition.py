@@ -13,6 +13,7 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 
 from gridplan.data.crs import metric_crs
 from gridplan.data.store.base import Store
@@ -89,9 +90,21 @@ class PartitionOutcome:
 
     def to_json(self, seconds: float) -> dict[str, Any]:
         """``{"valid", "reason", "plan_id", "areas": [{"district", "code", "households",
-        "units", "road_boundary_share"}], "households_moved", "findings", "seconds"}``."""
+        "residents", "measure" (the partitioned measure's total), "units",
+        "road_boundary_share"}], "households_moved", "findings", "seconds"}``; counts
+        unknown for every unit of a community are ``None``."""
         r = self.result
         codes = self.codes()
+        counts: dict[str, tuple[float | None, float | None]] = {}
+        if self.plan is not None:
+            areas = self.plan.areas_at(Level.COMMUNITY)
+            for a, h, p in zip(
+                areas["area_id"], areas["households"], areas["residents"], strict=True
+            ):
+                counts[str(a)] = (
+                    None if pd.isna(h) else float(h),
+                    None if pd.isna(p) else float(p),
+                )
         return {
             "valid": bool(r.valid),
             "reason": r.reason,
@@ -100,7 +113,9 @@ class PartitionOutcome:
                 {
                     "district": name,
                     "code": codes.get(name),
-                    "households": float(r.totals[i]),
+                    "households": counts.get(name, (float(r.totals[i]), None))[0],
+                    "residents": counts.get(name, (None, None))[1],
+                    "measure": float(r.totals[i]),
                     "units": int(r.units[i]),
                     "road_boundary_share": float(r.road_share[i]),
                 }

@@ -52,6 +52,7 @@ from gridplan.errors import InputError
 from gridplan.geo.rules import CheckConfig, CheckLayers, CheckReport
 from gridplan.geo.rules.finding import plural
 from gridplan.ops.checks import check_drawn, check_stored_plan
+from gridplan.ops.files import area_layer as area_layer_of
 from gridplan.plan import Level
 
 HELP = (
@@ -77,6 +78,10 @@ def check_command(
     ] = None,
     plan: Annotated[
         int | None, typer.Option("--plan", help="store: the plan to check (default: the latest)")
+    ] = None,
+    layer_name: Annotated[
+        str | None,
+        typer.Option("--layer", help="layer of a multi-layer --areas file (default: by --level)"),
     ] = None,
     id_field: Annotated[
         str | None, typer.Option("--id-field", help="column with the area ids")
@@ -193,7 +198,13 @@ def check_command(
             if plan is not None:
                 raise InputError("--plan names a stored plan: use --db without --areas")
             lv = level or Level.COMMUNITY
-            area_layer = read_layer_file(areas, LayerKind.AREAS, fields=fields, id_field=id_field)
+            area_layer = read_layer_file(
+                areas,
+                LayerKind.AREAS,
+                fields=fields,
+                id_field=id_field,
+                layer=layer_name or area_layer_of(areas, lv.value),
+            )
             progress.update(task, description="reading roads, compounds, outline, units")
             layers = CheckLayers(
                 roads=read_layer_file(roads, LayerKind.ROADS) if roads else None,

@@ -49,6 +49,7 @@ from gridplan.geo.codes import CodeScheme
 from gridplan.geo.grids import GridParams
 from gridplan.geo.rules import CheckLayers
 from gridplan.ops.checks import check_plan
+from gridplan.ops.files import area_layer as area_layer_of
 from gridplan.ops.files import check_output, write_layers
 from gridplan.ops.grids import GridOutcome, grid_areas, grid_store
 from gridplan.ops.plans import area_table
@@ -77,6 +78,9 @@ def grids_command(
     ] = None,
     households_field: Annotated[
         str | None, typer.Option("--households-field", help="units column with households")
+    ] = None,
+    residents_field: Annotated[
+        str | None, typer.Option("--residents-field", help="units column with residents")
     ] = None,
     out: Annotated[
         Path | None,
@@ -143,8 +147,12 @@ def grids_command(
             raise InputError("--areas FILE needs --units FILE (or drop --areas to use the store)")
         if out is None and not store:
             raise InputError("--areas FILE needs --out FILE (or --store)")
-        area_layer = read_layer_file(areas, LayerKind.AREAS, id_field=area_id_field)
-        fields = {"households": households_field} if households_field else None
+        area_layer = read_layer_file(
+            areas, LayerKind.AREAS, id_field=area_id_field, layer=area_layer_of(areas, "community")
+        )
+        fields = {
+            k: v for k, v in (("households", households_field), ("residents", residents_field)) if v
+        } or None
         unit_layer = read_layer_file(units, LayerKind.UNITS, fields=fields, id_field=unit_id_field)
         road_layer = read_layer_file(roads, LayerKind.ROADS) if roads is not None else None
         with _CommunityBar(len(area_layer)) as step:

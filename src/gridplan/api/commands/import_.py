@@ -30,6 +30,7 @@ from gridplan.data.importer import (
 )
 from gridplan.data.store.base import open_store
 from gridplan.errors import InputError
+from gridplan.ops.files import area_layer
 from gridplan.plan import Level
 
 HELP = (
@@ -123,6 +124,8 @@ def import_command(
         else contextlib.nullcontext()
     )
     with status:
+        if layer is None and chosen is ImportKind.AREAS:
+            layer = area_layer(file, level.value)
         prepared = prepare_import(
             file,
             chosen,

@@ -48,6 +48,7 @@ from gridplan.maps.diff import render_diff_map
 from gridplan.maps.inputs import MapLayers
 from gridplan.maps.render import WALK_MINUTES, WALK_SPEED_M_PER_MIN, render_plan_map, save_map
 from gridplan.maps.tiles import Tiles
+from gridplan.ops.files import area_layer
 from gridplan.ops.maps import file_map_layers, stored_map_layers
 from gridplan.ops.plans import compare_plans
 from gridplan.plan import Level
@@ -270,14 +271,7 @@ def _draw_diff(
 
 def _read_grids(path: Path) -> Any:
     """Grid polygons: the ``grids`` layer of a file gridplan wrote, else its only layer."""
-    import pyogrio
-
-    try:
-        names = [str(row[0]) for row in pyogrio.list_layers(path)]
-    except Exception:  # unreadable: let the reader say why
-        names = []
-    layer = "grids" if "grids" in names and len(names) > 1 else None
-    return read_layer_file(path, LayerKind.AREAS, layer=layer)
+    return read_layer_file(path, LayerKind.AREAS, layer=area_layer(path, "grid"))
 
 
 def _config(

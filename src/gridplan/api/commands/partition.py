@@ -246,7 +246,7 @@ def _print(data: dict[str, Any], outcome: PartitionOutcome) -> None:
         table.add_row(
             a["district"],
             a["code"] or "",
-            f"{a['households']:,.0f}",
+            "unknown" if a["households"] is None else f"{a['households']:,.0f}",
             str(a["units"]),
             f"{a['road_boundary_share']:.0%}",
         )
