@@ -171,3 +171,16 @@ def test_readme_tour_runs_as_written(tmp_path: Path, shared_data: Path) -> None:
     (made,) = [p for p in tmp_path.iterdir() if (p / "gridplan.gpkg").is_file()]
     for name in ("map.html", "diff.html", "grids.shp", "tlh.html", "prov.gpkg", "prov.html"):
         assert (made / name).is_file(), name
+
+
+def test_assign_on_the_store(job: dict[str, Any]) -> None:
+    """The store's compounds go to the plan's communities; OSM gives no household counts,
+    so they are reported unknown, never 0."""
+    folder: Path = job["folder"]
+    done = run_json(folder, "assign", "--plan", "2", "--out", "compounds.gpkg")
+    assert done["plan_id"] == 2
+    assert done["compounds"] == job["import"]["loaded"]["compounds"]
+    assert done["households"] is None and done["households_unknown"] == done["compounds"]
+    written = gpd.read_file(folder / "compounds.gpkg")
+    communities = {a["district"] for a in job["partition"]["areas"]}
+    assert set(written["area_id"]) <= communities

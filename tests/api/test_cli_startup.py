@@ -25,7 +25,7 @@ from gridplan.api.cli import COMMANDS, CommandEntry, app, load_command
 HEAVY = (
     "folium",
     "fastapi",
-    "gridplan.api.demo",
+    "gridplan.ops.demo",
     "gridplan.geo.scenario",
     "geopandas",
     "pandas",
@@ -94,7 +94,7 @@ def test_a_command_imports_only_its_own_module() -> None:
     assert "gridplan.api.commands.assign" in modules
     others = {m for m in modules if m.startswith("gridplan.api.commands.")}
     assert others == {"gridplan.api.commands.assign"}
-    assert not any(_imported(modules, m) for m in ("folium", "fastapi", "gridplan.api.demo"))
+    assert not any(_imported(modules, m) for m in ("folium", "fastapi", "gridplan.ops.demo"))
     assert not _imported(modules, "gridplan.geo.scenario")
 
 

@@ -118,8 +118,8 @@ def test_demo_map_is_offline_html_with_the_plan(demo_run: tuple[dict, Path, floa
 def test_demo_out_that_cannot_be_a_folder_is_bad_input(tmp_path: Path) -> None:
     """--out under a plain file used to end in a FileExistsError/NotADirectoryError
     traceback once the demo reached the store step; it is an InputError (exit 2)."""
-    from gridplan.api.demo import DemoConfig, DemoRun
     from gridplan.errors import InputError
+    from gridplan.ops.demo import DemoConfig, DemoRun
 
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder", encoding="utf-8")

