@@ -233,3 +233,26 @@ def test_scenario_file_not_utf8_is_bad_input(tmp_path: Path) -> None:
     assert res.exception is None or isinstance(res.exception, SystemExit)
     assert res.stderr.startswith("error: gbk.yaml: not UTF-8 text (")
     assert len(res.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_scenario_base_files_from_another_place_are_refused(
+    tmp_path: Path, shared_data: Path
+) -> None:
+    """A scenario whose base is Providence's files does not land in a store that holds
+    Tallahassee: one store holds one place. Nothing is stored."""
+    db = tmp_path / "tallahassee.gpkg"
+    imported = runner.invoke(
+        app,
+        ["import", str(shared_data / "tallahassee" / "tallahassee.gpkg"), "--kind", "roads",
+         "--layer", "roads", "--field", "road_id=SegID", "--db", str(db)],
+    )  # fmt: skip
+    assert imported.exit_code == 0, imported.output
+    scenario = Path(__file__).parents[2] / "examples" / "scenarios" / "wuhai_consolidation.yaml"
+    result = runner.invoke(app, ["scenario", "run", str(scenario), "--db", str(db)])
+    assert result.exit_code == 2
+    assert "one store holds one place" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    with open_store(db, create=False) as store:
+        assert store.list_plans() == []

@@ -227,7 +227,7 @@ def normalise(
     if id_src is None:
         ids = pd.Series([str(i + 1) for i in range(len(out))], index=out.index)
     else:
-        ids = out[id_src].map(_id_text)
+        ids = _id_texts(out[id_src])
     data[sch.id_column] = ids
     for col, dtype in sch.columns.items():
         src = fields.get(col, col)
@@ -509,6 +509,16 @@ def empty_layer(kind: LayerKind | str, crs: object = "EPSG:4326") -> gpd.GeoData
     return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries([], crs=crs), crs=crs)
 
 
+def _id_texts(values: pd.Series) -> pd.Series:
+    """:func:`_id_text` of every value (text and integer columns without a per-row call)."""
+    kind = pd.api.types.infer_dtype(values, skipna=True)
+    if kind == "string":
+        return values.astype(object).where(values.notna(), None)
+    if kind == "integer" and not values.isna().any():
+        return values.astype("int64").astype(str).astype(object)
+    return values.map(_id_text)
+
+
 def _id_text(value: object) -> str | None:
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return None
@@ -520,6 +530,9 @@ def _id_text(value: object) -> str | None:
 def _coerce(values: pd.Series, dtype: str) -> pd.Series:
     if dtype == "float":
         return pd.to_numeric(values, errors="coerce").astype(float)
+    kind = pd.api.types.infer_dtype(values, skipna=True)
+    if kind in ("string", "empty"):  # text (or nothing) already: missing values as None
+        return values.astype(object).where(values.notna(), None)
     return values.map(
         lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
     ).astype(object)
@@ -684,8 +697,13 @@ def parse_counts(
 def _check_numbers(
     raw: pd.Series, numbers: pd.Series, ids: pd.Series, column: str, where: str
 ) -> None:
-    text = raw.astype(object).map(lambda v: v.strip() if isinstance(v, str) else v)
-    bad = numbers.isna().to_numpy() & text.notna().to_numpy() & (text != "").to_numpy()
+    if pd.api.types.is_numeric_dtype(raw):  # numbers already: nothing can be unreadable
+        return
+    bad = numbers.isna().to_numpy() & raw.notna().to_numpy()
+    if bad.any():  # only the values that did not read as numbers: blanks are no value
+        rows = np.flatnonzero(bad)
+        blank = raw.iloc[rows].map(lambda v: isinstance(v, str) and not v.strip()).to_numpy()
+        bad[rows[blank]] = False
     if bad.any():
         rows = np.flatnonzero(bad)
         listed = ", ".join(

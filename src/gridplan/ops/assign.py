@@ -15,7 +15,6 @@ from gridplan.data.layers import LayerKind
 from gridplan.data.store.base import Store
 from gridplan.errors import InputError
 from gridplan.geo.assign import assign_compounds
-from gridplan.ops.layers import read_layers
 from gridplan.plan import Level
 
 
@@ -45,7 +44,11 @@ def assign_store(
     communities = plan.areas_at(Level.COMMUNITY)
     if communities.empty:
         raise InputError(f"plan {plan.plan_id} has no communities to assign compounds to")
-    got = read_layers(store, (LayerKind.COMPOUNDS, LayerKind.ROADS))
+    # the layers read here, not through ops.layers: a check's imports are not an assign's
+    got = {
+        kind: store.read_layer(kind) if store.count(kind) else None
+        for kind in (LayerKind.COMPOUNDS, LayerKind.ROADS)
+    }
     compounds = got[LayerKind.COMPOUNDS]
     if compounds is None:
         raise InputError(
