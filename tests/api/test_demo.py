@@ -49,7 +49,10 @@ def test_demo_store_holds_layers_and_a_valid_plan(demo_run: tuple[dict, Path, fl
         units = store.read_layer(LayerKind.UNITS)
         plan = store.load_plan(report["plan_id"])
         findings = store.read_findings(report["plan_id"])
-    assert int(report["summary"]["blocks (polygonized roads)"]) == len(units)
+    # units are cells: one per building inside each road block, each knowing its block
+    assert int(report["summary"]["units"]) == len(units)
+    assert len(units) > int(report["summary"]["blocks (polygonized roads)"])
+    assert units["block_unit"].notna().all()
     buildings_households = float(report["summary"]["households (estimated)"].replace(",", ""))
     # households are conserved from buildings to units (the summary rounds to a household)
     assert abs(units["households"].sum() - buildings_households) < 1.0
@@ -148,3 +151,21 @@ def test_demo_findings_equal_gridplan_check_on_the_same_plan(
         assert by_rule == mine
         text = ", ".join(f"{r} {n}" for r, n in sorted(by_rule.items())) or "none"
         assert report["summary"][f"findings ({label})"] == text
+
+
+def test_demo_grids_are_built_from_cells_and_meet_their_band(
+    demo_run: tuple[dict, Path, float],
+) -> None:
+    """Issue 12's target on the demo: at least 95% of grids in 300–500 households (road
+    blocks alone gave 15 of 21), none empty, none in more than one part."""
+    report, out, _ = demo_run
+    with open_store(out / "gridplan.gpkg") as store:
+        plan = store.load_plan(report["plan_id"])
+        findings = store.read_findings(report["plan_id"])
+    grids = plan.areas_at(Level.GRID)
+    assert grids["households"].between(300, 500).mean() >= 0.95
+    assert (grids["households"] > 0).all()
+    at_grid = findings[findings["level"] == Level.GRID.value]
+    assert not (at_grid["rule"] == "enclave.exclave").any()
+    communities = plan.areas_at(Level.COMMUNITY)
+    assert grids["households"].sum() == pytest.approx(communities["households"].sum())

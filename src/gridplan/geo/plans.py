@@ -14,6 +14,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from gridplan.errors import InputError
 from gridplan.plan import AREA_COLUMNS, ASSIGNMENT_COLUMNS, Level, Plan
@@ -98,7 +99,7 @@ def dissolve_units(
     # an area none of whose units has a count has an unknown count, not 0
     out["households"] = out["households"].where(out.pop("_hh_known") > 0)
     out["residents"] = out["residents"].where(out.pop("_res_known") > 0)
-    out["geometry"] = out.geometry.make_valid()
+    out["geometry"] = _clean(out.geometry.make_valid())
     return out.sort_values("area_id", kind="stable").reset_index(drop=True)
 
 
@@ -212,6 +213,35 @@ def _areas(
         columns=list(AREA_COLUMNS),
     )
     return gpd.GeoDataFrame(frame, geometry=dissolved.geometry.values, crs=dissolved.crs)
+
+
+def _clean(geoms: gpd.GeoSeries) -> gpd.GeoSeries:
+    """Dissolved polygons without the vertices their parts added along a straight edge.
+
+    Cells (:mod:`gridplan.geo.cells`) add a vertex wherever a cell edge meets their block's
+    edge; once dissolved, those lie on the block's edge to well under a millimetre, and
+    dropping them (with the micro slivers between blocks they leave) gives the area the
+    block's own vertices, so it meets its neighbours, the roads and the outline exactly.
+    """
+    if geoms.crs is None or len(geoms) == 0:
+        return geoms
+    geographic = geoms.crs.is_geographic
+    tolerance = 1e-9 if geographic else 1e-4  # ~0.1 mm either way
+    min_hole = 1e-12 if geographic else 1e-2  # ~0.01 m²: a sliver, not a courtyard
+    simple = geoms.simplify(tolerance).make_valid()
+    return gpd.GeoSeries(
+        [_without_slivers(g, min_hole) for g in simple.values], index=geoms.index, crs=geoms.crs
+    )
+
+
+def _without_slivers(geom: object, min_hole: float) -> object:
+    if geom is None or shapely.get_type_id(geom) not in (3, 6):
+        return geom
+    parts = []
+    for part in shapely.get_parts(geom):
+        holes = [r for r in part.interiors if shapely.Polygon(r).area >= min_hole]
+        parts.append(shapely.Polygon(part.exterior, holes))
+    return parts[0] if len(parts) == 1 else shapely.MultiPolygon(parts)
 
 
 def _known(units: gpd.GeoDataFrame, column: str) -> np.ndarray:

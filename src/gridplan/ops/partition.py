@@ -21,7 +21,7 @@ from gridplan.errors import InputError
 from gridplan.geo.adjacency import build_unit_graph
 from gridplan.geo.codes import reading_order
 from gridplan.geo.partition import PartitionResult, partition_graph
-from gridplan.geo.plans import plan_from_units
+from gridplan.geo.plans import dissolve_units, plan_from_units
 from gridplan.ops.checks import PlanCheck, check_plan
 from gridplan.ops.layers import read_check_layers
 from gridplan.plan import Level, Plan
@@ -45,6 +45,9 @@ class PartitionSpec:
         Seconds for the whole run (``None``: no limit).
     join_islands
         Join island units to their nearest unit.
+    strict
+        Refuse (no plan) when a block alone exceeds the ceiling, instead of cutting it along
+        its cells (buildings) and making a building above the ceiling its own community.
     """
 
     band: tuple[float, float]
@@ -53,6 +56,7 @@ class PartitionSpec:
     seed: int = 0
     time_limit: float | None = None
     join_islands: bool = True
+    strict: bool = False
 
     def __post_init__(self) -> None:
         lo, hi = self.band
@@ -80,6 +84,9 @@ class PartitionOutcome:
         The plan's check (``None`` without a plan).
     plan_id
         The stored plan's id (store runs only).
+    notes
+        Blocks above the ceiling cut along their cells, and buildings above it made
+        communities of their own (each explained).
     """
 
     result: PartitionResult
@@ -87,6 +94,7 @@ class PartitionOutcome:
     plan: Plan | None
     check: PlanCheck | None
     plan_id: int | None = None
+    notes: tuple[str, ...] = ()
 
     def to_json(self, seconds: float) -> dict[str, Any]:
         """``{"valid", "reason", "plan_id", "areas": [{"district", "code", "households",
@@ -123,6 +131,7 @@ class PartitionOutcome:
             ],
             "households_moved": None if r.households_moved is None else float(r.households_moved),
             "findings": self.check.by_rule() if self.check is not None else {},
+            "notes": list(self.notes),
             "seconds": round(seconds, 3),
         }
 
@@ -154,24 +163,44 @@ def partition_units(
     dupes = units["unit_id"][units["unit_id"].duplicated()]
     if len(dupes):
         raise InputError(f"units: duplicate unit id(s) {', '.join(dupes.astype(str)[:5])}")
-    graph = build_unit_graph(units, roads)
+    blocks, block_of = road_blocks(units)
+    nodes, node_of, notes = _nodes(units, blocks, block_of, spec)
+    if baseline is not None and node_of is not None:
+        first = pd.Series(np.asarray(baseline, dtype=object)).groupby(node_of).first()
+        baseline = first.reindex(nodes["unit_id"].to_numpy()).to_numpy(dtype=object)
+    values = pd.to_numeric(nodes[spec.measure], errors="coerce").fillna(0.0).to_numpy()
+    alone = (
+        values > spec.band[1] if not spec.strict else np.zeros(len(nodes), dtype=bool)
+    )  # a building (or a block that has no cells) above the ceiling: its own community
+    rest = nodes[~alone].reset_index(drop=True)
+    graph = build_unit_graph(rest, roads)
     result = partition_graph(
         graph,
         spec.band[0],
         spec.band[1],
         measure=spec.measure,
-        k=spec.k,
+        k=None if spec.k is None else max(1, spec.k - int(alone.sum())),
         seed=spec.seed,
         time_limit=spec.time_limit,
-        baseline=baseline,
+        baseline=baseline[~alone] if baseline is not None else None,
         join_islands=spec.join_islands,
     )
-    labels = result.district_of()
+    node_labels = np.full(len(nodes), None, dtype=object)
+    node_labels[~alone] = result.district_of()
+    if alone.any():
+        result, extra, extra_notes = _with_alone(result, nodes[alone], spec)
+        node_labels[alone] = extra
+        notes = [*notes, *extra_notes]
+    if node_of is not None:  # every unit in its node's community
+        by_node = dict(zip(nodes["unit_id"].astype(str).to_numpy(), node_labels, strict=True))
+        labels = np.asarray([by_node.get(b) for b in node_of], dtype=object)
+    else:
+        labels = node_labels
     out = units.copy()
     out["community_id"] = labels
     if not result.valid:
         out["community_code"] = None
-        return PartitionOutcome(result, out, None, None)
+        return PartitionOutcome(result, out, None, None, notes=tuple(notes))
     targets = {Level.COMMUNITY.value: {spec.measure: [float(spec.band[0]), float(spec.band[1])]}}
     plan = plan_from_units(
         units,
@@ -195,7 +224,7 @@ def partition_units(
     areas["name"] = [known.get(i, f"C{codes.get(i, i)}") for i in ids]
     plan = replace(plan, areas=areas)
     out["community_code"] = [None if c is None else codes.get(str(c)) for c in labels]
-    return PartitionOutcome(result, out, plan, None)
+    return PartitionOutcome(result, out, plan, None, notes=tuple(notes))
 
 
 def partition_store(
@@ -271,7 +300,90 @@ def partition_store(
         return outcome
     checked = check_plan(outcome.plan, layers)
     plan_id = store.save_plan(outcome.plan, checked.findings)
-    return PartitionOutcome(outcome.result, outcome.units, outcome.plan, checked, plan_id)
+    return PartitionOutcome(
+        outcome.result, outcome.units, outcome.plan, checked, plan_id, outcome.notes
+    )
+
+
+def _nodes(
+    units: gpd.GeoDataFrame,
+    blocks: gpd.GeoDataFrame,
+    block_of: np.ndarray | None,
+    spec: PartitionSpec,
+) -> tuple[gpd.GeoDataFrame, np.ndarray | None, list[str]]:
+    """What the partition engine runs on: whole blocks, except blocks above the ceiling,
+    which are cut into their cells (unless ``spec.strict``). Returns the nodes (``unit_id``
+    = a block or a cell), each unit's node, and a note per cut block."""
+    if block_of is None or spec.strict:
+        return blocks, block_of, []
+    values = pd.to_numeric(blocks[spec.measure], errors="coerce").fillna(0.0)
+    big = blocks["unit_id"][values.to_numpy() > spec.band[1]].astype(str)
+    if big.empty:
+        return blocks, block_of, []
+    cut = np.isin(block_of, big.to_numpy())
+    kept = blocks[~blocks["unit_id"].astype(str).isin(big)]
+    cells = units[cut][["unit_id", "households", "residents", "geometry"]].to_crs(blocks.crs)
+    nodes = gpd.GeoDataFrame(
+        pd.concat([kept, cells], ignore_index=True), geometry="geometry", crs=blocks.crs
+    )
+    node_of = np.where(cut, units["unit_id"].astype(str).to_numpy(dtype=object), block_of)
+    notes = []
+    for b in big:
+        n_cells = int((block_of[cut] == b).sum())
+        total = float(values[blocks["unit_id"].astype(str) == b].iloc[0])
+        notes.append(
+            f"block {b} holds {total:,.0f} {spec.measure}, above the ceiling "
+            f"{spec.band[1]:,.0f}: cut along its {n_cells} cells (buildings), not along roads"
+        )
+    return nodes, node_of, notes
+
+
+def _with_alone(
+    result: PartitionResult, alone: gpd.GeoDataFrame, spec: PartitionSpec
+) -> tuple[PartitionResult, list[str], list[str]]:
+    """The engine's result with each node above the ceiling as a community of its own."""
+    values = pd.to_numeric(alone[spec.measure], errors="coerce").fillna(0.0).to_numpy()
+    names = [f"X{i + 1}" for i in range(len(alone))]
+    notes = [
+        f"{u} alone holds {v:,.0f} {spec.measure}, above the ceiling {spec.band[1]:,.0f}, "
+        f"and cannot be cut: community {n} of its own"
+        for u, v, n in zip(alone["unit_id"].astype(str), values, names, strict=True)
+    ]
+    combined = replace(
+        result,
+        names=(*result.names, *names),
+        totals=np.concatenate([result.totals, values]),
+        units=np.concatenate([result.units, np.ones(len(alone), dtype=np.int64)]),
+        road_share=np.concatenate([result.road_share, np.full(len(alone), np.nan)]),
+    )
+    return combined, names, notes
+
+
+def road_blocks(units: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, np.ndarray | None]:
+    """The road blocks communities are made of: cells (units with a ``block_unit``, see
+    :func:`gridplan.geo.cells.build_cells`) dissolved into their blocks, with households and
+    residents summed (unknown when no cell of a block has a count); other units as they are.
+
+    Returns the blocks (``unit_id`` = the block) and each unit's block (``None`` when the
+    units are blocks already).
+    """
+    if "block_unit" not in units.columns or units["block_unit"].isna().all():
+        return units, None
+    block = units["block_unit"].where(units["block_unit"].notna(), units["unit_id"])
+    block = block.astype(str).to_numpy(dtype=object)
+    if len(set(block)) == len(units):
+        return units.assign(unit_id=block), block
+    blocks = dissolve_units(units, block)
+    blocks = blocks.rename(columns={"area_id": "unit_id"})[
+        ["unit_id", "households", "residents", "geometry"]
+    ]
+    # the cells' union has a vertex wherever a cell edge met the block's edge: drop those
+    # (collinear to well under a millimetre) so the block shares its neighbours' vertices
+    metric = metric_crs(blocks, "blocks")
+    simple = blocks.to_crs(metric).geometry.simplify(1e-4).to_crs(blocks.crs)
+    blocks = blocks.set_geometry(simple.values)
+    order = pd.Index(blocks["unit_id"]).get_indexer(pd.unique(block))
+    return blocks.iloc[order].reset_index(drop=True), block
 
 
 def community_codes(communities: gpd.GeoDataFrame, digits: int = 3) -> dict[str, str]:

@@ -18,8 +18,12 @@ from gridplan.data.crs import metric_crs
 from gridplan.data.layers import LayerKind, normalise
 from gridplan.data.store.base import Store
 from gridplan.errors import InputError
+from gridplan.geo.cells import build_cells
 from gridplan.geo.units import UnitParams, UnitsResult, build_units
 from gridplan.ops.layers import read_layers
+
+#: Unit grains: one unit per building inside each block, or the blocks themselves.
+GRAINS: tuple[str, ...] = ("cell", "block")
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,8 @@ class BuiltUnits:
         Whether compounds shaped the units (only compounds that carry counts do).
     import_id
         The store's import record of the units (``None`` when not stored).
+    grain
+        ``cell`` (one unit per building, each with its ``block_unit``) or ``block``.
     """
 
     units: gpd.GeoDataFrame
@@ -49,6 +55,7 @@ class BuiltUnits:
     result: UnitsResult
     compounds_used: bool
     import_id: int | None = None
+    grain: str = "cell"
 
     @property
     def households(self) -> float:
@@ -65,7 +72,9 @@ class BuiltUnits:
         totals = self.result.totals
         return {
             "units": len(self.units),
+            "grain": self.grain,
             "blocks": len(self.result.blocks),
+            "block_units": len(self.result.units),
             "households": self.households,
             "residents": float(self.units["residents"].sum()),
             "outline": self.outline_source,
@@ -91,6 +100,7 @@ def build_layer_units(
     compounds: gpd.GeoDataFrame | None = None,
     outline: gpd.GeoDataFrame | None = None,
     params: UnitParams | None = None,
+    grain: str = "cell",
 ) -> BuiltUnits:
     """Build units from plain layers.
 
@@ -107,12 +117,18 @@ def build_layer_units(
         The subdistrict outline; default the convex hull of the roads.
     params
         Unit building parameters.
+    grain
+        ``cell`` (default): one unit per building inside each road block
+        (:func:`gridplan.geo.cells.build_cells`), each with its ``block_unit``; ``block``:
+        the road blocks (and carved compounds) themselves.
 
     Raises
     ------
     InputError
-        If there are no roads.
+        If there are no roads, or ``grain`` is unknown.
     """
+    if grain not in GRAINS:
+        raise InputError(f"--grain {grain}: expected one of {', '.join(GRAINS)}")
     if roads is None or roads.empty:
         raise InputError("no roads to build units from: import roads (or an OSM extract) first")
     crs = metric_crs(roads, "roads")
@@ -137,8 +153,14 @@ def build_layer_units(
     result = build_units(
         roads, outline, buildings=buildings, compounds=counted, params=params, crs=crs
     )
-    units = normalise(LayerKind.UNITS, result.units, source="units")
-    return BuiltUnits(units, outline, source, result, counted is not None)
+    layer = result.units
+    if grain == "cell":
+        anchors = {
+            k: v for k, v in (("buildings", buildings), ("compounds", counted)) if v is not None
+        }
+        layer = build_cells(result.units, result.placements, anchors)
+    units = normalise(LayerKind.UNITS, layer, source="units")
+    return BuiltUnits(units, outline, source, result, counted is not None, grain=grain)
 
 
 def build_store_units(
@@ -146,6 +168,7 @@ def build_store_units(
     *,
     outline: gpd.GeoDataFrame | None = None,
     params: UnitParams | None = None,
+    grain: str = "cell",
 ) -> BuiltUnits:
     """Build units from the store's roads, buildings and compounds and store them.
 
@@ -175,6 +198,7 @@ def build_store_units(
         compounds=got[LayerKind.COMPOUNDS],
         outline=use,
         params=params,
+        grain=grain,
     )
     source = "file" if given else ("store" if use is not None else built.outline_source)
     layers = {LayerKind.UNITS: built.units}
@@ -182,8 +206,14 @@ def build_store_units(
         layers[LayerKind.OUTLINE] = built.outline
     record = store.import_layers(layers, source=f"units ({source} outline)", replace=True)
     return BuiltUnits(
-        built.units, built.outline, source, built.result, built.compounds_used, record.import_id
+        built.units,
+        built.outline,
+        source,
+        built.result,
+        built.compounds_used,
+        record.import_id,
+        grain,
     )
 
 
-__all__ = ["BuiltUnits", "build_layer_units", "build_store_units"]
+__all__ = ["GRAINS", "BuiltUnits", "build_layer_units", "build_store_units"]

@@ -124,6 +124,14 @@ def partition_command(
     plan_name: Annotated[
         str | None, typer.Option("--plan-name", help="name of the stored plan")
     ] = None,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="refuse when a block alone exceeds the ceiling, instead of cutting it along "
+            "its buildings (and making a building above the ceiling its own community)",
+        ),
+    ] = False,
     db: str | None = DbOption,
     output: OutputFormat = FormatOption,
 ) -> None:
@@ -139,6 +147,7 @@ def partition_command(
         seed=seed,
         time_limit=time_limit,
         join_islands=not no_join_islands,
+        strict=strict,
     )
     names: dict[str, str | None] = {
         "unit_id": unit_id_field,
@@ -236,6 +245,8 @@ def _print(data: dict[str, Any], outcome: PartitionOutcome) -> None:
             f"island of {len(join.units)} unit(s) ({', '.join(join.units[:3])}) joined to "
             f"unit {join.joined_to} ({join.distance:,.0f} m away)"
         )
+    for note in data["notes"]:
+        console.print(f"note: {note}", highlight=False, markup=False)
     by_level = data["findings"]
     found = ", ".join(f"{r} {n}" for lv in by_level.values() for r, n in lv.items()) or "none"
     console.print(f"findings: {found}", highlight=False)
@@ -253,7 +264,8 @@ def _print(data: dict[str, Any], outcome: PartitionOutcome) -> None:
     console.print(table)
     if data["plan_id"] is not None:
         console.print(
-            f"next: gridplan grids --plan {data['plan_id']} --band 300 500 --codes COUNTY,SUB",
+            f"next: gridplan grids --plan {data['plan_id']} --band 300 500 "
+            "--codes COUNTY,SUBDISTRICT (e.g. 350582,001)",
             highlight=False,
         )
 

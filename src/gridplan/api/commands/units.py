@@ -2,13 +2,16 @@
 
 ::
 
-    gridplan units [--db URL_OR_PATH] [--outline FILE] [--compound-mode carve|merge|none]
-        [--format table|json]
+    gridplan units [--db URL_OR_PATH] [--outline FILE] [--grain cell|block]
+        [--compound-mode carve|merge|none] [--format table|json]
 
 The blocks tile the subdistrict outline: ``--outline FILE`` (stored as the store's outline),
 else the store's outline, else the convex hull of the roads (stored as the study area).
 Households and residents come from the buildings (estimated at import for OSM) and from the
 compounds that carry counts; totals are conserved and what could not be placed is listed.
+With ``--grain cell`` (the default) each block is divided into one unit per building or count
+point (:mod:`gridplan.geo.cells`), each knowing its block: communities are made of whole
+blocks, grids of cells.
 """
 
 from __future__ import annotations
@@ -62,6 +65,14 @@ def units_command(
             "compound spans merge across minor roads; none: units are the blocks",
         ),
     ] = "carve",
+    grain: Annotated[
+        str,
+        typer.Option(
+            "--grain",
+            help="cell: one unit per building inside each road block (grids meet their "
+            "band; communities still use whole blocks); block: the road blocks",
+        ),
+    ] = "cell",
     output: OutputFormat = FormatOption,
 ) -> None:
     """Build and store the units."""
@@ -74,12 +85,14 @@ def units_command(
             store,
             outline=outline_layer,
             params=UnitParams(compound_mode=compound_mode),  # type: ignore[arg-type]
+            grain=grain,
         )
     if output is OutputFormat.JSON:
         print_json({**built.to_json(), "db": url})
         return
+    cells = f" ({built.grain}s)" if built.grain == "cell" else ""
     console.print(
-        f"[bold]{len(built.units)} units[/bold] from {len(built.result.blocks)} road blocks "
+        f"[bold]{len(built.units)} units{cells}[/bold] from {len(built.result.blocks)} road blocks "
         f"({built.outline_source} outline); {built.households:,.1f} households placed, "
         f"{built.unplaced_households:,.1f} in {len(built.result.unplaced)} unplaced feature(s); "
         f"stored in {url}",
@@ -96,7 +109,8 @@ def units_command(
             f"{float(row.get('households_unplaced', 0) or 0):,.1f}",
         )
     console.print(table)
-    console.print("next: gridplan partition --db … --band 1000 3000", highlight=False)
+    at = f" --db {url}" if db else ""
+    console.print(f"next: gridplan partition{at} --band 1000 3000", highlight=False)
 
 
 __all__ = ["register", "units_command"]
