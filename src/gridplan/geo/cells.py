@@ -124,8 +124,50 @@ def build_cells(
             rows.append(_row(f"{uid}.{k}", uid, unit, group, kind="cell"))
             geoms.append(cell)
     frame = pd.DataFrame(rows, columns=[c for c in CELL_COLUMNS if c != "area"])
-    frame["area"] = shapely.area(np.asarray(geoms, dtype=object))
+    shapes = _noded(np.asarray(geoms, dtype=object))
+    invalid = ~shapely.is_valid(shapes)
+    if invalid.any():  # a clipped cell can touch itself by a hair: repair, keep its area
+        shapes[invalid] = [_polygon_part(shapely.make_valid(g)) for g in shapes[invalid]]
+    geoms = list(shapes)
+    frame["area"] = shapely.area(shapes)
     return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs=crs), crs=crs)
+
+
+def _noded(shapes: npt.NDArray[np.object_]) -> npt.NDArray[np.object_]:
+    """The cells rebuilt from the faces of all their boundaries noded together.
+
+    A cell edge that meets its block's edge adds a vertex there that the neighbouring
+    block's cells lack; noding every boundary against every other gives each shared edge the
+    same vertices on both sides, so cells (and the areas dissolved from them) meet exactly.
+    Each face goes to the cell holding its representative point.
+    """
+    if len(shapes) < 2:
+        return shapes
+    lines = shapely.union_all(shapely.boundary(shapes))
+    faces = np.asarray(shapely.get_parts(shapely.polygonize(shapely.get_parts(lines))))
+    if len(faces) == 0:
+        return shapes
+    tree = shapely.STRtree(shapes)
+    points = shapely.point_on_surface(faces)
+    face_idx, cell_idx = tree.query(points, predicate="within")
+    owner = np.full(len(faces), -1, dtype=np.int64)
+    owner[face_idx[::-1]] = cell_idx[::-1]
+    out = shapes.copy()
+    order = np.argsort(owner, kind="stable")
+    starts = np.searchsorted(owner[order], np.arange(len(shapes)))
+    ends = np.searchsorted(owner[order], np.arange(len(shapes)), side="right")
+    for i in range(len(shapes)):
+        mine = faces[order[starts[i] : ends[i]]]
+        if len(mine):  # faces outside every cell (holes between blocks) stay out
+            out[i] = shapely.union_all(mine)
+    return out
+
+
+def _polygon_part(geom: object) -> object:
+    """The polygonal part of a repaired cell (one polygon when it is one)."""
+    polys = [p for p in shapely.get_parts(geom) if shapely.get_type_id(p) in (3, 6)]
+    merged = shapely.union_all(polys) if polys else geom
+    return merged
 
 
 def _row(
@@ -137,7 +179,7 @@ def _row(
         features = None
     else:
         hh = float(group["households"].fillna(0.0).sum())
-        res = float(group["residents"].fillna(0.0).sum())
+        res = float(group["residents"].sum(min_count=1))
         features = ";".join(str(f) for f in group["feature_id"])
     if kind != "cell":  # a whole unit keeps exactly what was placed on it
         hh = float(getattr(unit, "households", hh))

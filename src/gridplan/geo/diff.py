@@ -406,7 +406,8 @@ def _compound_moves(
         geometry=comp.geometry.to_numpy(),
         crs=comp.crs,
     )
-    return frame[frame["from_id"] != frame["to_id"]].reset_index(drop=True)
+    moved = frame["from_id"].fillna("\0").ne(frame["to_id"].fillna("\0"))
+    return frame[moved.to_numpy()].reset_index(drop=True)
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:

@@ -8,13 +8,14 @@ the compounds that carry counts, totals conserved exactly (what could not be pla
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 
-from gridplan.data.crs import metric_crs
+from gridplan.data.crs import metric_crs, to_storage
 from gridplan.data.layers import LayerKind, normalise
 from gridplan.data.store.base import Store
 from gridplan.errors import InputError
@@ -76,7 +77,11 @@ class BuiltUnits:
             "blocks": len(self.result.blocks),
             "block_units": len(self.result.units),
             "households": self.households,
-            "residents": float(self.units["residents"].sum()),
+            "residents": (
+                float(self.units["residents"].sum())
+                if self.units["residents"].notna().any()
+                else None
+            ),
             "outline": self.outline_source,
             "compounds_used": self.compounds_used,
             "unplaced": [
@@ -154,6 +159,10 @@ def build_layer_units(
         roads, outline, buildings=buildings, compounds=counted, params=params, crs=crs
     )
     layer = result.units
+    if not _any_residents(buildings, counted):  # no source counts residents: unknown, not 0
+        layer = layer.assign(residents=np.nan)
+        placements = result.placements.assign(residents=np.nan)
+        result = replace(result, units=layer, placements=placements)
     if grain == "cell":
         anchors = {
             k: v for k, v in (("buildings", buildings), ("compounds", counted)) if v is not None
@@ -161,6 +170,31 @@ def build_layer_units(
         layer = build_cells(result.units, result.placements, anchors)
     units = normalise(LayerKind.UNITS, layer, source="units")
     return BuiltUnits(units, outline, source, result, counted is not None, grain=grain)
+
+
+def storable(units: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Units as the store keeps them (EPSG:4326), each a valid polygon: a unit whose
+    coordinates, rounded by the reprojection, touch themselves by a hair is repaired (its
+    polygonal part), so what ``gridplan units`` stores is a valid input of the next step."""
+    wgs = to_storage(units, "units")
+    geoms = np.asarray(wgs.geometry.values, dtype=object)
+    invalid = ~shapely.is_valid(geoms)
+    if not invalid.any():
+        return wgs
+    repaired = shapely.make_valid(geoms[invalid])
+    for i, g in zip(np.flatnonzero(invalid), repaired, strict=True):
+        parts = [p for p in shapely.get_parts(g) if shapely.get_type_id(p) in (3, 6)]
+        geoms[i] = shapely.union_all(parts) if parts else g
+    return wgs.set_geometry(gpd.GeoSeries(geoms, index=wgs.index, crs=wgs.crs))
+
+
+def _any_residents(*layers: gpd.GeoDataFrame | None) -> bool:
+    return any(
+        layer is not None
+        and "residents" in layer.columns
+        and pd.to_numeric(layer["residents"], errors="coerce").notna().any()
+        for layer in layers
+    )
 
 
 def build_store_units(
@@ -173,8 +207,9 @@ def build_store_units(
     """Build units from the store's roads, buildings and compounds and store them.
 
     The units replace the store's units (they are derived from the layers; plans keep their
-    own areas). A given ``outline`` (or, without one and without a stored outline, the hull
-    of the roads) is stored as the store's outline in the same transaction.
+    own areas). A given ``outline`` is stored as the store's outline in the same
+    transaction; without one (and without a stored outline) the blocks tile the convex hull
+    of the roads, derived again on every run so that reruns give the same units.
 
     Raises
     ------
@@ -201,8 +236,8 @@ def build_store_units(
         grain=grain,
     )
     source = "file" if given else ("store" if use is not None else built.outline_source)
-    layers = {LayerKind.UNITS: built.units}
-    if source != "store":
+    layers = {LayerKind.UNITS: storable(built.units)}
+    if source == "file":  # a derived hull is not stored: every run derives the same one
         layers[LayerKind.OUTLINE] = built.outline
     record = store.import_layers(layers, source=f"units ({source} outline)", replace=True)
     return BuiltUnits(

@@ -6,7 +6,7 @@
         [--compound-mode carve|merge|none] [--format table|json]
 
 The blocks tile the subdistrict outline: ``--outline FILE`` (stored as the store's outline),
-else the store's outline, else the convex hull of the roads (stored as the study area).
+else the store's outline, else the convex hull of the roads (derived again on every run).
 Households and residents come from the buildings (estimated at import for OSM) and from the
 compounds that carry counts; totals are conserved and what could not be placed is listed.
 With ``--grain cell`` (the default) each block is divided into one unit per building or count
