@@ -47,7 +47,12 @@ import pandas as pd
 from pyproj import CRS
 
 from gridplan.data.crs import to_storage
-from gridplan.data.households import HouseholdParams, HouseholdReport, estimate_households
+from gridplan.data.households import (
+    HouseholdParams,
+    HouseholdReport,
+    estimate_households,
+    read_known_households,
+)
 from gridplan.data.layers import LayerKind, repair_geometries, validate
 from gridplan.data.osm import read_osm_extract
 from gridplan.data.place import require_same_place
@@ -230,6 +235,8 @@ def prepare_import(
     encoding: str = "utf-8",
     household_params: HouseholdParams | None = None,
     bbox: Sequence[float] | None = None,
+    households_total: float | None = None,
+    households_known: Mapping[str, float] | str | Path | None = None,
 ) -> PreparedImport:
     """Read, normalise, repair and validate a file; estimate building households.
 
@@ -237,6 +244,11 @@ def prepare_import(
     in ``repaired``); every rejected one is in ``problems`` with its id and reason, except an
     OSM extract's broken geometries, which are in ``skipped`` (see the module docstring).
     Households are estimated on the valid buildings only.
+
+    ``households_total`` calibrates the buildings' households to a known total, and
+    ``households_known`` (building id → households, or a CSV file of
+    ``building_id,households``) gives the counts known for some buildings; both are kept
+    exactly (see :func:`gridplan.data.households.estimate_households`).
 
     Raises
     ------
@@ -255,6 +267,12 @@ def prepare_import(
     else:
         if bbox is not None:
             raise InputError("bbox applies to OSM extracts only")
+        if chosen is not ImportKind.BUILDINGS and (
+            households_total is not None or households_known is not None
+        ):
+            raise InputError(
+                "--households-total and --households-known apply to buildings and OSM imports only"
+            )
         lk = LayerKind(chosen.value)
         raw = {
             lk: read_layer_file(
@@ -282,10 +300,20 @@ def prepare_import(
                 skipped.append(explained)
             else:
                 problems.append(explained)
+    known = (
+        read_known_households(households_known)
+        if isinstance(households_known, str | Path)
+        else households_known
+    )
     report = None
     if LayerKind.BUILDINGS in valid and len(valid[LayerKind.BUILDINGS]):
         estimate = estimate_households(
-            valid[LayerKind.BUILDINGS], household_params, keep_given=True, source=src.name
+            valid[LayerKind.BUILDINGS],
+            household_params,
+            keep_given=True,
+            source=src.name,
+            total=households_total,
+            known=known,
         )
         valid[LayerKind.BUILDINGS] = estimate.buildings
         report = estimate.report
@@ -323,6 +351,8 @@ def import_file(
     household_params: HouseholdParams | None = None,
     level: Level | str = Level.COMMUNITY,
     bbox: Sequence[float] | None = None,
+    households_total: float | None = None,
+    households_known: Mapping[str, float] | str | Path | None = None,
 ) -> FileImportResult:
     """Import a file into a store, all or nothing.
 
@@ -347,6 +377,9 @@ def import_file(
         For ``areas``: whether the polygons are communities or grids.
     bbox
         For ``osm``: read only this ``minx, miny, maxx, maxy`` (longitude/latitude).
+    households_total, households_known
+        For buildings and ``osm``: calibrate households to a known total and keep the counts
+        known for some buildings (see :func:`prepare_import`).
 
     Returns
     -------
@@ -379,6 +412,8 @@ def import_file(
         encoding=encoding,
         household_params=household_params,
         bbox=bbox,
+        households_total=households_total,
+        households_known=households_known,
     )
     return store_prepared(store, prepared, skip_invalid=skip_invalid, replace=replace, level=level)
 

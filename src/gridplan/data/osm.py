@@ -9,8 +9,13 @@
   the raw ``highway`` value is kept as an extra column.
 * ``buildings``: every ``building=*`` polygon; ``levels`` from ``building:levels`` (the first
   number in the tag: ``"3;4"`` gives 3, ``"2,5"`` gives 2.5), ``use`` from the ``building``
-  value (``residential``, ``apartments``, ``house``, ``commercial``, ``yes``, …), ``name``.
-  Households are not in OSM: estimate them with :mod:`gridplan.data.households`.
+  value (``residential``, ``apartments``, ``house``, ``commercial``, ``yes``, …), ``name``;
+  the building's own :data:`BUILDING_TAGS` (``amenity``, ``shop``, ``office``, ``craft``,
+  ``industrial``) and ``landuse``: its own ``landuse`` tag, else the value of the smallest
+  OSM ``landuse=*`` area containing it (missing where none does; the column is left out when
+  the extract maps no landuse at all, so that the landuse counts as unknown). Households are
+  not in OSM: estimate them with :mod:`gridplan.data.households`, which uses these tags, the
+  landuse and the footprint to tell homes from barns, garages, shops and halls.
 * ``compounds``: residential areas: ``landuse=residential`` polygons and polygons carrying a
   ``residential=*`` tag, with their ``name``; ``kind`` is ``landuse:residential`` or
   ``residential:<value>``. ``households`` comes from a ``households`` tag and ``residents``
@@ -54,12 +59,16 @@ import shapely
 from pyrosm.exceptions import PBFException
 from pyrosm.utils import get_bounding_box
 
+from gridplan.data.households import NONRESIDENTIAL_TAGS, landuse_of
 from gridplan.data.layers import LayerKind, empty_layer, normalise
 from gridplan.data.road_classes import road_class_from_highway
 from gridplan.errors import InputError
 
 #: Amenity values read as facilities.
 FACILITY_AMENITIES: tuple[str, ...] = ("community_centre", "social_facility", "townhall")
+
+#: Tags of a building read into columns of the buildings layer (they say it is no home).
+BUILDING_TAGS: tuple[str, ...] = NONRESIDENTIAL_TAGS
 
 #: How close (degrees, about 50 m north–south) a relation must come to the extract's bounding
 #: box to count as cut at the edge when it is broken.
@@ -174,7 +183,12 @@ def read_osm_extract(
             warnings.filterwarnings("ignore", message="Could not find any")
             roads = osm.get_network(network_type="driving+service")
             buildings = osm.get_buildings()
-            landuse = osm.get_landuse(custom_filter={"landuse": ["residential"]})
+            all_landuse = osm.get_landuse()
+            landuse = (
+                None
+                if all_landuse is None or all_landuse.empty
+                else all_landuse[all_landuse["landuse"] == "residential"]
+            )
             tagged = osm.get_data_by_custom_criteria(
                 custom_filter={"residential": True}, keep_nodes=False
             )
@@ -187,7 +201,7 @@ def read_osm_extract(
         raise InputError(f"{src.name}: cannot read OSM data ({exc})") from exc
     layers = {
         LayerKind.ROADS: _roads(roads, src.name),
-        LayerKind.BUILDINGS: _buildings(buildings, src.name),
+        LayerKind.BUILDINGS: _buildings(buildings, all_landuse, src.name),
         LayerKind.COMPOUNDS: _compounds(landuse, tagged, src.name),
         LayerKind.FACILITIES: _facilities(pois, src.name),
     }
@@ -334,19 +348,23 @@ def _roads(gdf: gpd.GeoDataFrame | None, source: str) -> gpd.GeoDataFrame:
     return normalise(LayerKind.ROADS, frame, source=source)
 
 
-def _buildings(gdf: gpd.GeoDataFrame | None, source: str) -> gpd.GeoDataFrame:
+def _buildings(
+    gdf: gpd.GeoDataFrame | None, landuse: gpd.GeoDataFrame | None, source: str
+) -> gpd.GeoDataFrame:
     if gdf is None or gdf.empty:
         return empty_layer(LayerKind.BUILDINGS)
-    frame = gpd.GeoDataFrame(
-        {
-            "building_id": _ids(gdf),
-            "levels": parse_levels(_tag(gdf, "building:levels")),
-            "use": _tag(gdf, "building"),
-            "name": _tag(gdf, "name"),
-        },
-        geometry=gdf.geometry.values,
-        crs=gdf.crs,
-    )
+    columns: dict[str, Any] = {
+        "building_id": _ids(gdf),
+        "levels": parse_levels(_tag(gdf, "building:levels")),
+        "use": _tag(gdf, "building"),
+        "name": _tag(gdf, "name"),
+    }
+    for key in BUILDING_TAGS:
+        columns[key] = _tag(gdf, key)
+    if landuse is not None and not landuse.empty and "landuse" in landuse.columns:
+        own = _tag(gdf, "landuse")
+        columns["landuse"] = own.where(own.notna(), landuse_of(gdf, landuse))
+    frame = gpd.GeoDataFrame(columns, geometry=gdf.geometry.values, crs=gdf.crs)
     return normalise(LayerKind.BUILDINGS, frame, source=source)
 
 

@@ -38,7 +38,10 @@ HELP = (
     "Invalid features (empty, self-intersecting or wrong-typed geometry, negative households, "
     "duplicate ids) stop the import and are listed; with --skip-invalid the rest loads and "
     "every skipped feature is listed with its reason. Buildings (and OSM extracts) get "
-    "households estimated from floor area (fractional estimates)."
+    "households estimated from floor area (fractional estimates): buildings of unknown use "
+    "(OSM building=yes) are judged by their tags, footprint, shape and landuse, and each "
+    "estimate says its confidence (high, medium, low). --households-total and "
+    "--households-known calibrate the estimate to the counts the subdistrict has."
 )
 
 
@@ -106,6 +109,24 @@ def import_command(
             "subdistrict's box out of a city extract",
         ),
     ] = None,
+    households_total: Annotated[
+        float | None,
+        typer.Option(
+            "--households-total",
+            min=0,
+            help="buildings and OSM: the area's known household count (e.g. 户籍 or census); "
+            "it is spread over the residential buildings by floor area, so the total is exact",
+        ),
+    ] = None,
+    households_known: Annotated[
+        Path | None,
+        typer.Option(
+            "--households-known",
+            help="buildings and OSM: CSV of building_id,households counts known for some "
+            "buildings, kept exactly (the rest are estimated, or scaled to "
+            "--households-total)",
+        ),
+    ] = None,
     db: str | None = DbOption,
     fmt: OutputFormat = FormatOption,
 ) -> None:
@@ -136,6 +157,8 @@ def import_command(
             encoding=encoding,
             household_params=params,
             bbox=_parse_bbox(bbox) if bbox else None,
+            households_total=households_total,
+            households_known=households_known,
         )
         prepared.require_valid(skip_invalid)
         with open_store(url) as store:
@@ -193,6 +216,33 @@ def _print_table(result: FileImportResult, url: str) -> None:
             markup=False,
             highlight=False,
         )
+        if h.total is not None:
+            scale = f" (estimates scaled ×{h.scale:.3g})" if h.scale is not None else ""
+            console.print(
+                f"calibrated to the total of {h.total:,.6g} households{scale}; "
+                f"{h.given + h.known} building(s) kept a given or known count",
+                markup=False,
+                highlight=False,
+            )
+        elif h.known:
+            console.print(
+                f"{h.known} building(s) kept a known count", markup=False, highlight=False
+            )
+        confidence = Table(title="Household estimate by confidence")
+        confidence.add_column("confidence")
+        confidence.add_column("buildings", justify="right")
+        confidence.add_column("with households", justify="right")
+        confidence.add_column("households", justify="right")
+        for level, row in h.confidence.items():
+            if not row["buildings"]:
+                continue
+            confidence.add_row(
+                level,
+                str(int(row["buildings"])),
+                str(int(row["residential_buildings"])),
+                f"{row['households']:,.1f}",
+            )
+        console.print(confidence)
     if result.repaired:
         repaired = Table(title=f"Repaired {len(result.repaired)} feature(s)")
         repaired.add_column("layer")
