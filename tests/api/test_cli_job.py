@@ -184,3 +184,30 @@ def test_assign_on_the_store(job: dict[str, Any]) -> None:
     written = gpd.read_file(folder / "compounds.gpkg")
     communities = {a["district"] for a in job["partition"]["areas"]}
     assert set(written["area_id"]) <= communities
+
+
+def test_an_output_that_cannot_be_written_stores_nothing(job: dict[str, Any]) -> None:
+    """--out naming the store itself, or a place that can't be written, is refused before
+    any plan is stored (it used to wipe the store, or store a plan and then fail)."""
+    folder: Path = job["folder"]
+    before = len(run_json(folder, "plans", "list")["plans"])
+    onto = run(folder, "plans", "export", "2", "--out", "gridplan.gpkg", check=False)
+    assert onto.returncode == 2 and "the store itself" in onto.stderr
+    full = run(folder, "plans", "export", "2", "--out", str(folder / "gridplan.gpkg"), check=False)
+    assert full.returncode == 2
+    nowhere = run(
+        folder, "partition", "--band", "1000", "3000", "--out", "/proc/p.gpkg", check=False
+    )
+    assert nowhere.returncode == 2 and "cannot write" in nowhere.stderr
+    assert len(run_json(folder, "plans", "list")["plans"]) == before
+
+
+def test_an_exported_file_is_checked_against_the_band_it_was_planned_in(
+    job: dict[str, Any],
+) -> None:
+    folder: Path = job["folder"]
+    run(folder, "partition", "--band", "1000", "3500", "--seed", "2", "--out", "wide.gpkg")
+    checked = run_json(folder, "check", "--areas", "wide.gpkg")
+    assert checked["summary"]["by_rule"].get("size.over", 0) == 0
+    areas = gpd.read_file(folder / "wide.gpkg", layer="communities")
+    assert set(areas["band_hi"]) == {3500.0}

@@ -28,6 +28,7 @@ SUMMARY_KEYS = {
     "areas",
     "households_moved",
     "findings",
+    "notes",
     "seconds",
     "source",
     "out",
@@ -272,7 +273,9 @@ def test_partition_households_field_is_optional(tmp_path: Path) -> None:
 def test_partition_infeasible_says_why(tmp_path: Path) -> None:
     units = _squares(tmp_path, [1, 1, 9, 1, 1, 1, 1, 1])
     for out in (tmp_path / "plan.gpkg", tmp_path / "plan.geojson"):
-        res = _partition(units, "--band", "2", "5", "--out", str(out), "--format", "json")
+        res = _partition(
+            units, "--band", "2", "5", "--strict", "--out", str(out), "--format", "json"
+        )
         assert res.exit_code == 1
         data = json.loads(res.stdout)
         assert data["valid"] is False and "unit c holds 9" in data["reason"]
@@ -280,9 +283,30 @@ def test_partition_infeasible_says_why(tmp_path: Path) -> None:
         assert data["findings"] == {}
         assert not out.exists()
     assert not (tmp_path / "plan-units.geojson").exists()
-    table = _partition(units, "--band", "2", "5", "--out", str(tmp_path / "plan.gpkg"))
+    table = _partition(units, "--band", "2", "5", "--strict", "--out", str(tmp_path / "plan.gpkg"))
     assert table.exit_code == 1 and "unit c holds 9" in table.output
     assert not (tmp_path / "plan.gpkg").exists()
+
+
+def test_a_unit_above_the_ceiling_becomes_its_own_community_explained(tmp_path: Path) -> None:
+    """Without --strict a unit that alone exceeds the ceiling (and cannot be cut) is a
+    community of its own, explained, and every other community lies in the band::
+
+        a b [c] d e f g h      c holds 9, the band is 2-5
+    """
+    units = _squares(tmp_path, [1, 1, 9, 1, 1, 1, 1, 1])
+    out = tmp_path / "plan.gpkg"
+    res = _partition(units, "--band", "2", "5", "--out", str(out), "--format", "json")
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    assert data["valid"] is True
+    (note,) = data["notes"]
+    assert "c alone holds 9" in note and "community X1 of its own" in note
+    alone = [a for a in data["areas"] if a["district"] == "X1"]
+    assert [a["households"] for a in alone] == [9.0]
+    others = [a for a in data["areas"] if a["district"] != "X1"]
+    assert others and all(2 <= a["households"] <= 5 for a in others)
+    assert sum(a["households"] for a in data["areas"]) == 16.0
 
 
 def test_partition_bad_input(tmp_path: Path) -> None:
@@ -380,7 +404,9 @@ def test_partition_on_the_store_stores_a_plan(tmp_path: Path) -> None:
 
 def test_partition_on_the_store_without_a_plan_stores_nothing(tmp_path: Path) -> None:
     db = _store_with_units(tmp_path, [1, 1, 9, 1, 1, 1, 1, 1])
-    res = runner.invoke(app, ["partition", "--db", str(db), "--band", "2", "5", "--format", "json"])
+    res = runner.invoke(
+        app, ["partition", "--db", str(db), "--band", "2", "5", "--strict", "--format", "json"]
+    )
     assert res.exit_code == 1
     data = json.loads(res.stdout)
     assert data["valid"] is False and data["plan_id"] is None

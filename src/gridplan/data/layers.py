@@ -440,6 +440,8 @@ def repair_geometries(
         fid = str(ids[i]) if not pd.isna(ids[i]) else f"row {i + 1}"
         if fid in skip:
             continue
+        if not np.isfinite(shapely.get_coordinates(geoms[i])).all():
+            continue  # NaN or infinite coordinates: not repairable, validate names them
         fixed, why = _repair(geoms[i], tolerance)
         if fixed is None:
             unrepaired[fid] = why

@@ -43,6 +43,7 @@ WGS84 only when asked (``gcj02=True``; accuracy about
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -352,7 +353,9 @@ def _numbers(values: pd.Series, column: str, source: str) -> np.ndarray:
 
 def _parse_wkt(values: pd.Series, source: str) -> np.ndarray:
     text = values.to_numpy(dtype=object)
-    geoms = shapely.from_wkt(text, on_invalid="ignore")
+    with warnings.catch_warnings():  # NaN coordinates: the validation names the feature
+        warnings.simplefilter("ignore", RuntimeWarning)
+        geoms = shapely.from_wkt(text, on_invalid="ignore")
     bad = np.flatnonzero(pd.isna(geoms) & values.notna().to_numpy())
     if bad.size:
         rows = ", ".join(f"row {i + 1}" for i in bad[:5])

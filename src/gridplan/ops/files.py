@@ -11,6 +11,8 @@ formats write the first layer to the path given and each further layer beside it
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -43,18 +45,42 @@ SHAPEFILE_NAMES: Mapping[str, str] = {
 SHAPEFILE_ENCODINGS: tuple[str, ...] = ("UTF-8", "GBK")
 
 
-def check_output(out: Path, option: str = "--out") -> str:
-    """The format of ``out`` by its suffix.
+def check_output(out: Path, option: str = "--out", *, store: str | None = None) -> str:
+    """The format of ``out`` by its suffix, once it is clear the file can be written: called
+    before any work is stored, so a command that cannot write its file stores nothing.
+
+    Parameters
+    ----------
+    out
+        The file to write.
+    option
+        The option that named it, for messages.
+    store
+        The store the command works on (a ``.gpkg`` path or a URL): ``out`` may not be it.
 
     Raises
     ------
     InputError
-        If the suffix is not a format gridplan writes.
+        If the suffix is not a format gridplan writes, ``out`` is the store itself, a folder,
+        or in a folder that cannot be written.
     """
     suffix = out.suffix.lower()
     if suffix not in FORMATS:
         kinds = ", ".join(sorted(FORMATS))
         raise InputError(f"{option} {out.name}: use one of {kinds}")
+    local = store is not None and not store.startswith(("postgresql", "postgres:"))
+    if local and Path(str(store)).resolve() == out.resolve():
+        raise InputError(f"{option} {out}: that is the store itself; write to another file")
+    if out.is_dir():
+        raise InputError(f"{option} {out}: cannot write (it is a folder; name a file)")
+    try:  # a probe file in the folder: the one test that also holds for root and /proc
+        out.resolve().parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out.resolve().parent, prefix=".gridplan-"):
+            pass
+    except OSError as exc:
+        raise InputError(f"{option} {out}: cannot write there ({exc.strerror})") from exc
+    if out.exists() and not os.access(out, os.W_OK):
+        raise InputError(f"{option} {out}: cannot write there (permission denied)")
     return suffix
 
 
@@ -72,6 +98,31 @@ def area_layer(path: Path, level: str) -> str | None:
         return None
     wanted = "grids" if level == "grid" else "communities"
     return wanted if len(names) > 1 and wanted in names else None
+
+
+def written_band(areas: gpd.GeoDataFrame, level: str) -> dict[str, object] | None:
+    """``{level: {measure: [lo, hi]}}`` from the ``measure``, ``band_lo`` and ``band_hi``
+    columns of areas gridplan wrote (``partition``/``grids``/``plans export``), when they hold
+    one band: a file checked or gridded again is judged by the band it was planned in.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> areas = gpd.GeoDataFrame({"measure": ["households"] * 2, "band_lo": [1000.0] * 2,
+    ...     "band_hi": [3500.0] * 2}, geometry=[None, None])
+    >>> written_band(areas, "community")
+    {'community': {'households': [1000.0, 3500.0]}}
+    """
+    cols = ("measure", "band_lo", "band_hi")
+    if areas.empty or not all(c in areas.columns for c in cols):
+        return None
+    rows = pd.DataFrame(areas[list(cols)]).drop_duplicates()
+    if len(rows) != 1:
+        return None
+    measure, lo, hi = rows.iloc[0]
+    if measure not in ("households", "residents") or pd.isna(lo) or pd.isna(hi):
+        return None
+    return {str(level): {str(measure): [float(lo), float(hi)]}}
 
 
 def user_columns(
@@ -135,7 +186,8 @@ def write_layers(
         The file; its suffix picks the format (:data:`FORMATS`).
     crs
         Output CRS (default: each layer's own CRS, so what came in as EPSG:4490 goes out as
-        EPSG:4490; GeoJSON is always EPSG:4326, as RFC 7946 asks).
+        EPSG:4490; GeoJSON is always EPSG:4326, as RFC 7946 asks, and so is a CSV unless
+        ``crs`` says otherwise, since it records none).
     encoding
         Shapefile text encoding (``UTF-8`` or ``GBK``), written to the ``.cpg`` file.
     option
@@ -188,8 +240,8 @@ def write_layers(
 
 
 def _target_crs(crs: str | CRS | None, suffix: str, option: str) -> CRS | None:
-    if crs is None:
-        return STORAGE_CRS if suffix in (".geojson", ".json") else None
+    if crs is None:  # GeoJSON is lon/lat by RFC 7946; a CSV has no CRS record to say otherwise
+        return STORAGE_CRS if suffix in (".geojson", ".json", ".csv") else None
     try:
         target = CRS.from_user_input(crs)
     except Exception as exc:  # pyproj.exceptions.CRSError
@@ -244,4 +296,11 @@ def _remove(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-__all__ = ["FORMATS", "area_layer", "check_output", "user_columns", "write_layers"]
+__all__ = [
+    "FORMATS",
+    "area_layer",
+    "check_output",
+    "user_columns",
+    "write_layers",
+    "written_band",
+]

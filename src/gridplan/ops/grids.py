@@ -14,7 +14,6 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 
 from gridplan.data.store.base import Store
 from gridplan.errors import InputError
@@ -22,6 +21,7 @@ from gridplan.geo.codes import CodeScheme
 from gridplan.geo.grids import GridParams, GridsResult, divide_into_grids
 from gridplan.geo.plans import plan_from_units
 from gridplan.ops.checks import PlanCheck, check_plan
+from gridplan.ops.files import written_band
 from gridplan.ops.layers import read_check_layers
 from gridplan.plan import Level, Plan
 
@@ -111,25 +111,10 @@ def grid_areas(
         units, communities, params=params, scheme=scheme, roads=roads, progress=progress
     )
     plan = result.to_plan(communities, name=name, source=source)
-    band = _written_band(communities)
+    band = written_band(communities, Level.COMMUNITY)
     if band is not None:  # communities gridplan wrote carry the band they were planned in
         plan = replace(plan, targets={**dict(plan.targets), **band})
     return GridOutcome(result, plan)
-
-
-def _written_band(communities: gpd.GeoDataFrame) -> dict[str, Any] | None:
-    """``{"community": {measure: [lo, hi]}}`` from the ``measure``, ``band_lo`` and
-    ``band_hi`` columns of communities gridplan wrote (``partition --out``), if one band."""
-    cols = ("measure", "band_lo", "band_hi")
-    if not all(c in communities.columns for c in cols) or communities.empty:
-        return None
-    rows = communities[list(cols)].drop_duplicates()
-    if len(rows) != 1:
-        return None
-    measure, lo, hi = rows.iloc[0]
-    if measure not in ("households", "residents") or pd.isna(lo) or pd.isna(hi):
-        return None
-    return {Level.COMMUNITY.value: {str(measure): [float(lo), float(hi)]}}
 
 
 def grid_store(

@@ -15,12 +15,13 @@ import pandas as pd
 
 from gridplan.data.layers import LayerKind
 from gridplan.data.store.base import Store
+from gridplan.geo.plans import dissolve_units
 from gridplan.geo.rules import CheckConfig, CheckLayers
 from gridplan.maps.inputs import MapLayers, join_metrics
 from gridplan.maps.sources import config_bands
 from gridplan.ops.checks import PlanCheck, check_drawn, check_plan
 from gridplan.ops.layers import read_layers
-from gridplan.plan import Level
+from gridplan.plan import Level, Plan
 
 
 def stored_map_layers(
@@ -56,7 +57,7 @@ def stored_map_layers(
     NotFoundError
         If there is no such plan.
     """
-    plan = store.load_plan(plan_id)
+    plan = _with_communities(store.load_plan(plan_id))
     kinds = [LayerKind.ROADS, LayerKind.COMPOUNDS, LayerKind.FACILITIES, LayerKind.OUTLINE]
     if include_units:
         kinds.append(LayerKind.UNITS)
@@ -140,6 +141,40 @@ def file_map_layers(
         bands=config_bands(cfg),
         title=title,
     )
+
+
+def _with_communities(plan: Plan) -> Plan:
+    """A plan of grids alone (a grid file imported) drawn with its communities: the grids
+    dissolved by the community each names (``parent_id``), else the grids themselves."""
+    if not plan.areas_at(Level.COMMUNITY).empty:
+        return plan
+    grids = plan.areas_at(Level.GRID)
+    if grids.empty:
+        return plan
+    parent = grids["parent_id"]
+    if parent.isna().any():
+        derived = grids.assign(level=Level.COMMUNITY.value, parent_id=None)
+    else:
+        dissolved = dissolve_units(grids, parent.astype(str).to_numpy(dtype=object))
+        derived = gpd.GeoDataFrame(
+            {
+                "level": Level.COMMUNITY.value,
+                "area_id": dissolved["area_id"],
+                "name": dissolved["area_id"],
+                "code": None,
+                "parent_id": None,
+                "households": dissolved["households"],
+                "residents": dissolved["residents"],
+            },
+            geometry=dissolved.geometry.values,
+            crs=dissolved.crs,
+        )
+    areas = gpd.GeoDataFrame(
+        pd.concat([derived.to_crs(plan.areas.crs), plan.areas], ignore_index=True),
+        geometry="geometry",
+        crs=plan.areas.crs,
+    )
+    return replace(plan, areas=areas)
 
 
 def _metrics(result: PlanCheck | None, level: Level) -> gpd.GeoDataFrame | None:

@@ -17,6 +17,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from gridplan.data.crs import to_storage
 from gridplan.data.layers import LayerKind
 from gridplan.data.store.base import Store
 from gridplan.errors import InputError
@@ -127,7 +128,8 @@ def area_table(plan: Plan, level: Level, findings: pd.DataFrame | None = None) -
         "findings",
         "rules",
     ]
-    return gpd.GeoDataFrame(areas[cols], geometry=areas.geometry.values, crs=areas.crs)
+    table = gpd.GeoDataFrame(areas[cols], geometry=areas.geometry.values, crs=areas.crs)
+    return to_storage(table, f"{level.value} areas") if table.crs is not None else table
 
 
 def unit_table(store: Store, plan: Plan) -> gpd.GeoDataFrame:
@@ -209,7 +211,7 @@ def export_plan(
     """
     if level not in EXPORT_LEVELS:
         raise InputError(f"--level {level}: expected one of {', '.join(EXPORT_LEVELS)}")
-    check_output(out)
+    check_output(out, store=store.url)
     plan = store.load_plan(plan_id)
     assert plan.plan_id is not None
     if level == "units":

@@ -106,7 +106,7 @@ def assign_command(
 ) -> None:
     """Assign every compound and write the result."""
     if out is not None:
-        check_output(out)
+        check_output(out, store=resolve_db(db))
     fields = {
         k: v for k, v in (("households", households_field), ("residents", residents_field)) if v
     }

@@ -26,6 +26,7 @@ given: the same check ``GET /plans/{id}/checks``, the map and the demo run. JSON
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -53,6 +54,7 @@ from gridplan.geo.rules import CheckConfig, CheckLayers, CheckReport
 from gridplan.geo.rules.finding import plural
 from gridplan.ops.checks import check_drawn, check_stored_plan
 from gridplan.ops.files import area_layer as area_layer_of
+from gridplan.ops.files import written_band
 from gridplan.plan import Level
 
 HELP = (
@@ -212,6 +214,12 @@ def check_command(
                 outline=read_layer_file(outline, LayerKind.OUTLINE) if outline else None,
                 units=read_layer_file(units, LayerKind.UNITS) if units else None,
             )
+            written = written_band(area_layer, lv.value) if band is None and not measure else None
+            if written is not None:  # a file gridplan wrote: judged by the band it was planned in
+                from_file = CheckConfig.from_targets(written, lv)
+                config = replace(
+                    config, measure=from_file.measure, bands={**config.bands, **from_file.bands}
+                )
             progress.update(task, description=f"checking {len(area_layer)} {plural(lv.value)}")
             result = check_drawn(
                 area_layer,

@@ -123,7 +123,7 @@ def grids_command(
 ) -> None:
     """Divide the communities into grids."""
     if out is not None:
-        check_output(out)
+        check_output(out, store=resolve_db(db))
     check_time_limit(time_limit)
     scheme = CodeScheme.parse(codes) if codes else None
     params = GridParams(lo=band[0], hi=band[1], seed=seed, time_limit=time_limit)

@@ -48,7 +48,8 @@ from gridplan.maps.diff import render_diff_map
 from gridplan.maps.inputs import MapLayers
 from gridplan.maps.render import WALK_MINUTES, WALK_SPEED_M_PER_MIN, render_plan_map, save_map
 from gridplan.maps.tiles import Tiles
-from gridplan.ops.files import area_layer
+from gridplan.ops.files import area_layer as layer_of
+from gridplan.ops.files import written_band
 from gridplan.ops.maps import file_map_layers, stored_map_layers
 from gridplan.ops.plans import compare_plans
 from gridplan.plan import Level
@@ -185,11 +186,27 @@ def map_command(
                 )
                 if v
             }
-            area_layer = read_layer_file(areas, LayerKind.AREAS, fields=fields, id_field=id_field)
+            area_layer = read_layer_file(
+                areas,
+                LayerKind.AREAS,
+                fields=fields,
+                id_field=id_field,
+                layer=layer_of(areas, "community"),
+            )
+            grid_layer = _read_grids(grids) if grids else None
+            if measure is None:  # files gridplan wrote are drawn in the bands they were made in
+                for lv, frame, given in (
+                    (Level.COMMUNITY, area_layer, band),
+                    (Level.GRID, grid_layer, grid_band),
+                ):
+                    written = written_band(frame, lv.value) if frame is not None else None
+                    if given is None and written is not None:
+                        (lo, hi) = next(iter(written[lv.value].values()))  # type: ignore[attr-defined]
+                        config = config.with_band(lv, lo, hi)
             progress.update(task, description="checking" if not no_check else "drawing")
             layers = file_map_layers(
                 area_layer,
-                grids=_read_grids(grids) if grids else None,
+                grids=grid_layer,
                 roads=read_layer_file(roads, LayerKind.ROADS) if roads else None,
                 compounds=read_layer_file(compounds, LayerKind.COMPOUNDS) if compounds else None,
                 facilities=read_layer_file(facilities, LayerKind.FACILITIES)
@@ -271,7 +288,7 @@ def _draw_diff(
 
 def _read_grids(path: Path) -> Any:
     """Grid polygons: the ``grids`` layer of a file gridplan wrote, else its only layer."""
-    return read_layer_file(path, LayerKind.AREAS, layer=area_layer(path, "grid"))
+    return read_layer_file(path, LayerKind.AREAS, layer=layer_of(path, "grid"))
 
 
 def _config(

@@ -28,6 +28,7 @@ written or stored and the exit status is 1.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -138,7 +139,7 @@ def partition_command(
     """Partition the units; store the plan (store) or write it (files)."""
     t0 = time.perf_counter()
     if out is not None:
-        check_output(out)
+        check_output(out, store=resolve_db(db))
     check_time_limit(time_limit)
     spec = PartitionSpec(
         band=band,
@@ -194,7 +195,7 @@ def partition_command(
             )
             if outcome.plan is not None:
                 checked = check_plan(outcome.plan, CheckLayers(roads=road_layer, units=layer))
-                outcome = PartitionOutcome(outcome.result, outcome.units, outcome.plan, checked)
+                outcome = replace(outcome, check=checked)
             source = str(units)
         paths: list[Path] = []
         if out is not None and outcome.plan is not None:
