@@ -162,7 +162,11 @@ def read_layer_file(
     else:
         if lon or lat or wkt:
             raise InputError(f"{src.name}: lon/lat/wkt columns apply to CSV files only")
-        gdf = _read_parquet(src) if suffix in _PARQUET else _read_vector(src, sch.kind, layer)
+        gdf = (
+            _read_parquet(src)
+            if suffix in _PARQUET
+            else _read_vector(src, sch.kind, layer, encoding)
+        )
         gdf = _apply_crs(gdf, crs, src.name, gcj02=gcj02)
     if gdf.empty:
         raise InputError(f"{src.name}: no features to read")
@@ -220,7 +224,9 @@ def read_table(path: str | Path, *, encoding: str = "utf-8") -> pd.DataFrame:
         raise InputError(f"{src.name}: not a CSV table ({exc})") from exc
 
 
-def _read_vector(src: Path, kind: LayerKind, layer: str | None) -> gpd.GeoDataFrame:
+def _read_vector(
+    src: Path, kind: LayerKind, layer: str | None, encoding: str = "utf-8"
+) -> gpd.GeoDataFrame:
     try:
         layers = [str(row[0]) for row in pyogrio.list_layers(src)]
     except (DataSourceError, DataLayerError) as exc:
@@ -232,15 +238,31 @@ def _read_vector(src: Path, kind: LayerKind, layer: str | None) -> gpd.GeoDataFr
         named = [lowered[n] for n in LAYER_NAMES.get(kind, (kind.value,)) if n in lowered]
         if not named:
             raise InputError(
-                f"{src.name} has {len(layers)} layers; choose one with --layer "
-                f"(layers: {', '.join(layers)})"
+                f"{src.name} has {len(layers)} layers; choose one with --layer (assign: "
+                f"--compounds-layer, --areas-layer) (layers: {', '.join(layers)})"
             )
         layer = named[0]
+    chosen = layer or (layers[0] if layers else None)
+    if encoding.lower().replace("-", "") not in ("utf8", "utf8sig"):
+        try:  # e.g. a GBK Shapefile without its .cpg: the encoding the user names
+            return pyogrio.read_dataframe(src, layer=chosen, encoding=encoding)
+        except (DataSourceError, DataLayerError, ValueError, UnicodeDecodeError) as exc:
+            raise InputError(f"{src.name}: cannot read as {encoding} ({exc})") from exc
     try:
-        return pyogrio.read_dataframe(
-            src, layer=layer or (layers[0] if layers else None), use_arrow=True
-        )
-    except (DataSourceError, DataLayerError, ValueError, shapely.errors.GEOSException) as exc:
+        return pyogrio.read_dataframe(src, layer=chosen, use_arrow=True)
+    except (UnicodeDecodeError, ValueError) as exc:
+        if "encod" not in str(exc).lower() and not isinstance(exc, UnicodeDecodeError):
+            raise InputError(f"{src.name}: cannot read ({exc})") from exc
+        raise InputError(
+            f"{src.name}: its text is not UTF-8; name its encoding with --encoding "
+            "(e.g. --encoding GBK)"
+        ) from exc
+    except (DataSourceError, DataLayerError, shapely.errors.GEOSException) as exc:
+        if "not encoded in UTF-8" in str(exc):
+            raise InputError(
+                f"{src.name}: its text is not UTF-8; name its encoding with --encoding "
+                "(e.g. --encoding GBK)"
+            ) from exc
         raise InputError(f"{src.name}: cannot read ({exc})") from exc
 
 

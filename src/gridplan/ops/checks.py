@@ -60,7 +60,8 @@ class PlanCheck:
         """
         name = Level(level).value
         if name not in self.reports:
-            have = ", ".join(self.reports) or "none"
+            present = [lv.value for lv in Level if not self.plan.areas_at(lv).empty]
+            have = ", ".join(present) or "none"
             raise InputError(
                 f"plan {self.plan.plan_id or self.plan.name!r} has no {name} areas (levels: {have})"
             )

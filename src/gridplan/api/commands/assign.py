@@ -39,7 +39,7 @@ from gridplan.data.store.base import open_store
 from gridplan.errors import InputError
 from gridplan.geo.assign import assign_compounds, assignment_summary
 from gridplan.ops.assign import assign_store
-from gridplan.ops.files import check_output, user_columns, write_layers
+from gridplan.ops.files import area_layer, check_output, user_columns, write_layers
 
 HELP = (
     "Assign compounds (小区) to communities by largest overlap (points: containment); "
@@ -72,6 +72,13 @@ def assign_command(
     plan: Annotated[
         int | None,
         typer.Option("--plan", help="store: the plan whose communities (default: the latest)"),
+    ] = None,
+    compounds_layer: Annotated[
+        str | None,
+        typer.Option("--compounds-layer", help="layer of a multi-layer --compounds file"),
+    ] = None,
+    areas_layer: Annotated[
+        str | None, typer.Option("--areas-layer", help="layer of a multi-layer --areas file")
     ] = None,
     compound_id_field: Annotated[
         str | None, typer.Option("--compound-id-field", help="column with the compound ids")
@@ -127,9 +134,18 @@ def assign_command(
         if out is None:
             raise InputError("--compounds/--areas files need --out FILE")
         comp = read_layer_file(
-            compounds, LayerKind.COMPOUNDS, fields=fields or None, id_field=compound_id_field
+            compounds,
+            LayerKind.COMPOUNDS,
+            fields=fields or None,
+            id_field=compound_id_field,
+            layer=compounds_layer,
         )
-        area = read_layer_file(areas, LayerKind.AREAS, id_field=area_id_field)
+        area = read_layer_file(
+            areas,
+            LayerKind.AREAS,
+            id_field=area_id_field,
+            layer=areas_layer or area_layer(areas, "community"),
+        )
         road_layer = read_layer_file(roads, LayerKind.ROADS) if roads is not None else None
         result = assign_compounds(comp, area, overrides=table, roads=road_layer, workers=workers)
         plan_id = None

@@ -86,7 +86,10 @@ def import_command(
         typer.Option("--crs", help="CRS of a file that has none (CSV default EPSG:4326)"),
     ] = None,
     encoding: Annotated[
-        str, typer.Option("--encoding", help="CSV text encoding (e.g. gb18030)")
+        str,
+        typer.Option(
+            "--encoding", help="text encoding of a CSV, or of a Shapefile without .cpg (e.g. GBK)"
+        ),
     ] = "utf-8",
     replace: Annotated[
         bool, typer.Option("--replace", help="replace the layer's stored features")

@@ -215,14 +215,14 @@ def partition_command(
     if output == OutputFormat.JSON:
         print_json(data)
     else:
-        _print(data, outcome)
+        _print(data, outcome, "" if units is not None or db is None else f" --db {db}")
     if not outcome.result.valid:
         if output != OutputFormat.JSON:
             err_console.print(f"error: {outcome.result.reason}", markup=False, highlight=False)
         raise typer.Exit(EXIT_NO_PLAN)
 
 
-def _print(data: dict[str, Any], outcome: PartitionOutcome) -> None:
+def _print(data: dict[str, Any], outcome: PartitionOutcome, at: str = "") -> None:
     if not data["valid"]:
         console.print(f"[bold red]no valid plan[/bold red]: {data['reason']}", highlight=False)
         return
@@ -265,7 +265,7 @@ def _print(data: dict[str, Any], outcome: PartitionOutcome) -> None:
     console.print(table)
     if data["plan_id"] is not None:
         console.print(
-            f"next: gridplan grids --plan {data['plan_id']} --band 300 500 "
+            f"next: gridplan grids{at} --plan {data['plan_id']} --band 300 500 "
             "--codes COUNTY,SUBDISTRICT (e.g. 350582,001)",
             highlight=False,
         )

@@ -100,13 +100,11 @@ def show_command(
         loaded = store.load_plan(plan)
         data = plan_summary(loaded)
         assert loaded.plan_id is not None
-        findings = store.read_findings(loaded.plan_id)
-        data["findings"] = {
-            f"{level} {rule}": int(n)
-            for (level, rule), n in findings.groupby(["level", "rule"]).size().items()
-        }
+        findings = plan_findings(store, loaded)  # stored, else checked now
+        counts = (findings["level"].astype(str) + " " + findings["rule"].astype(str)).value_counts()
+        data["findings"] = {str(k): int(v) for k, v in counts.sort_index().items()}
         tables = {
-            lv.value: area_table(loaded, lv, plan_findings(store, loaded))
+            lv.value: area_table(loaded, lv, findings)
             for lv in (Level.COMMUNITY, Level.GRID)
             if not loaded.areas_at(lv).empty
         }
