@@ -6,3 +6,6 @@ draws and ``gridplan.api`` serves (HTTP and the ``gridplan`` command line).
 """
 
 __version__ = "0.1.0"
+
+#: The embedded store a command uses without ``--db`` or ``GRIDPLAN_DATABASE_URL``.
+DEFAULT_STORE = "gridplan.gpkg"

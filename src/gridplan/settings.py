@@ -8,7 +8,7 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_STORE = "gridplan.gpkg"
+from gridplan import DEFAULT_STORE
 
 
 class Settings(BaseSettings):

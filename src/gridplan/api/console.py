@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import os
 import sys
 from collections.abc import Callable
 from enum import StrEnum
@@ -24,6 +25,7 @@ from rich.cells import cell_len
 from rich.console import Console
 from rich.text import Text
 
+from gridplan import DEFAULT_STORE
 from gridplan.errors import GridplanError, InputError, InvalidFeaturesError
 
 if TYPE_CHECKING:
@@ -182,11 +184,14 @@ def resolve_db(db: str | None, settings: Settings | None = None) -> str:
     """The store to use: ``--db``, else ``GRIDPLAN_DATABASE_URL``, else ``./gridplan.gpkg``."""
     if db:
         return db
-    if settings is None:
-        from gridplan.settings import Settings  # pydantic-settings: only when no --db is given
-
-        settings = Settings()
-    return settings.database_url
+    if settings is not None:
+        return settings.database_url
+    # the one setting a command needs, read as Settings reads it (GRIDPLAN_ prefix, any case)
+    # without importing pydantic-settings on every start
+    for key, value in os.environ.items():
+        if key.upper() == "GRIDPLAN_DATABASE_URL" and value:
+            return value
+    return DEFAULT_STORE
 
 
 def print_json(data: Any) -> None:

@@ -585,15 +585,18 @@ def assignment_summary(assigned: gpd.GeoDataFrame, households_field: str = "hous
     frame = pd.DataFrame(
         {"area_id": assigned["area_id"], "households": hh, "unknown": hh.isna().astype(int)}
     )
+    frame["known"] = 1 - frame["unknown"]
     per_area = (
         frame.groupby("area_id", dropna=False)
         .agg(
             compounds=("households", "size"),
-            households=("households", lambda s: s.sum(min_count=1)),
+            households=("households", "sum"),
+            known=("known", "sum"),
             unknown=("unknown", "sum"),
         )
         .reset_index()
     )
+    per_area["households"] = per_area["households"].where(per_area["known"] > 0)
     flagged = assigned[assigned["flagged"]]
     known = hh.notna()
     return {

@@ -264,11 +264,15 @@ def _prepared(frame: gpd.GeoDataFrame, target: CRS | None) -> gpd.GeoDataFrame:
     else:
         data = frame.to_crs(target)
     data.attrs = {}
+    plain = ("string", "empty", "integer", "floating", "mixed-integer-float", "boolean")
     for col in data.columns:  # GDAL writes no Python objects: lists and dicts as text
-        if col != data.geometry.name and data[col].dtype == object:
-            data[col] = data[col].map(
-                lambda v: v if v is None or isinstance(v, str | int | float | bool) else str(v)
-            )
+        if col == data.geometry.name or data[col].dtype != object:
+            continue
+        if pd.api.types.infer_dtype(data[col], skipna=True) in plain:
+            continue
+        data[col] = data[col].map(
+            lambda v: v if v is None or isinstance(v, str | int | float | bool) else str(v)
+        )
     return data
 
 
