@@ -266,6 +266,8 @@ def _voronoi(shape: object, group: pd.DataFrame) -> list[tuple[object, pd.DataFr
     group_of = {k: group[(keys["_x"] == k[0]).to_numpy() & (keys["_y"] == k[1]).to_numpy()]
                 for k in distinct_keys}  # fmt: skip
     kept = [i for i, c in enumerate(cells) if c is not None and not c.is_empty]
+    if not kept:  # no point found its ground (a degenerate unit): the unit stays one cell
+        return [(shape, group)]
     members = {i: [group_of[distinct_keys[i]]] for i in kept}
     for i in range(len(cells)):  # a point left without ground: its households go to the
         if i in members:  # nearest cell, so nothing is lost

@@ -79,7 +79,10 @@ def join_islands(
             dist, idx = tree.query(xy[members], k=k)
             dist = np.atleast_2d(np.asarray(dist).reshape(len(members), -1))
             idx = np.atleast_2d(np.asarray(idx).reshape(len(members), -1))
-            outside = comp[np.minimum(idx, n - 1)] != c
+            # outside the island *and* whatever it is already joined to: two islands joined
+            # to each other would otherwise stay cut off from the rest
+            roots = np.fromiter((find(x) for x in range(len(counts))), np.int64, len(counts))
+            outside = roots[comp[np.minimum(idx, n - 1)]] != find(c)
             outside &= idx < n
             if outside.any():
                 d = np.where(outside, dist, np.inf)
