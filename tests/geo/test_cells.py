@@ -192,3 +192,56 @@ def test_cells_from_real_units_conserve_every_household() -> None:
     assert per_block.reindex(expected.index).to_numpy() == pytest.approx(expected.to_numpy())
     assert cells["households"].sum() == pytest.approx(float(buildings["households"].sum()))
     assert len(cells) == int((buildings["households"] > 0).sum())
+
+
+def test_a_compound_of_1500_households_in_10_buildings_makes_three_or_four_grids() -> None:
+    """A 小区 too big for one grid is divided along its buildings, all in one community;
+    one of 450 households stays one cell (one grid)::
+
+        +-------------------------------+--------+
+        | [1] [2] [3] [4] [5]           |  [a]   |   big: 1,500 households, 10 buildings
+        | [6] [7] [8] [9] [10]          |  [b]   |   small: 450 households, 2 buildings
+        +-------------------------------+--------+
+    """
+    big = box(0, 0, 500, 200)
+    small = box(500, 0, 600, 200)
+    units = _block(["u1", "u2"], [big, small], [1500.0, 450.0])
+    units["kind"] = "compound"
+    units["compound_id"] = ["大园小区", "小园"]
+    footprints = [
+        box(20 + 100 * (i % 5), 130 - 100 * (i // 5), 70 + 100 * (i % 5), 170 - 100 * (i // 5))
+        for i in range(10)
+    ]
+    footprints += [box(530, 130, 570, 170), box(530, 30, 570, 70)]
+    buildings = gpd.GeoDataFrame(
+        {"building_id": [f"b{i}" for i in range(12)], "households": [20.0] * 12},
+        geometry=footprints,
+        crs=CRS,
+    )
+    placed = pd.DataFrame(
+        {
+            "source": "compounds",
+            "feature_id": ["大园小区", "小园"],
+            "unit_id": ["u1", "u2"],
+            "households": [1500.0, 450.0],
+            "residents": [0.0, 0.0],
+        }
+    )
+    compounds = gpd.GeoDataFrame(
+        {"compound_id": ["大园小区", "小园"]}, geometry=[big, small], crs=CRS
+    )
+    cells = build_cells(units, placed, {"buildings": buildings, "compounds": compounds})
+    mine = cells[cells["block_unit"] == "u1"]
+    assert len(mine) == 10 and set(mine["compound_id"]) == {"大园小区"}
+    assert mine["households"].sum() == pytest.approx(1500.0)
+    assert cells[cells["block_unit"] == "u2"]["unit_id"].tolist() == ["u2"]
+    community = gpd.GeoDataFrame(
+        {"area_id": ["A"]}, geometry=[shapely.union_all([big, small])], crs=CRS
+    )
+    result = divide_into_grids(cells, community, params=GridParams(300, 500, seed=1))
+    grids = result.grids
+    assert grids["in_band"].all()
+    holding_small = grids[grids.geometry.contains(small.centroid)]
+    assert holding_small["households"].tolist() == [450.0]  # the small compound: one grid
+    assert holding_small.geometry.iloc[0].symmetric_difference(small).area < 1e-6
+    assert 3 <= len(grids) - 1 <= 5  # the big one: a few grids along its buildings, in band

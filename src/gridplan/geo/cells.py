@@ -44,6 +44,8 @@ def build_cells(
     units: gpd.GeoDataFrame,
     placements: pd.DataFrame,
     anchors: Mapping[str, gpd.GeoDataFrame],
+    *,
+    split_above: float | None = 500.0,
 ) -> gpd.GeoDataFrame:
     """Divide block units into one cell per counted feature placed on them.
 
@@ -59,6 +61,12 @@ def build_cells(
         The placed features by source (``buildings``, ``compounds``, ``points``), with the
         id column of the source (``building_id``, ``compound_id``, ``point_id``) or ids by
         row; each feature's anchor is its point on surface.
+    split_above
+        A compound unit holding more households than this (the grid ceiling: a 小区 too big
+        for one grid) is divided into one cell per building inside it, its households shared
+        by the buildings' own estimates (else their footprints), so grids can follow its
+        building lines; a smaller compound stays one cell. ``None`` keeps every compound
+        whole.
 
     Returns
     -------
@@ -104,17 +112,18 @@ def build_cells(
         place["households"].fillna(0.0).to_numpy() > 0 if len(place) else np.zeros(0, dtype=bool)
     ) | (place["residents"].fillna(0.0).to_numpy() > 0 if len(place) else np.zeros(0, bool))
     by_unit = {str(u): g for u, g in place[counted].groupby("unit_id", sort=False)}
+    metric_buildings = anchors.get("buildings")
+    if metric_buildings is not None and metric_buildings.crs != crs:
+        metric_buildings = metric_buildings.to_crs(crs)
     rows: list[dict[str, object]] = []
     geoms: list[object] = []
     for unit in units.itertuples(index=False):
         uid = str(unit.unit_id)
         shape = unit.geometry
         mine = by_unit.get(uid)
-        whole = (
-            mine is None
-            or str(unit.kind) == "compound"
-            or len(mine.drop_duplicates(["_x", "_y"])) < 2
-        )
+        if str(unit.kind) == "compound":
+            mine = _compound_buildings(unit, shape, metric_buildings, split_above)
+        whole = mine is None or len(mine.drop_duplicates(["_x", "_y"])) < 2
         if whole:
             rows.append(_row(uid, uid, unit, mine, kind=str(unit.kind)))
             geoms.append(shape)
@@ -131,6 +140,50 @@ def build_cells(
     geoms = list(shapes)
     frame["area"] = shapely.area(shapes)
     return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs=crs), crs=crs)
+
+
+def _compound_buildings(
+    unit: object,
+    shape: object,
+    buildings: gpd.GeoDataFrame | None,
+    split_above: float | None,
+) -> pd.DataFrame | None:
+    """The buildings of a compound too big for one grid, each with its share of the
+    compound's households and residents (``None``: the compound stays whole)."""
+    households = float(getattr(unit, "households", 0.0) or 0.0)
+    if split_above is None or buildings is None or not households > split_above:
+        return None
+    layer = buildings
+    points = shapely.point_on_surface(np.asarray(layer.geometry.values, dtype=object))
+    inside = shapely.contains(shape, points)
+    if inside.sum() < 2:
+        return None
+    chosen = layer[inside]
+    weight = (
+        pd.to_numeric(chosen["households"], errors="coerce").fillna(0.0).to_numpy(dtype=float)
+        if "households" in chosen.columns
+        else np.zeros(len(chosen))
+    )
+    if not weight.sum() > 0:  # no estimates: share by footprint
+        weight = shapely.area(np.asarray(chosen.geometry.values, dtype=object))
+    share = weight / weight.sum()
+    residents = float(getattr(unit, "residents", 0.0) or 0.0)
+    ids = (
+        chosen["building_id"].astype(str).to_numpy()
+        if "building_id" in chosen.columns
+        else np.asarray([f"row {i + 1}" for i in np.flatnonzero(inside)], dtype=object)
+    )
+    group = pd.DataFrame(
+        {
+            "source": "buildings",
+            "feature_id": ids,
+            "households": households * share,
+            "residents": residents * share if not np.isnan(residents) else np.nan,
+            "_x": shapely.get_x(points[inside]),
+            "_y": shapely.get_y(points[inside]),
+        }
+    )
+    return group[share > 0] if (share > 0).sum() >= 2 else None
 
 
 def _noded(shapes: npt.NDArray[np.object_]) -> npt.NDArray[np.object_]:
