@@ -26,6 +26,7 @@ import shapely
 
 from gridplan.data.layers import feature_ids
 from gridplan.errors import InputError
+from gridplan.geo.plans import dissolve_units
 
 #: Columns of the cells layer (before ``geometry``).
 CELL_COLUMNS: tuple[str, ...] = (
@@ -345,4 +346,28 @@ def _inside(shape: object, group: pd.DataFrame) -> pd.DataFrame:
     return group
 
 
-__all__ = ["CELL_COLUMNS", "build_cells"]
+def road_blocks(units: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, np.ndarray | None]:
+    """The road blocks communities are made of: cells (units with a ``block_unit``, see
+    :func:`gridplan.geo.cells.build_cells`) dissolved into their blocks, with households and
+    residents summed (unknown when no cell of a block has a count); other units as they are.
+
+    Returns the blocks (``unit_id`` = the block) and each unit's block (``None`` when the
+    units are blocks already).
+    """
+    if "block_unit" not in units.columns or units["block_unit"].isna().all():
+        return units, None
+    block = units["block_unit"].where(units["block_unit"].notna(), units["unit_id"])
+    block = block.astype(str).to_numpy(dtype=object)
+    if len(set(block)) == len(units):
+        return units.assign(unit_id=block), block
+    blocks = dissolve_units(units, block)
+    blocks = blocks.rename(columns={"area_id": "unit_id"})[
+        ["unit_id", "households", "residents", "geometry"]
+    ]
+    # dissolve_units drops the vertices cells added along the block's edge, so the block
+    # shares its neighbours' vertices again
+    order = pd.Index(blocks["unit_id"]).get_indexer(pd.unique(block))
+    return blocks.iloc[order].reset_index(drop=True), block
+
+
+__all__ = ["CELL_COLUMNS", "build_cells", "road_blocks"]

@@ -19,9 +19,10 @@ from gridplan.data.crs import metric_crs
 from gridplan.data.store.base import Store
 from gridplan.errors import InputError
 from gridplan.geo.adjacency import build_unit_graph
+from gridplan.geo.cells import road_blocks
 from gridplan.geo.codes import reading_order
 from gridplan.geo.partition import PartitionResult, partition_graph
-from gridplan.geo.plans import dissolve_units, plan_from_units
+from gridplan.geo.plans import plan_from_units
 from gridplan.ops.checks import PlanCheck, check_plan
 from gridplan.ops.layers import read_check_layers
 from gridplan.plan import Level, Plan
@@ -359,33 +360,6 @@ def _with_alone(
     return combined, names, notes
 
 
-def road_blocks(units: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, np.ndarray | None]:
-    """The road blocks communities are made of: cells (units with a ``block_unit``, see
-    :func:`gridplan.geo.cells.build_cells`) dissolved into their blocks, with households and
-    residents summed (unknown when no cell of a block has a count); other units as they are.
-
-    Returns the blocks (``unit_id`` = the block) and each unit's block (``None`` when the
-    units are blocks already).
-    """
-    if "block_unit" not in units.columns or units["block_unit"].isna().all():
-        return units, None
-    block = units["block_unit"].where(units["block_unit"].notna(), units["unit_id"])
-    block = block.astype(str).to_numpy(dtype=object)
-    if len(set(block)) == len(units):
-        return units.assign(unit_id=block), block
-    blocks = dissolve_units(units, block)
-    blocks = blocks.rename(columns={"area_id": "unit_id"})[
-        ["unit_id", "households", "residents", "geometry"]
-    ]
-    # the cells' union has a vertex wherever a cell edge met the block's edge: drop those
-    # (collinear to well under a millimetre) so the block shares its neighbours' vertices
-    metric = metric_crs(blocks, "blocks")
-    simple = blocks.to_crs(metric).geometry.simplify(1e-4).to_crs(blocks.crs)
-    blocks = blocks.set_geometry(simple.values)
-    order = pd.Index(blocks["unit_id"]).get_indexer(pd.unique(block))
-    return blocks.iloc[order].reset_index(drop=True), block
-
-
 def community_codes(communities: gpd.GeoDataFrame, digits: int = 3) -> dict[str, str]:
     """Sequence codes ``001``, ``002``, … by area id, west to east then north to south.
 
@@ -421,4 +395,5 @@ __all__ = [
     "community_codes",
     "partition_store",
     "partition_units",
+    "road_blocks",
 ]

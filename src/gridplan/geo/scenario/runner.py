@@ -22,6 +22,7 @@ from pyproj import CRS
 from gridplan.data.crs import metric_crs
 from gridplan.errors import GridplanError, InputError, ScenarioError
 from gridplan.geo.adjacency import build_unit_graph
+from gridplan.geo.cells import road_blocks
 from gridplan.geo.graph import UnitGraph
 from gridplan.geo.partition import PartitionConfig, partition_graph
 from gridplan.geo.plans import plan_from_units
@@ -170,6 +171,14 @@ class _Runner:
         self.units = base.units.to_crs(crs).reset_index(drop=True)
         self.graph: UnitGraph = build_unit_graph(self.units, base.roads, crs=crs)
         self.exterior = exterior_lengths(self.units, self.graph)
+        # units that are cells (one per building) re-district as whole road blocks, so the
+        # communities a scenario draws follow roads like those partition draws
+        blocks, block_of = road_blocks(self.units)
+        self.block_of: npt.NDArray[np.int64] | None = None
+        if block_of is not None:
+            index = {str(b): i for i, b in enumerate(blocks["unit_id"])}
+            self.block_of = np.asarray([index[str(b)] for b in block_of], dtype=np.int64)
+            self.block_graph = build_unit_graph(blocks, base.roads, crs=crs)
         self.community: ObjArray = _texts(base.communities)
         self.grid: ObjArray = (
             _texts(base.grids)
@@ -314,18 +323,21 @@ class _Runner:
             raise _StepFailedError(f"into names {len(new)} communities but parts is {parts}")
         nodes = np.flatnonzero(self.community == cid)
         measure, lo, hi = self.sc.band("community")
-        result = partition_graph(
-            self.graph.subgraph(nodes), lo, hi, measure=measure, k=parts, seed=self.sc.seed
-        )
+        on_blocks = self._blocks_of(nodes, hi, measure)
+        graph = on_blocks[0] if on_blocks is not None else self.graph.subgraph(nodes)
+        result = partition_graph(graph, lo, hi, measure=measure, k=parts, seed=self.sc.seed)
         if not result.valid:
             raise _StepFailedError(
                 f"cannot split {self.names.get(cid, cid)} into {parts}: {result.reason}"
             )
+        part_of = np.asarray(result.labels)
+        if on_blocks is not None:
+            part_of = np.asarray(self._on_blocks(nodes, on_blocks[1], part_of.astype(object)))
         # The part with the most units' households keeps the id unless names are given.
         order = np.argsort(-result.totals, kind="stable")
         labels = new if new else [cid] + [self._fresh(f"{cid}-{i}") for i in range(2, parts + 1)]
         for rank, d in enumerate(order):
-            self.community[nodes[result.labels == d]] = labels[rank]
+            self.community[nodes[part_of == d]] = labels[rank]
         for name in labels:
             self.names.setdefault(name, name)
         return f"{self.names.get(cid, cid)} → {', '.join(labels)}"
@@ -353,6 +365,42 @@ class _Runner:
         hh = float(self.graph.households[nodes].sum())
         return f"new community {step.name}: {len(nodes)} units, {hh:,.0f} households"
 
+    def _blocks_of(
+        self, nodes: npt.NDArray[np.int64], hi: float, measure: str
+    ) -> tuple[UnitGraph, npt.NDArray[np.int64]] | None:
+        """The block subgraph for ``nodes`` (cells) when they are whole blocks, none of them
+        above ``hi``; ``None``: work on the cells themselves."""
+        if self.block_of is None:
+            return None
+        blocks = np.unique(self.block_of[nodes])
+        whole = np.isin(self.block_of, blocks)
+        if whole.sum() != len(nodes):  # a block only partly in scope
+            return None
+        sub = self.block_graph.subgraph(blocks)
+        values = sub.households if measure == "households" else sub.residents
+        if (np.asarray(values) > hi).any():
+            return None
+        return sub, blocks
+
+    def _on_blocks(
+        self, nodes: npt.NDArray[np.int64], blocks: npt.NDArray[np.int64], labels: ObjArray
+    ) -> ObjArray:
+        """Block labels spread to the cells in ``nodes``."""
+        position = {int(b): i for i, b in enumerate(blocks)}
+        assert self.block_of is not None
+        return np.asarray([labels[position[int(self.block_of[n])]] for n in nodes], dtype=object)
+
+    def _block_baseline(
+        self, nodes: npt.NDArray[np.int64], blocks: npt.NDArray[np.int64]
+    ) -> ObjArray:
+        """Each block's community: the one holding most of its cells' households."""
+        assert self.block_of is not None
+        out = np.full(len(blocks), None, dtype=object)
+        for i, b in enumerate(blocks):
+            mine = nodes[self.block_of[nodes] == b]
+            out[i] = _majority(self.community[mine], self.graph.households[mine])
+        return out
+
     def _redistrict(self, step: Redistrict) -> str:
         scope = (
             sorted(self.ids())
@@ -365,15 +413,20 @@ class _Runner:
         measure, lo, hi = self.sc.band("community")
         use_base = step.keep_names or step.minimal_change
         config = PartitionConfig() if step.minimal_change else PartitionConfig(moved_weight=0.0)
+        on_blocks = self._blocks_of(nodes, hi, measure)
+        graph, baseline = self.graph.subgraph(nodes), self.community[nodes]
+        if on_blocks is not None:
+            graph, blocks = on_blocks
+            baseline = self._block_baseline(nodes, blocks)
         result = partition_graph(
-            self.graph.subgraph(nodes),
+            graph,
             lo,
             hi,
             measure=measure,
             k=step.k,
             seed=self.sc.seed,
             time_limit=step.time_limit,
-            baseline=self.community[nodes] if use_base else None,
+            baseline=baseline if use_base else None,
             config=config,
         )
         if not result.valid:
@@ -383,8 +436,11 @@ class _Runner:
             names = [self._fresh(f"C{n}") for n in names]
         else:
             names = [n if not n.startswith("new-") else self._fresh(n) for n in names]
+        labels: ObjArray = np.asarray(result.labels, dtype=object)
+        if on_blocks is not None:
+            labels = self._on_blocks(nodes, on_blocks[1], labels)
         for i, nm in enumerate(names):
-            self.community[nodes[result.labels == i]] = nm
+            self.community[nodes[labels == i]] = nm
             self.names.setdefault(nm, nm)
         moved = result.households_moved
         extra = f", {moved:,.0f} households moved" if moved is not None else ""
