@@ -96,6 +96,10 @@ def test_demo_runs_the_example_scenario_into_a_child_plan(
     # the scenario consolidates into fewer, larger communities, all within its band
     assert len(communities) < len(base.areas_at(Level.COMMUNITY))
     assert communities["households"].between(2000, 3000).all()
+    # the units are cells, but the scenario re-districts whole road blocks: its community
+    # boundaries follow roads
+    at_community = stored[stored["level"] == Level.COMMUNITY.value]
+    assert not (at_community["rule"] == "roads.off_road").any()
     # nothing lost: the same units, the same households
     assert set(child.assignments["unit_id"]) == set(base.assignments["unit_id"])
     assert (
