@@ -67,7 +67,19 @@ COMMANDS: tuple[CommandEntry, ...] = (
     CommandEntry(
         "units",
         "units",
-        "Build units (road blocks) from the store's roads, buildings and compounds and store them.",
+        "Build units from the store's roads and buildings (one cell per building inside each road "
+        "block) and store them.",
+    ),
+    CommandEntry(
+        "partition",
+        "partition",
+        "Partition units into contiguous communities of whole road blocks whose households lie "
+        "in [LO, HI].",
+    ),
+    CommandEntry(
+        "grids",
+        "grids",
+        "Divide each community into contiguous, coded grids in a household band (default 300–500).",
     ),
     CommandEntry(
         "check",
@@ -81,31 +93,21 @@ COMMANDS: tuple[CommandEntry, ...] = (
         "Assign compounds (小区) to communities by largest overlap; named overrides always win.",
     ),
     CommandEntry(
-        "grids",
-        "grids",
-        "Divide each community into contiguous, coded grids in a household band (default 300–500).",
-    ),
-    CommandEntry(
-        "partition",
-        "partition",
-        "Redistrict units into contiguous areas whose households lie in [LO, HI].",
-    ),
-    CommandEntry(
         "scenario",
         "scenario",
         "Run scripted redistricting scenarios (YAML) and store the resulting plan.",
     ),
     CommandEntry("plans", "plans", "List, show, compare and export stored plans."),
     CommandEntry(
-        "serve",
-        "serve",
-        "Serve the HTTP API (OGC API Features, /locate, plans, scenarios, maps) on a store.",
-    ),
-    CommandEntry(
         "map",
         "map",
         "Draw a plan as one self-contained HTML map: communities, grids, compounds, roads, "
         "findings, facilities.",
+    ),
+    CommandEntry(
+        "serve",
+        "serve",
+        "Serve the HTTP API (OGC API Features, /locate, plans, scenarios, maps) on a store.",
     ),
 )
 
