@@ -440,7 +440,9 @@ def divide_into_grids(
             continue
         labels, notes, explanation = _divide(sub, roads, p, run, target)
         community_code = (
-            scheme.community_code(codes[a_idx], area_pos[a_idx] + 1) if scheme is not None else None
+            scheme.community_code(codes[a_idx], area_pos[a_idx] + 1)
+            if scheme is not None
+            else (None if pd.isna(codes[a_idx]) else str(codes[a_idx]))
         )
         rows = _grid_rows(sub, labels, notes, p, area_id, community_code, scheme)
         grid_rows.extend(rows)
@@ -599,8 +601,8 @@ def _grid_rows(
     for seq, j in enumerate(order, start=1):
         if scheme is not None and community_code is not None:
             code = scheme.code(community_code, seq)
-        else:
-            code = f"{area_id}-{seq:03d}"
+        else:  # no scheme: the community's own code (else its id), then the sequence
+            code = f"{community_code or area_id}-{seq:03d}"
         eps = _BAND_EPS * max(1.0, p.hi)
         in_band = bool(p.lo - eps <= hh[j] <= p.hi + eps)
         rows.append(
