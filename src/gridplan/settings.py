@@ -28,6 +28,14 @@ class Settings(BaseSettings):
         Largest request body accepted.
     page_limit_default, page_limit_max
         Paging of OGC API Features item lists.
+    public_url
+        The base URL clients reach the service at (``https://maps.example.org/gridplan``);
+        every link the HTTP service writes starts with it. ``None``: links use the request's
+        ``Host`` when it is one of ``allowed_hosts``, else the address the connection came in
+        on, so an arbitrary ``Host`` header is never echoed.
+    allowed_hosts
+        ``Host`` values (names, without port) trusted to build links when ``public_url`` is
+        unset, besides ``localhost``, ``127.0.0.1``, ``::1`` and the server's own address.
     """
 
     model_config = SettingsConfigDict(env_prefix="GRIDPLAN_", extra="ignore")
@@ -39,3 +47,5 @@ class Settings(BaseSettings):
     max_body_bytes: int = 20_000_000
     page_limit_default: int = 100
     page_limit_max: int = 10_000
+    public_url: str | None = None
+    allowed_hosts: list[str] = Field(default_factory=list)

@@ -1,11 +1,25 @@
 """OGC API – Features collections: communities, grids, findings (of a plan), compounds, units
-and roads (the stored layers), as GeoJSON (RFC 7946, WGS84 longitude/latitude).
+and roads (the stored layers), as GeoJSON.
 
-``/collections/{name}/items`` takes ``bbox`` (``minx,miny,maxx,maxy``), ``limit``, ``offset``
-and, for the plan collections, ``plan`` (default: the latest plan); it answers a
-FeatureCollection with ``numberMatched``, ``numberReturned`` and ``self``/``next``/``prev``
-links. Plans never change, so the features of a plan are rendered once and kept; a layer is
-rendered once per import (see :class:`LayerFeatures`).
+``/collections/{name}/items`` takes ``bbox`` (``minx,miny,maxx,maxy``, in ``bbox-crs``),
+``limit``, ``offset``, ``crs`` (the output CRS), an equality filter per queryable property
+(``?level=grid``) and, for the plan collections, ``plan`` (default: the latest plan); it answers
+a FeatureCollection with ``numberMatched``, ``numberReturned`` and ``self``/``next``/``prev``
+links. ``/collections/{name}/items/{id}`` fetches one feature by any id (``way/10246076``,
+``小区 1``: percent-encoded in the URL); ``/collections/{name}/queryables`` is the JSON Schema
+of the properties. A query parameter a route does not take is a 400 naming it (OGC API
+Features Part 1, ``/req/core/query-param-unknown``).
+
+CRS (OGC API Features Part 2): features are stored in EPSG:4326 with longitude/latitude order,
+so the storage CRS is CRS84; ``crs`` and ``bbox-crs`` take CRS84, EPSG:4326, EPSG:4490
+(CGCS2000) and EPSG:3857 as OGC URIs (``http://www.opengis.net/def/crs/EPSG/0/4490``; the
+CURIE ``[EPSG:4490]`` and ``EPSG:4490`` are accepted too). Coordinates follow the axis order of
+the CRS's definition, as Part 2 requires: CRS84 is longitude, latitude; EPSG:4326 and
+EPSG:4490 are **latitude, longitude**; EPSG:3857 is easting, northing. The response names its
+CRS in the ``Content-Crs`` header.
+
+Plans never change, so the features of a plan are rendered once and kept; a layer is rendered
+once per import (see :class:`LayerFeatures`).
 """
 
 from __future__ import annotations
@@ -13,9 +27,11 @@ from __future__ import annotations
 import math
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
+from urllib.parse import quote, urlencode
 
 import geopandas as gpd
 import numpy as np
@@ -24,6 +40,7 @@ import pandas as pd
 import shapely
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
+from pyproj import CRS, Transformer
 from starlette.responses import Response
 
 from gridplan.api.service import PLAN_ID_MAX, Service
@@ -33,6 +50,183 @@ from gridplan.plan import Level
 
 GEOJSON = "application/geo+json"
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+EPSG_URI = "http://www.opengis.net/def/crs/EPSG/0/"
+#: The CRS the collections are offered in (``crs`` and ``bbox-crs``), the first the default.
+SUPPORTED_CRS: tuple[str, ...] = (
+    CRS84,
+    EPSG_URI + "4326",
+    EPSG_URI + "4490",
+    EPSG_URI + "3857",
+)
+#: The CRS the features are stored in (EPSG:4326 held as longitude, latitude).
+STORAGE_CRS = CRS84
+SCHEMA_JSON = "application/schema+json"
+QUERYABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
+
+
+def public_base(request: Request) -> str:
+    """The base URL of links (no trailing slash): the configured ``public_url``, else the
+    request's (whose ``Host`` the app has already checked, see
+    :class:`gridplan.api.app.PublicHost`)."""
+    settings = getattr(request.app.state, "service", None)
+    configured = getattr(getattr(settings, "settings", None), "public_url", None)
+    if configured:
+        return str(configured).rstrip("/")
+    return str(request.base_url).rstrip("/")
+
+
+def refuse_unknown_parameters(request: Request, allowed: Iterable[str]) -> None:
+    """Raise :class:`InputError` naming every query parameter not in ``allowed``.
+
+    OGC API Features Part 1 (``/req/core/query-param-unknown``): a server answers 400 to a
+    parameter it does not know rather than ignoring it.
+    """
+    known = set(allowed)
+    unknown = sorted({k for k in request.query_params if k not in known})
+    if unknown:
+        names = ", ".join(repr(k) for k in unknown)
+        takes = ", ".join(sorted(known)) or "no query parameters"
+        noun = "parameter" if len(unknown) == 1 else "parameters"
+        raise InputError(f"unknown query {noun} {names}; {request.url.path} takes {takes}")
+
+
+def parse_crs(text: str | None, parameter: str = "crs") -> str:
+    """The OGC URI of a supported CRS named by ``text`` (default CRS84).
+
+    Raises
+    ------
+    InputError
+        If the CRS is not one of :data:`SUPPORTED_CRS`.
+
+    Examples
+    --------
+    >>> parse_crs("http://www.opengis.net/def/crs/EPSG/0/4490")
+    'http://www.opengis.net/def/crs/EPSG/0/4490'
+    >>> parse_crs("[EPSG:3857]")
+    'http://www.opengis.net/def/crs/EPSG/0/3857'
+    >>> parse_crs(None)
+    'http://www.opengis.net/def/crs/OGC/1.3/CRS84'
+    """
+    if text is None or text == "":
+        return CRS84
+    value = text.strip()
+    if value.startswith("[") and value.endswith("]"):
+        value = value[1:-1]
+    upper = value.upper()
+    if upper in ("OGC:CRS84", "CRS84"):
+        value = CRS84
+    elif upper.startswith("EPSG:"):
+        value = EPSG_URI + value[5:]
+    if value in SUPPORTED_CRS:
+        return value
+    raise InputError(
+        f"{parameter} {text!r} is not supported; the supported CRS are {', '.join(SUPPORTED_CRS)}"
+    )
+
+
+def _pyproj_crs(uri: str) -> CRS:
+    if uri == CRS84:
+        return CRS.from_user_input("OGC:CRS84")
+    return CRS.from_epsg(int(uri.rsplit("/", 1)[1]))
+
+
+_local = threading.local()
+
+
+def _transformer(source: str, target: str) -> Transformer:
+    """A transformer between two supported CRS, in the axis order of their definitions
+    (pyproj transformers are not shared between threads)."""
+    cache: dict[tuple[str, str], Transformer] | None = getattr(_local, "cache", None)
+    if cache is None:
+        cache = _local.cache = {}
+    found = cache.get((source, target))
+    if found is None:
+        found = Transformer.from_crs(_pyproj_crs(source), _pyproj_crs(target))
+        cache[(source, target)] = found
+    return found
+
+
+def _to_crs(geoms: np.ndarray, target: str) -> np.ndarray:
+    """Geometries in CRS84 transformed to ``target`` (its axis order)."""
+    if target == CRS84:
+        return geoms
+    t = _transformer(CRS84, target)
+
+    def move(xy: np.ndarray) -> np.ndarray:
+        x, y = t.transform(xy[:, 0], xy[:, 1])
+        return np.column_stack([x, y])
+
+    return np.asarray(shapely.transform(geoms, move), dtype=object)
+
+
+#: The valid range of each axis of a supported CRS, in its axis order.
+_AXIS_RANGE: dict[str, tuple[tuple[float, float], tuple[float, float], str]] = {
+    CRS84: ((-180, 180), (-90, 90), "longitude,latitude"),
+    EPSG_URI + "4326": ((-90, 90), (-180, 180), "latitude,longitude"),
+    EPSG_URI + "4490": ((-90, 90), (-180, 180), "latitude,longitude"),
+    EPSG_URI + "3857": ((-20037508.35, 20037508.35), (-20048966.11, 20048966.11), "x,y metres"),
+}
+
+
+def collection_for(name: str) -> Collection:
+    """The collection named ``name``.
+
+    Raises
+    ------
+    NotFoundError
+        If there is none.
+    """
+    found = COLLECTIONS.get(name)
+    if found is None:
+        raise NotFoundError(f"no collection {name!r}; the collections are {', '.join(COLLECTIONS)}")
+    return found
+
+
+def parse_bbox(text: str | None, crs: str = CRS84) -> tuple[float, float, float, float] | None:
+    """Parse ``minx,miny,maxx,maxy`` (or the 6-number 3D form) in ``crs`` (its axis order)
+    into a CRS84 longitude/latitude box.
+
+    Raises
+    ------
+    InputError
+        If it is not 4 (or 6) finite numbers with min <= max in the CRS's range.
+
+    Examples
+    --------
+    >>> parse_bbox("-71.5,41.7,-71.3,41.9")
+    (-71.5, 41.7, -71.3, 41.9)
+    >>> parse_bbox("41.7,-71.5,41.9,-71.3", "http://www.opengis.net/def/crs/EPSG/0/4326")
+    (-71.5, 41.7, -71.3, 41.9)
+    """
+    if text is None or text == "":
+        return None
+    parts = text.split(",")
+    try:
+        values = [float(p) for p in parts]
+    except ValueError as exc:
+        raise InputError(f"bbox {text!r}: expected minx,miny,maxx,maxy as numbers") from exc
+    if len(values) == 6:
+        values = [values[0], values[1], values[3], values[4]]
+    if len(values) != 4 or not all(math.isfinite(v) for v in values):
+        raise InputError(f"bbox {text!r}: expected 4 finite numbers minx,miny,maxx,maxy")
+    minx, miny, maxx, maxy = values
+    (x0, x1), (y0, y1), axes = _AXIS_RANGE[crs]
+    if not (x0 <= minx <= maxx <= x1 and y0 <= miny <= maxy <= y1):
+        raise InputError(
+            f"bbox {text!r}: need {x0:g} <= minx <= maxx <= {x1:g} and "
+            f"{y0:g} <= miny <= maxy <= {y1:g} ({axes} in {crs})"
+        )
+    if crs == CRS84:
+        return minx, miny, maxx, maxy
+    west, south, east, north = _transformer(crs, CRS84).transform_bounds(
+        minx, miny, maxx, maxy, densify_pts=21
+    )
+    return (
+        max(-180.0, float(west)),
+        max(-90.0, float(south)),
+        min(180.0, float(east)),
+        min(90.0, float(north)),
+    )
 
 
 @dataclass(frozen=True)
@@ -119,52 +313,6 @@ COLLECTIONS: dict[str, Collection] = {
 }
 
 
-def collection_for(name: str) -> Collection:
-    """The collection named ``name``.
-
-    Raises
-    ------
-    NotFoundError
-        If there is none.
-    """
-    found = COLLECTIONS.get(name)
-    if found is None:
-        raise NotFoundError(f"no collection {name!r}; the collections are {', '.join(COLLECTIONS)}")
-    return found
-
-
-def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
-    """Parse ``minx,miny,maxx,maxy`` (or the 6-number 3D form) in longitude/latitude.
-
-    Raises
-    ------
-    InputError
-        If it is not 4 (or 6) finite numbers with min <= max in range.
-
-    Examples
-    --------
-    >>> parse_bbox("-71.5,41.7,-71.3,41.9")
-    (-71.5, 41.7, -71.3, 41.9)
-    """
-    if text is None or text == "":
-        return None
-    parts = text.split(",")
-    try:
-        values = [float(p) for p in parts]
-    except ValueError as exc:
-        raise InputError(f"bbox {text!r}: expected minx,miny,maxx,maxy as numbers") from exc
-    if len(values) == 6:
-        values = [values[0], values[1], values[3], values[4]]
-    if len(values) != 4 or not all(math.isfinite(v) for v in values):
-        raise InputError(f"bbox {text!r}: expected 4 finite numbers minx,miny,maxx,maxy")
-    minx, miny, maxx, maxy = values
-    if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
-        raise InputError(
-            f"bbox {text!r}: need -180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90"
-        )
-    return minx, miny, maxx, maxy
-
-
 def _plain(value: Any) -> Any:
     if value is None:
         return None
@@ -188,6 +336,24 @@ def _right_hand(geoms: np.ndarray) -> np.ndarray:
     return np.asarray(shapely.orient_polygons(geoms, exterior_cw=False), dtype=object)
 
 
+def _feature(fid: bytes, geometry: str | None, props: bytes) -> bytes:
+    return (
+        b'{"type":"Feature","id":'
+        + fid
+        + b',"geometry":'
+        + (geometry.encode() if geometry is not None else b"null")
+        + b',"properties":'
+        + props
+        + b"}"
+    )
+
+
+def _geometry_json(geoms: np.ndarray) -> list[str | None]:
+    if len(geoms) == 0:
+        return []
+    return list(shapely.to_geojson(geoms).tolist())
+
+
 def render_features(
     frame: gpd.GeoDataFrame, id_column: str | None, first_id: int = 1
 ) -> list[bytes]:
@@ -204,45 +370,54 @@ def render_features(
     """
     if len(frame) == 0:
         return []
-    geometry_json = shapely.to_geojson(_right_hand(np.asarray(frame.geometry.values, dtype=object)))
-    columns = [c for c in frame.columns if c != frame.geometry.name]
-    records = frame[columns].to_dict("records")
-    out: list[bytes] = []
-    for i, (props, geom) in enumerate(zip(records, geometry_json.tolist(), strict=True)):
-        clean = {str(k): _plain(v) for k, v in props.items()}
-        fid = clean.get(id_column) if id_column else first_id + i
-        out.append(
-            b'{"type":"Feature","id":'
-            + orjson.dumps(fid)
-            + b',"geometry":'
-            + (geom.encode() if geom is not None else b"null")
-            + b',"properties":'
-            + orjson.dumps(clean)
-            + b"}"
-        )
-    return out
+    r = _render(frame, id_column, first_id)
+    return r.features
 
 
 @dataclass(frozen=True)
 class _Rendered:
-    """A plan collection rendered once: features, their bounds, their ids."""
+    """A collection rendered once: features, their parts, bounds, ids and properties.
+
+    ``geoms`` are in CRS84 (polygons oriented by the right-hand rule), ``features`` the
+    CRS84 GeoJSON of each row; ``fids`` and ``props`` the JSON of each row's id and
+    properties, to render a row in another CRS.
+    """
 
     features: list[bytes]
+    fids: list[bytes]
+    props: list[bytes]
     geoms: np.ndarray
     bounds: np.ndarray
     ids: dict[str, int]
     extent: list[float] | None
+    table: pd.DataFrame
+
+    def in_crs(self, rows: list[int], crs: str) -> list[bytes]:
+        """The features of ``rows`` with coordinates in ``crs``."""
+        if crs == CRS84:
+            return [self.features[i] for i in rows]
+        moved = _geometry_json(_to_crs(self.geoms[rows], crs))
+        return [_feature(self.fids[i], g, self.props[i]) for i, g in zip(rows, moved, strict=True)]
 
 
-def _render(frame: gpd.GeoDataFrame, id_column: str | None) -> _Rendered:
+def _render(frame: gpd.GeoDataFrame, id_column: str | None, first_id: int = 1) -> _Rendered:
     frame = frame.reset_index(drop=True)
-    features = render_features(frame, id_column)
-    geoms = np.asarray(frame.geometry.values, dtype=object)
+    geoms = _right_hand(np.asarray(frame.geometry.values, dtype=object))
+    columns = [c for c in frame.columns if c != frame.geometry.name]
+    table = pd.DataFrame(frame[columns])
+    records = table.to_dict("records")
+    fids: list[bytes] = []
+    props: list[bytes] = []
+    ids: dict[str, int] = {}
+    for i, row in enumerate(records):
+        clean = {str(k): _plain(v) for k, v in row.items()}
+        fid = clean.get(id_column) if id_column else first_id + i
+        fids.append(orjson.dumps(fid))
+        props.append(orjson.dumps(clean))
+        ids.setdefault(str(fid), i)
+    geometry = _geometry_json(geoms)
+    features = [_feature(f, g, p) for f, g, p in zip(fids, geometry, props, strict=True)]
     bounds = shapely.bounds(geoms) if len(frame) else np.empty((0, 4))
-    if id_column:
-        ids = {str(v): i for i, v in enumerate(frame[id_column].tolist())}
-    else:
-        ids = {str(i + 1): i for i in range(len(frame))}
     extent = None
     if len(frame) and np.isfinite(bounds).all():
         extent = [
@@ -251,7 +426,55 @@ def _render(frame: gpd.GeoDataFrame, id_column: str | None) -> _Rendered:
             float(bounds[:, 2].max()),
             float(bounds[:, 3].max()),
         ]
-    return _Rendered(features, geoms, bounds, ids, extent)
+    return _Rendered(features, fids, props, geoms, bounds, ids, extent, table)
+
+
+def _json_type(dtype: Any) -> str:
+    if pd.api.types.is_bool_dtype(dtype):
+        return "boolean"
+    if pd.api.types.is_integer_dtype(dtype):
+        return "integer"
+    if pd.api.types.is_float_dtype(dtype):
+        return "number"
+    return "string"
+
+
+def queryables_of(r: _Rendered) -> dict[str, str]:
+    """The queryable properties of a rendered collection and their JSON types."""
+    return {str(c): _json_type(r.table[c].dtype) for c in r.table.columns}
+
+
+def _filter_rows(
+    r: _Rendered, rows: np.ndarray, filters: dict[str, str], types: dict[str, str]
+) -> np.ndarray:
+    """The ``rows`` whose properties equal every ``filters`` value.
+
+    Raises
+    ------
+    InputError
+        If a value is not of its property's type.
+    """
+    if not filters or len(rows) == 0:
+        return rows
+    keep = np.ones(len(rows), dtype=bool)
+    for name, text in filters.items():
+        column = r.table[name].iloc[rows]
+        kind = types[name]
+        if kind in ("integer", "number"):
+            try:
+                value = float(text)
+            except ValueError as exc:
+                raise InputError(f"{name}={text!r}: {name} is a {kind}") from exc
+            keep &= (pd.to_numeric(column, errors="coerce") == value).to_numpy(dtype=bool)
+        elif kind == "boolean":
+            lowered = text.lower()
+            if lowered not in ("true", "false"):
+                raise InputError(f"{name}={text!r}: {name} is true or false")
+            keep &= (column == (lowered == "true")).to_numpy(dtype=bool)
+        else:
+            plain = [_plain(v) for v in column.tolist()]
+            keep &= np.array([v is not None and str(v) == text for v in plain], dtype=bool)
+    return rows[keep]
 
 
 class PlanFeatures:
@@ -318,21 +541,34 @@ class LayerFeatures:
         return rendered
 
 
+def _query(params: Iterable[tuple[str, str]]) -> str:
+    text = urlencode(list(params), quote_via=quote)
+    return f"?{text}" if text else ""
+
+
 def _collection_doc(request: Request, c: Collection, extent: list[float] | None) -> dict[str, Any]:
-    base = str(request.base_url).rstrip("/")
+    base = public_base(request)
+    href = f"{base}/collections/{quote(c.name, safe='')}"
     doc: dict[str, Any] = {
         "id": c.name,
         "title": c.title,
         "description": c.description,
         "itemType": "feature",
-        "crs": [CRS84],
+        "crs": list(SUPPORTED_CRS),
+        "storageCrs": STORAGE_CRS,
         "links": [
-            {"href": f"{base}/collections/{c.name}", "rel": "self", "type": "application/json"},
+            {"href": href, "rel": "self", "type": "application/json"},
             {
-                "href": f"{base}/collections/{c.name}/items",
+                "href": f"{href}/items",
                 "rel": "items",
                 "type": GEOJSON,
                 "title": f"{c.title}: items",
+            },
+            {
+                "href": f"{href}/queryables",
+                "rel": QUERYABLES_REL,
+                "type": SCHEMA_JSON,
+                "title": f"{c.title}: queryables",
             },
         ],
     }
@@ -341,9 +577,17 @@ def _collection_doc(request: Request, c: Collection, extent: list[float] | None)
     return doc
 
 
-def _page_link(request: Request, rel: str, offset: int, limit: int) -> dict[str, Any]:
-    url = request.url.include_query_params(offset=offset, limit=limit)
-    return {"href": str(url), "rel": rel, "type": GEOJSON}
+def _items_href(request: Request, c: Collection, params: list[tuple[str, str]]) -> str:
+    base = public_base(request)
+    return f"{base}/collections/{quote(c.name, safe='')}/items{_query(params)}"
+
+
+def _page_link(
+    request: Request, c: Collection, rel: str, offset: int, limit: int
+) -> dict[str, Any]:
+    params = [(k, v) for k, v in request.query_params.multi_items() if k not in ("offset", "limit")]
+    params += [("offset", str(offset)), ("limit", str(limit))]
+    return {"href": _items_href(request, c, params), "rel": rel, "type": GEOJSON}
 
 
 def _collection_body(
@@ -355,14 +599,23 @@ def _collection_body(
     limit: int,
     plan_id: int | None,
 ) -> bytes:
-    links = [{"href": str(request.url), "rel": "self", "type": GEOJSON}]
+    links = [
+        {
+            "href": _items_href(request, c, request.query_params.multi_items()),
+            "rel": "self",
+            "type": GEOJSON,
+        }
+    ]
     if offset + limit < matched:
-        links.append(_page_link(request, "next", offset + limit, limit))
+        links.append(_page_link(request, c, "next", offset + limit, limit))
     if offset > 0:
-        links.append(_page_link(request, "prev", max(0, offset - limit), limit))
-    base = str(request.base_url).rstrip("/")
+        links.append(_page_link(request, c, "prev", max(0, offset - limit), limit))
     links.append(
-        {"href": f"{base}/collections/{c.name}", "rel": "collection", "type": "application/json"}
+        {
+            "href": f"{public_base(request)}/collections/{quote(c.name, safe='')}",
+            "rel": "collection",
+            "type": "application/json",
+        }
     )
     meta: dict[str, Any] = {
         "numberMatched": matched,
@@ -374,6 +627,10 @@ def _collection_body(
         meta["plan_id"] = plan_id
     tail = orjson.dumps(meta)
     return b'{"type":"FeatureCollection","features":[' + b",".join(features) + b"]," + tail[1:]
+
+
+def _crs_header(crs: str) -> dict[str, str]:
+    return {"Content-Crs": f"<{crs}>"}
 
 
 _FC_SCHEMA: dict[str, Any] = {
@@ -389,11 +646,21 @@ _FC_SCHEMA: dict[str, Any] = {
 }
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"description": "A bad parameter"},
+    400: {"description": "A bad or unknown parameter, or an unsupported CRS"},
     404: {"description": "No such collection, feature or plan"},
     422: {"description": "A parameter of the wrong type or out of range"},
     503: {"description": "The database cannot be reached"},
 }
+
+_CRS_HELP = (
+    "Output CRS, one of " + ", ".join(SUPPORTED_CRS) + " (default CRS84, longitude/latitude; "
+    "EPSG:4326 and EPSG:4490 answer latitude, longitude)"
+)
+_BBOX_CRS_HELP = "CRS of bbox, one of " + ", ".join(SUPPORTED_CRS) + " (default CRS84)"
+
+#: The query parameters of each route (beside the queryables of ``/items``).
+_ITEMS_PARAMETERS = frozenset({"bbox", "bbox-crs", "crs", "limit", "offset", "plan"})
+_ITEM_PARAMETERS = frozenset({"crs", "plan"})
 
 
 def make_router(service: Service) -> APIRouter:
@@ -411,9 +678,23 @@ def make_router(service: Service) -> APIRouter:
         except NotFoundError:
             return None
 
+    def _check_plan(c: Collection, plan: int | None) -> None:
+        if plan is not None and not c.from_plan:
+            raise InputError(
+                f"plan= applies to the plan collections (communities, grids, findings), "
+                f"not to {c.name}"
+            )
+
+    def _load(c: Collection, plan: int | None) -> tuple[int | None, _Rendered, str]:
+        if c.from_plan:
+            pid, r = rendered.get(c, plan)
+            return pid, r, f"{c.name} of plan {pid}"
+        return None, layers.get(c), c.name
+
     @router.get("/collections", summary="The collections", responses=_ERRORS)
     def collections(request: Request) -> Response:
-        base = str(request.base_url).rstrip("/")
+        refuse_unknown_parameters(request, ())
+        base = public_base(request)
         body = {
             "links": [{"href": f"{base}/collections", "rel": "self", "type": "application/json"}],
             "collections": [_collection_doc(request, c, _extent(c)) for c in COLLECTIONS.values()],
@@ -425,20 +706,55 @@ def make_router(service: Service) -> APIRouter:
         request: Request, name: Annotated[str, Path(description="Collection id")]
     ) -> Response:
         c = collection_for(name)
+        refuse_unknown_parameters(request, ())
         return Response(
             orjson.dumps(_collection_doc(request, c, _extent(c))), media_type="application/json"
         )
 
-    def _check_plan(c: Collection, plan: int | None) -> None:
-        if plan is not None and not c.from_plan:
-            raise InputError(
-                f"plan= applies to the plan collections (communities, grids, findings), "
-                f"not to {c.name}"
-            )
+    @router.get(
+        "/collections/{name}/queryables",
+        summary="The queryable properties of a collection (JSON Schema)",
+        responses={
+            200: {"content": {SCHEMA_JSON: {}}, "description": "JSON Schema"},
+            **_ERRORS,
+        },
+        response_class=Response,
+    )
+    def queryables(
+        request: Request,
+        name: Annotated[str, Path(description="Collection id")],
+        plan: Annotated[
+            int | None,
+            Query(ge=1, le=PLAN_ID_MAX, description="Plan id (plan collections; default: latest)"),
+        ] = None,
+    ) -> Response:
+        c = collection_for(name)
+        refuse_unknown_parameters(request, ("plan",))
+        _check_plan(c, plan)
+        try:
+            _, r, _where = _load(c, plan)
+            types = queryables_of(r)
+        except NotFoundError:
+            if plan is not None:
+                raise
+            types = {}  # no plan stored yet
+        href = f"{public_base(request)}/collections/{quote(c.name, safe='')}/queryables"
+        doc = {
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$id": href,
+            "type": "object",
+            "title": c.title,
+            "description": "Properties usable as equality filters on the items (?property=value)",
+            "properties": {k: {"title": k, "type": t} for k, t in types.items()},
+            "additionalProperties": False,
+        }
+        return Response(orjson.dumps(doc), media_type=SCHEMA_JSON)
 
     @router.get(
         "/collections/{name}/items",
         summary="Features of a collection (GeoJSON FeatureCollection)",
+        description="Besides the parameters listed, each queryable property of the collection "
+        "(see `/collections/{name}/queryables`) filters by equality: `?level=grid`.",
         responses={
             200: {"content": {GEOJSON: {"schema": _FC_SCHEMA}}, "description": "Features"},
             **_ERRORS,
@@ -450,8 +766,10 @@ def make_router(service: Service) -> APIRouter:
         name: Annotated[str, Path(description="Collection id")],
         bbox: Annotated[
             str | None,
-            Query(description="minx,miny,maxx,maxy in WGS84 longitude/latitude"),
+            Query(description="minx,miny,maxx,maxy in bbox-crs (default CRS84 lon/lat)"),
         ] = None,
+        bbox_crs: Annotated[str | None, Query(alias="bbox-crs", description=_BBOX_CRS_HELP)] = None,
+        crs: Annotated[str | None, Query(description=_CRS_HELP)] = None,
         limit: Annotated[
             int | None, Query(ge=1, description="Page size (clamped to the maximum)")
         ] = None,
@@ -463,13 +781,17 @@ def make_router(service: Service) -> APIRouter:
     ) -> Response:
         c = collection_for(name)
         _check_plan(c, plan)
-        box = parse_bbox(bbox)
+        out_crs = parse_crs(crs, "crs")
+        box = parse_bbox(bbox, parse_crs(bbox_crs, "bbox-crs"))
         size = min(limit or settings.page_limit_default, settings.page_limit_max)
-        pid: int | None = None
-        if c.from_plan:
-            pid, r = await run_in_threadpool(rendered.get, c, plan)
-        else:
-            r = await run_in_threadpool(layers.get, c)
+        pid, r, _where = await run_in_threadpool(_load, c, plan)
+        types = queryables_of(r)
+        refuse_unknown_parameters(request, _ITEMS_PARAMETERS | set(types))
+        filters = {
+            k: v
+            for k, v in request.query_params.items()
+            if k in types and k not in _ITEMS_PARAMETERS
+        }
         if box is None:
             rows = np.arange(len(r.features))
         else:
@@ -482,48 +804,54 @@ def make_router(service: Service) -> APIRouter:
             )
             if len(rows):  # bounding boxes overlap: now the geometry itself
                 rows = rows[shapely.intersects(r.geoms[rows], shapely.box(*box))]
-        page = [r.features[i] for i in rows[offset : offset + size].tolist()]
+        rows = _filter_rows(r, rows, filters, types)
+        page = r.in_crs(rows[offset : offset + size].tolist(), out_crs)
         body = _collection_body(request, c, page, len(rows), offset, size, pid)
-        return Response(body, media_type=GEOJSON)
+        return Response(body, media_type=GEOJSON, headers=_crs_header(out_crs))
 
     @router.get(
-        "/collections/{name}/items/{feature_id}",
+        "/collections/{name}/items/{feature_id:path}",
         summary="One feature (GeoJSON Feature)",
+        description="Any feature id, percent-encoded: `/collections/compounds/items/way%2F10246076`"
+        " (an unencoded `/` works too).",
         responses={200: {"content": {GEOJSON: {}}, "description": "A feature"}, **_ERRORS},
         response_class=Response,
     )
     def item(
         request: Request,
         name: Annotated[str, Path(description="Collection id")],
-        feature_id: Annotated[str, Path(description="Feature id")],
+        feature_id: Annotated[str, Path(description="Feature id (percent-encoded)")],
+        crs: Annotated[str | None, Query(description=_CRS_HELP)] = None,
         plan: Annotated[
             int | None,
             Query(ge=1, le=PLAN_ID_MAX, description="Plan id (plan collections; default: latest)"),
         ] = None,
     ) -> Response:
         c = collection_for(name)
+        refuse_unknown_parameters(request, _ITEM_PARAMETERS)
         _check_plan(c, plan)
-        if c.from_plan:
-            pid, r = rendered.get(c, plan)
-            where = f"{c.name} of plan {pid}"
-        else:
-            r = layers.get(c)
-            where = c.name
+        out_crs = parse_crs(crs, "crs")
+        _pid, r, where = _load(c, plan)
         row = r.ids.get(feature_id)
         if row is None:
             raise NotFoundError(f"no feature {feature_id!r} in {where}")
-        feature = r.features[row]
-        base = str(request.base_url).rstrip("/")
+        feature = r.in_crs([row], out_crs)[0]
+        href = f"{public_base(request)}/collections/{quote(c.name, safe='')}"
+        self_href = f"{href}/items/{quote(feature_id, safe='')}"
         links = orjson.dumps(
             [
-                {"href": str(request.url), "rel": "self", "type": GEOJSON},
                 {
-                    "href": f"{base}/collections/{c.name}",
-                    "rel": "collection",
-                    "type": "application/json",
+                    "href": self_href + _query(request.query_params.multi_items()),
+                    "rel": "self",
+                    "type": GEOJSON,
                 },
+                {"href": href, "rel": "collection", "type": "application/json"},
             ]
         )
-        return Response(feature[:-1] + b',"links":' + links + b"}", media_type=GEOJSON)
+        return Response(
+            feature[:-1] + b',"links":' + links + b"}",
+            media_type=GEOJSON,
+            headers=_crs_header(out_crs),
+        )
 
     return router
