@@ -147,6 +147,7 @@ def test_post_locate_empty_batch(client: TestClient, providence: Any) -> None:
     assert r.status_code == 200
     assert r.json() == {
         "plan_id": providence.plan_id,
+        "coords": "wgs84",
         "count": 0,
         "located": 0,
         "communities": {},

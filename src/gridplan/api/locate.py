@@ -11,6 +11,11 @@ without a restart.
 
 A point on a shared boundary belongs to the area listed first in the plan (the order the store
 returns), so every point inside the subdistrict gets exactly one community.
+
+``coords=gcj02`` or ``coords=bd09`` (single and batch) says the points are GCJ-02 (Gaode,
+Tencent) or BD-09 (Baidu) longitude/latitude: they are converted to WGS84 before the lookup
+(:mod:`gridplan.data.crs`; about 2 m), so a GCJ-02 point lands where its WGS84 twin does. The
+answer echoes the point as given, with ``coords`` naming its frame.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from fastapi.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from gridplan.api.service import PLAN_ID_MAX, Service
+from gridplan.data.crs import Coords, to_wgs84_xy
 from gridplan.errors import InputError, LimitError, NotFoundError
 from gridplan.plan import Level, Plan
 
@@ -318,7 +324,8 @@ _BATCH_SCHEMA: dict[str, Any] = {
     "properties": {
         "points": {
             "type": "array",
-            "description": "Points as [longitude, latitude] in WGS84 (EPSG:4326).",
+            "description": "Points as [longitude, latitude] in WGS84 (EPSG:4326), or in the "
+            "frame the coords parameter names.",
             "items": {
                 "type": "array",
                 "minItems": 2,
@@ -328,6 +335,11 @@ _BATCH_SCHEMA: dict[str, Any] = {
         }
     },
 }
+
+_COORDS_DOC = (
+    "Frame of the point(s): wgs84 (EPSG:4326, default), gcj02 (Gaode/AMap, Tencent) or "
+    "bd09 (Baidu); GCJ-02 and BD-09 are converted to WGS84 before the lookup"
+)
 
 _AREA_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -358,6 +370,7 @@ def make_router(service: Service) -> APIRouter:
                                 "plan_id": {"type": "integer"},
                                 "lon": {"type": "number"},
                                 "lat": {"type": "number"},
+                                "coords": {"type": "string", "enum": [c.value for c in Coords]},
                                 "community": _AREA_SCHEMA,
                                 "grid": {"oneOf": [_AREA_SCHEMA, {"type": "null"}]},
                             },
@@ -371,24 +384,26 @@ def make_router(service: Service) -> APIRouter:
         response_class=Response,
     )
     async def locate_one(
-        lon: Annotated[float, Query(ge=-180, le=180, description="Longitude (WGS84)")],
-        lat: Annotated[float, Query(ge=-90, le=90, description="Latitude (WGS84)")],
+        lon: Annotated[float, Query(ge=-180, le=180, description="Longitude (see coords)")],
+        lat: Annotated[float, Query(ge=-90, le=90, description="Latitude (see coords)")],
         plan: Annotated[
             int | None, Query(ge=1, le=PLAN_ID_MAX, description="Plan id (default: latest)")
         ] = None,
+        coords: Annotated[Coords, Query(description=_COORDS_DOC)] = Coords.WGS84,
     ) -> Response:
         if not (math.isfinite(lon) and math.isfinite(lat)):
             raise InputError("lon and lat must be finite numbers")
         index = await locator.index_async(plan)
-        c, g = index.locate(np.array([lon]), np.array([lat]))
+        c, g = index.locate(*to_wgs84_xy(np.array([lon]), np.array([lat]), coords))
         if c[0] < 0:
             raise NotFoundError(
                 f"the point ({lon}, {lat}) is outside every community of plan {index.plan_id}"
             )
-        body = b'{"plan_id":%d,"lon":%s,"lat":%s,"community":%s,"grid":%s}' % (
+        body = b'{"plan_id":%d,"lon":%s,"lat":%s,"coords":"%s","community":%s,"grid":%s}' % (
             index.plan_id,
             repr(float(lon)).encode(),
             repr(float(lat)).encode(),
+            coords.value.encode(),
             index.community_fragment(int(c[0])),
             index.grid_fragment(int(g[0])),
         )
@@ -414,6 +429,7 @@ def make_router(service: Service) -> APIRouter:
                             "type": "object",
                             "properties": {
                                 "plan_id": {"type": "integer"},
+                                "coords": {"type": "string", "enum": [c.value for c in Coords]},
                                 "count": {"type": "integer"},
                                 "located": {"type": "integer"},
                                 "communities": {"type": "object"},
@@ -435,14 +451,20 @@ def make_router(service: Service) -> APIRouter:
         plan: Annotated[
             int | None, Query(ge=1, le=PLAN_ID_MAX, description="Plan id (default: latest)")
         ] = None,
+        coords: Annotated[Coords, Query(description=_COORDS_DOC)] = Coords.WGS84,
     ) -> Response:
         body = await request.body()
         index = await locator.index_async(plan)
         with _without_gc():
             lon, lat = parse_points(body, service.settings.max_batch_points)
-            c, g = index.locate(lon, lat)
+            c, g = index.locate(*to_wgs84_xy(lon, lat, coords))
             located = int((c >= 0).sum())
-            head = b'{"plan_id":%d,"count":%d,"located":%d,' % (index.plan_id, len(c), located)
+            head = b'{"plan_id":%d,"coords":"%s","count":%d,"located":%d,' % (
+                index.plan_id,
+                coords.value.encode(),
+                len(c),
+                located,
+            )
             return _json(head + index.answers(c, g) + b"}")
 
     return router

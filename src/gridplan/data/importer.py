@@ -46,7 +46,7 @@ import geopandas as gpd
 import pandas as pd
 from pyproj import CRS
 
-from gridplan.data.crs import to_storage
+from gridplan.data.crs import Coords, parse_coords, to_storage
 from gridplan.data.households import (
     HouseholdParams,
     HouseholdReport,
@@ -231,6 +231,7 @@ def prepare_import(
     layer: str | None = None,
     fields: Mapping[str, str] | None = None,
     gcj02: bool = False,
+    coords: Coords | str = Coords.WGS84,
     crs: str | int | CRS | None = None,
     encoding: str = "utf-8",
     household_params: HouseholdParams | None = None,
@@ -259,8 +260,11 @@ def prepare_import(
     chosen = infer_kind(src, kind)
     cut: Mapping[LayerKind, Mapping[str, str]] = {}
     if chosen is ImportKind.OSM:
-        if layer or fields or crs is not None or gcj02:
-            raise InputError("--layer, --field, --crs and --gcj02 do not apply to OSM extracts")
+        if layer or fields or crs is not None or gcj02 or parse_coords(coords) is not Coords.WGS84:
+            raise InputError(
+                "--layer, --field, --crs and --coords/--gcj02 do not apply to OSM extracts "
+                "(OpenStreetMap is WGS84)"
+            )
         extract = read_osm_extract(src, bbox=bbox)
         raw = extract.layers
         cut = extract.cut
@@ -276,7 +280,14 @@ def prepare_import(
         lk = LayerKind(chosen.value)
         raw = {
             lk: read_layer_file(
-                src, lk, layer=layer, fields=fields, gcj02=gcj02, crs=crs, encoding=encoding
+                src,
+                lk,
+                layer=layer,
+                fields=fields,
+                gcj02=gcj02,
+                coords=coords,
+                crs=crs,
+                encoding=encoding,
             )
         }
     valid: dict[LayerKind, gpd.GeoDataFrame] = {}
@@ -345,6 +356,7 @@ def import_file(
     layer: str | None = None,
     fields: Mapping[str, str] | None = None,
     gcj02: bool = False,
+    coords: Coords | str = Coords.WGS84,
     crs: str | int | CRS | None = None,
     encoding: str = "utf-8",
     replace: bool = False,
@@ -366,7 +378,7 @@ def import_file(
         What it holds (:class:`ImportKind`); inferred as ``osm`` for ``.pbf`` files.
     skip_invalid
         Load the valid features and report the invalid ones instead of failing.
-    layer, fields, gcj02, crs, encoding
+    layer, fields, gcj02, coords, crs, encoding
         Passed to :func:`gridplan.data.readers.read_layer_file`.
     replace
         Replace the layers' existing features instead of appending (not for ``areas``); the
@@ -408,6 +420,7 @@ def import_file(
         layer=layer,
         fields=fields,
         gcj02=gcj02,
+        coords=coords,
         crs=crs,
         encoding=encoding,
         household_params=household_params,

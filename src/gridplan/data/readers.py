@@ -36,9 +36,11 @@ CRS
 ---
 A file without a CRS is rejected (:class:`~gridplan.errors.CRSError` naming the file) unless
 ``crs`` says what it is; ``crs`` that contradicts the file's own CRS is an error too. CSV
-coordinates default to EPSG:4326. GCJ-02 coordinates (Chinese web maps) are converted to
-WGS84 only when asked (``gcj02=True``; accuracy about
-:data:`gridplan.data.crs.GCJ02_ACCURACY_M` metres).
+coordinates default to EPSG:4326. GCJ-02 and BD-09 coordinates (Chinese web maps: Gaode,
+Tencent; Baidu) are converted to WGS84 only when asked (``coords="gcj02"`` or ``"bd09"``;
+``gcj02=True`` is the older spelling of ``coords="gcj02"``; accuracy about
+:data:`gridplan.data.crs.GCJ02_ACCURACY_M` metres); such a file without a CRS is taken as
+longitude/latitude, and one in a projected CRS is refused.
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ from pyogrio.errors import DataLayerError, DataSourceError
 from pyproj import CRS
 from pyproj.exceptions import CRSError as PyprojCRSError
 
-from gridplan.data.crs import from_gcj02
+from gridplan.data.crs import Coords, from_coords, parse_coords
 from gridplan.data.layers import LayerKind, normalise, schema
 from gridplan.data.road_classes import road_class_from_values
 from gridplan.errors import CRSError, InputError
@@ -99,6 +101,7 @@ def read_layer_file(
     fields: Mapping[str, str] | None = None,
     id_field: str | None = None,
     gcj02: bool = False,
+    coords: Coords | str = Coords.WGS84,
     lon: str | None = None,
     lat: str | None = None,
     wkt: str | None = None,
@@ -122,7 +125,10 @@ def read_layer_file(
     id_field
         Input column holding the feature ids.
     gcj02
-        The coordinates are GCJ-02 longitude/latitude: convert them to WGS84.
+        Shorthand for ``coords="gcj02"``.
+    coords
+        The frame of the coordinates: ``wgs84`` (default: what the CRS says), ``gcj02`` or
+        ``bd09`` (longitude/latitude of Chinese web maps: converted to WGS84).
     lon, lat, wkt
         CSV only: the coordinate columns, or the WKT geometry column (detected if omitted).
     crs
@@ -134,7 +140,8 @@ def read_layer_file(
     Returns
     -------
     geopandas.GeoDataFrame
-        The normalised layer, in the input's CRS (EPSG:4326 after a GCJ-02 conversion).
+        The normalised layer, in the input's CRS (EPSG:4326 after a GCJ-02 or BD-09
+        conversion).
 
     Raises
     ------
@@ -154,6 +161,7 @@ def read_layer_file(
     """
     src = Path(path)
     sch = schema(kind)
+    frame = _frame(coords, gcj02, src.name)
     if not src.is_file():
         raise InputError(f"{src}: no such file")
     suffix = src.suffix.lower()
@@ -167,11 +175,14 @@ def read_layer_file(
             if suffix in _PARQUET
             else _read_vector(src, sch.kind, layer, encoding)
         )
-        gdf = _apply_crs(gdf, crs, src.name, gcj02=gcj02)
+        gdf = _apply_crs(gdf, crs, src.name, lonlat=frame is not Coords.WGS84)
     if gdf.empty:
         raise InputError(f"{src.name}: no features to read")
-    if gcj02:
-        gdf = from_gcj02(gdf)
+    if frame is not Coords.WGS84:
+        try:
+            gdf = from_coords(gdf, frame)
+        except CRSError as exc:
+            raise CRSError(f"{src.name}: {exc}") from exc
     if gdf.geometry.has_z.any():
         gdf = gdf.set_geometry(shapely.force_2d(np.asarray(gdf.geometry.values)), crs=gdf.crs)
     mapping = _field_mapping(gdf, sch.kind, fields, id_field, src.name)
@@ -273,14 +284,24 @@ def _read_parquet(src: Path) -> gpd.GeoDataFrame:
         raise InputError(f"{src.name}: cannot read GeoParquet ({exc})") from exc
 
 
+def _frame(coords: Coords | str, gcj02: bool, source: str) -> Coords:
+    try:
+        frame = parse_coords(coords)
+    except CRSError as exc:
+        raise CRSError(f"{source}: {exc}") from exc
+    if gcj02 and frame is Coords.BD09:
+        raise InputError(f"{source}: --gcj02 and --coords bd09 contradict each other; give one")
+    return Coords.GCJ02 if gcj02 else frame
+
+
 def _apply_crs(
-    gdf: gpd.GeoDataFrame, crs: str | int | CRS | None, source: str, *, gcj02: bool = False
+    gdf: gpd.GeoDataFrame, crs: str | int | CRS | None, source: str, *, lonlat: bool = False
 ) -> gpd.GeoDataFrame:
     given = _parse_crs(crs, source) if crs is not None else None
     if gdf.crs is None:
         if given is not None:
             return gdf.set_crs(given)
-        if gcj02:
+        if lonlat:  # GCJ-02 / BD-09: longitude/latitude by definition
             return gdf.set_crs(4326)
         raise CRSError(
             f"{source}: the file has no CRS; pass the CRS it is in (e.g. --crs EPSG:4326)"

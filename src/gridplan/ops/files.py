@@ -7,6 +7,12 @@ for older Chinese GIS software), GeoParquet, or CSV (a WKT ``geometry`` column).
 formats write the first layer to the path given and each further layer beside it
 (``plan-units.geojson``). Columns a user named keep the user's names
 (:func:`user_columns`); gridplan's columns are added beside them.
+
+Answers go out in the frame the inputs came in: given ``input_crs`` (the CRS the command's
+input files were in), every layer is written in it, so EPSG:4490 in is EPSG:4490 out, areas
+made by gridplan included (GeoJSON and CSV excepted: they are EPSG:4326, which EPSG:4490
+agrees with to a few centimetres). Given ``coords`` (``gcj02`` or ``bd09``), every layer is
+written as longitude/latitude in that frame, labelled EPSG:4326 as such files usually are.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from gridplan.data.crs import STORAGE_CRS, to_storage
+from gridplan.data.crs import STORAGE_CRS, Coords, parse_coords, to_coords, to_storage
 from gridplan.errors import InputError
 
 #: Output formats by file suffix: GDAL driver (``None`` for GeoParquet and CSV).
@@ -173,6 +179,8 @@ def write_layers(
     out: Path,
     *,
     crs: str | CRS | None = None,
+    input_crs: str | int | CRS | None = None,
+    coords: Coords | str = Coords.WGS84,
     encoding: str = "UTF-8",
     option: str = "--out",
 ) -> list[Path]:
@@ -188,6 +196,13 @@ def write_layers(
         Output CRS (default: each layer's own CRS, so what came in as EPSG:4490 goes out as
         EPSG:4490; GeoJSON is always EPSG:4326, as RFC 7946 asks, and so is a CSV unless
         ``crs`` says otherwise, since it records none).
+    input_crs
+        The CRS the command's inputs came in: without ``crs``, every layer goes out in it
+        (layers gridplan made, held in EPSG:4326, included), except GeoJSON and CSV (EPSG:4326).
+    coords
+        ``gcj02`` or ``bd09``: write longitude/latitude in that frame (the inputs' frame, for
+        a command run with ``--coords``), labelled EPSG:4326; ``wgs84`` (default) writes
+        coordinates as their CRS says.
     encoding
         Shapefile text encoding (``UTF-8`` or ``GBK``), written to the ``.cpg`` file.
     option
@@ -200,7 +215,17 @@ def write_layers(
         written.
     """
     suffix = check_output(out, option)
+    frame = parse_coords(coords)
+    if crs is None and input_crs is not None and suffix not in (".geojson", ".json", ".csv"):
+        crs = CRS.from_user_input(input_crs)
     target = _target_crs(crs, suffix, option)
+    if frame is not Coords.WGS84:
+        if target is not None and not target.is_geographic:
+            raise InputError(
+                f"{option} {out.name}: {frame.value} output is longitude/latitude; it cannot "
+                f"be written in {target.name}"
+            )
+        target = STORAGE_CRS
     if suffix == ".shp" and encoding.upper() not in SHAPEFILE_ENCODINGS:
         raise InputError(f"--encoding {encoding}: Shapefiles are written as UTF-8 or GBK")
     if not layers:
@@ -208,11 +233,13 @@ def write_layers(
     paths: list[Path] = []
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        for n, (name, frame) in enumerate(layers.items()):
+        for n, (name, layer) in enumerate(layers.items()):
             path = (
                 out if n == 0 or suffix == ".gpkg" else out.with_name(f"{out.stem}-{name}{suffix}")
             )
-            data = _prepared(frame, target)
+            data = _prepared(layer, target)
+            if frame is not Coords.WGS84 and data.crs is not None:
+                data = to_coords(data, frame)
             if suffix == ".gpkg":
                 if n == 0 and out.exists():
                     out.unlink()

@@ -3,12 +3,18 @@
 Contract (issue 4; on the store, issue 11)::
 
     gridplan assign --compounds FILE --areas FILE [--compound-id-field F] [--area-id-field F]
-        [--households-field F] [--residents-field F] [--overrides CSV] --out FILE
-    gridplan assign [--db S] [--plan ID] [--overrides CSV] [--out FILE]
+        [--households-field F] [--residents-field F] [--overrides CSV]
+        [--coords [FILE=]FRAME] [--out-coords FRAME] --out FILE
+    gridplan assign [--db S] [--plan ID] [--overrides CSV] [--out-coords C] [--out FILE]
 
-``--out`` (GeoPackage, GeoJSON, Shapefile, GeoParquet or CSV, in the compounds' own CRS)
-holds every compound, its columns under the user's own names, with ``area_id``, ``method``
-(overlap | contained | nearest | override), ``overlap_share``, ``flagged`` and ``note``.
+``--coords`` names the frame of the input files' coordinates: ``wgs84`` (what their CRS says;
+the default), ``gcj02`` or ``bd09``, for every file, or ``FILE=FRAME`` for one (``--coords
+compounds=gcj02``: compounds from Gaode, communities in WGS84); GCJ-02 and BD-09 are converted
+to WGS84 before any geometry is compared. ``--out`` (GeoPackage, GeoJSON, Shapefile,
+GeoParquet or CSV, in the compounds' own CRS) is written in the frame the compounds came in
+unless ``--out-coords`` says otherwise; it holds every compound, its columns under the user's
+own names, with ``area_id``, ``method`` (overlap | contained | nearest | override),
+``overlap_share``, ``flagged`` and ``note``.
 On the store (no files) the store's compounds go to the communities of ``--plan`` (default
 the latest); the plan itself does not change. JSON on stdout: ``{"compounds", "households",
 "households_unknown", "areas": [{area_id, compounds, households, households_unknown}],
@@ -32,6 +38,7 @@ from gridplan.api.console import (
     print_json,
     resolve_db,
 )
+from gridplan.data.crs import Coords, frames_by_input
 from gridplan.data.layers import LayerKind
 from gridplan.data.readers import read_layer_file
 from gridplan.data.reference import load_overrides
@@ -102,6 +109,20 @@ def assign_command(
         Path | None,
         typer.Option("--roads", help="road centrelines (arterials do not count as a border)"),
     ] = None,
+    coords: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--coords",
+            metavar="[FILE=]FRAME",
+            help="frame of the input files' coordinates: wgs84 (what their CRS says; default), "
+            "gcj02 (Gaode, Tencent) or bd09 (Baidu); FILE=FRAME for one file, e.g. "
+            "compounds=gcj02 (repeatable)",
+        ),
+    ] = None,
+    out_coords: Annotated[
+        Coords | None,
+        typer.Option("--out-coords", help="frame of --out (default: the frame of --compounds)"),
+    ] = None,
     workers: Annotated[
         int | None,
         typer.Option(
@@ -112,6 +133,7 @@ def assign_command(
     output: OutputFormat = FormatOption,
 ) -> None:
     """Assign every compound and write the result."""
+    frames = frames_by_input(coords or [], ("compounds", "areas", "roads"))
     if out is not None:
         check_output(out, store=resolve_db(db))
     fields = {
@@ -123,6 +145,11 @@ def assign_command(
             raise InputError(
                 "--roads and the field options go with --compounds/--areas files; on the store "
                 "its compounds, roads and the plan's communities are used"
+            )
+        if any(f is not Coords.WGS84 for f in frames.values()):
+            raise InputError(
+                "--coords names the frame of --compounds/--areas files; the store is WGS84 "
+                "(use --out-coords to write --out in another frame)"
             )
         with open_store(resolve_db(db), create=False) as store:
             result, plan_id = assign_store(store, plan, overrides=table, workers=workers)
@@ -139,14 +166,20 @@ def assign_command(
             fields=fields or None,
             id_field=compound_id_field,
             layer=compounds_layer,
+            coords=frames["compounds"],
         )
         area = read_layer_file(
             areas,
             LayerKind.AREAS,
             id_field=area_id_field,
             layer=areas_layer or area_layer(areas, "community"),
+            coords=frames["areas"],
         )
-        road_layer = read_layer_file(roads, LayerKind.ROADS) if roads is not None else None
+        road_layer = (
+            read_layer_file(roads, LayerKind.ROADS, coords=frames["roads"])
+            if roads is not None
+            else None
+        )
         result = assign_compounds(comp, area, overrides=table, roads=road_layer, workers=workers)
         plan_id = None
     summary = assignment_summary(result)
@@ -157,7 +190,12 @@ def assign_command(
     }
     added = ("name", "households", "residents", "kind")  # schema columns the input may lack
     paths = (
-        write_layers({"compounds": user_columns(result, names, drop_empty=added)}, out)
+        write_layers(
+            {"compounds": user_columns(result, names, drop_empty=added)},
+            out,
+            input_crs=result.crs,
+            coords=out_coords if out_coords is not None else frames["compounds"],
+        )
         if out is not None
         else []
     )

@@ -10,7 +10,9 @@ Other tools depend on this contract (issue 3)::
 plus ``--units FILE``, ``--measure households|residents``, ``--road-class C`` (repeatable),
 ``--overrides CSV`` (named assignments compound → community, rule
 ``compound.override_violated``; unmatched rows are printed as notes on stderr),
-``--db URL_OR_PATH --store [--plan-name N]``.
+``--db URL_OR_PATH --store [--plan-name N]``, ``--coords [FILE=]FRAME`` (``wgs84``, ``gcj02``
+or ``bd09``: the frame of every file's coordinates, or with ``compounds=gcj02`` of one file;
+GCJ-02 and BD-09 are converted to WGS84 before checking; findings are reported in WGS84).
 
 JSON on stdout: ``{"level", "summary": {"areas", "findings", "by_rule", "ignored_slivers"},
 "areas": [...], "findings": [...]}`` (see :meth:`gridplan.geo.rules.CheckReport.to_json`).
@@ -45,6 +47,7 @@ from gridplan.api.console import (
     print_json,
     resolve_db,
 )
+from gridplan.data.crs import Coords, frames_by_input
 from gridplan.data.layers import LayerKind
 from gridplan.data.readers import read_layer_file
 from gridplan.data.reference import load_overrides
@@ -151,11 +154,22 @@ def check_command(
         bool,
         typer.Option("--store", help="save the areas as a drawn plan with its findings (--db)"),
     ] = False,
+    coords: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--coords",
+            metavar="[FILE=]FRAME",
+            help="frame of the input files' coordinates: wgs84 (what their CRS says; default), "
+            "gcj02 (Gaode, Tencent) or bd09 (Baidu); FILE=FRAME for one file, e.g. "
+            "compounds=gcj02 (repeatable)",
+        ),
+    ] = None,
     plan_name: Annotated[
         str | None, typer.Option("--plan-name", help="name of the stored plan")
     ] = None,
 ) -> None:
     """Run the checks and print the report."""
+    frames = frames_by_input(coords or [], ("areas", "roads", "compounds", "outline", "units"))
     fields = {
         k: v
         for k, v in (("name", name_field), ("households", households_field),
@@ -177,10 +191,16 @@ def check_command(
     ) as progress:
         task = progress.add_task("reading", total=None)
         if areas is None:
-            if any(p is not None for p in (roads, compounds, outline, units)) or fields or store:
+            if (
+                any(p is not None for p in (roads, compounds, outline, units))
+                or fields
+                or store
+                or any(f is not Coords.WGS84 for f in frames.values())
+            ):
                 raise InputError(
-                    "--roads, --compounds, --outline, --units, the field options and --store go "
-                    "with --areas FILE; a stored plan is checked against the store's layers"
+                    "--roads, --compounds, --outline, --units, the field options, --coords and "
+                    "--store go with --areas FILE; a stored plan is checked against the store's "
+                    "layers"
                 )
             url = resolve_db(db)
             with open_store(url, create=False) as st:
@@ -206,13 +226,24 @@ def check_command(
                 fields=fields,
                 id_field=id_field,
                 layer=layer_name or area_layer_of(areas, lv.value),
+                coords=frames["areas"],
             )
             progress.update(task, description="reading roads, compounds, outline, units")
             layers = CheckLayers(
-                roads=read_layer_file(roads, LayerKind.ROADS) if roads else None,
-                compounds=read_layer_file(compounds, LayerKind.COMPOUNDS) if compounds else None,
-                outline=read_layer_file(outline, LayerKind.OUTLINE) if outline else None,
-                units=read_layer_file(units, LayerKind.UNITS) if units else None,
+                roads=read_layer_file(roads, LayerKind.ROADS, coords=frames["roads"])
+                if roads
+                else None,
+                compounds=read_layer_file(
+                    compounds, LayerKind.COMPOUNDS, coords=frames["compounds"]
+                )
+                if compounds
+                else None,
+                outline=read_layer_file(outline, LayerKind.OUTLINE, coords=frames["outline"])
+                if outline
+                else None,
+                units=read_layer_file(units, LayerKind.UNITS, coords=frames["units"])
+                if units
+                else None,
             )
             written = written_band(area_layer, lv.value) if band is None and not measure else None
             if written is not None:  # a file gridplan wrote: judged by the band it was planned in

@@ -4,7 +4,8 @@
 
     gridplan grids --db S [--plan ID] [--band LO HI] [--codes county,subdistrict] [--out FILE]
     gridplan grids --areas FILE --units FILE [--households-field F] [--band LO HI]
-        [--codes county,subdistrict] [--roads FILE] --out FILE
+        [--codes county,subdistrict] [--roads FILE] [--coords [FILE=]FRAME]
+        [--out-coords FRAME] --out FILE
 
 On the store (no ``--areas``) it divides the communities of ``--plan`` (default: the latest
 plan) into grids of the store's units and stores the result as a child plan (parent = that
@@ -15,6 +16,12 @@ id. From files it reads community polygons and units.
 ``parent_id`` = the community, ``parent_code``, ``households``, ``residents``, band
 ``status``, ``findings``) and the communities (layer ``communities``), a valid input of
 ``map --grids``, ``check --level grid`` and ``import --kind areas --level grid``.
+
+``--coords`` names the frame of the input files: ``wgs84`` (what their CRS says; the
+default), ``gcj02`` or ``bd09`` for every file, or ``FILE=FRAME`` for one (``areas=gcj02``).
+Both layers are written in the CRS of the ``--areas`` file (EPSG:4490 in, EPSG:4490 out;
+GeoJSON and CSV are EPSG:4326) and in its frame (``--coords gcj02`` in, GCJ-02 out) unless
+``--out-coords`` says otherwise.
 
 JSON on stdout: ``{"band", "grids", "in_band", "communities": [{area_id, code, households,
 grids, valid, explanation}], "grid_list": [{grid_code, area_id, households, in_band, note}],
@@ -41,6 +48,7 @@ from gridplan.api.console import (
     print_json,
     resolve_db,
 )
+from gridplan.data.crs import Coords, frames_by_input
 from gridplan.data.layers import LayerKind
 from gridplan.data.readers import read_layer_file
 from gridplan.data.store.base import open_store
@@ -117,11 +125,26 @@ def grids_command(
         bool,
         typer.Option("--store", help="files: also store communities and grids as a plan (--db)"),
     ] = False,
+    coords: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--coords",
+            metavar="[FILE=]FRAME",
+            help="frame of the input files' coordinates: wgs84 (what their CRS says; default), "
+            "gcj02 (Gaode, Tencent) or bd09 (Baidu); FILE=FRAME for one file, e.g. "
+            "units=gcj02 (repeatable)",
+        ),
+    ] = None,
+    out_coords: Annotated[
+        Coords | None,
+        typer.Option("--out-coords", help="frame of --out (default: the frame of --areas)"),
+    ] = None,
     plan_name: Annotated[
         str | None, typer.Option("--plan-name", help="name of the stored plan")
     ] = None,
 ) -> None:
     """Divide the communities into grids."""
+    frames = frames_by_input(coords or [], ("areas", "units", "roads"))
     if out is not None:
         check_output(out, store=resolve_db(db))
     check_time_limit(time_limit)
@@ -132,6 +155,12 @@ def grids_command(
             raise InputError(
                 "--units and --roads go with --areas; on the store its layers are used"
             )
+        if any(f is not Coords.WGS84 for f in frames.values()):
+            raise InputError(
+                "--coords names the frame of --areas/--units files; the store is WGS84 "
+                "(use --out-coords to write --out in another frame)"
+            )
+        input_crs = None
         url = resolve_db(db)
         with open_store(url, create=False) as st:
             parent = st.load_plan(plan)
@@ -148,13 +177,24 @@ def grids_command(
         if out is None and not store:
             raise InputError("--areas FILE needs --out FILE (or --store)")
         area_layer = read_layer_file(
-            areas, LayerKind.AREAS, id_field=area_id_field, layer=area_layer_of(areas, "community")
+            areas,
+            LayerKind.AREAS,
+            id_field=area_id_field,
+            layer=area_layer_of(areas, "community"),
+            coords=frames["areas"],
         )
+        input_crs = area_layer.crs
         fields = {
             k: v for k, v in (("households", households_field), ("residents", residents_field)) if v
         } or None
-        unit_layer = read_layer_file(units, LayerKind.UNITS, fields=fields, id_field=unit_id_field)
-        road_layer = read_layer_file(roads, LayerKind.ROADS) if roads is not None else None
+        unit_layer = read_layer_file(
+            units, LayerKind.UNITS, fields=fields, id_field=unit_id_field, coords=frames["units"]
+        )
+        road_layer = (
+            read_layer_file(roads, LayerKind.ROADS, coords=frames["roads"])
+            if roads is not None
+            else None
+        )
         with _CommunityBar(len(area_layer)) as step:
             outcome = grid_areas(
                 unit_layer,
@@ -180,6 +220,8 @@ def grids_command(
                 "communities": area_table(outcome.plan, Level.COMMUNITY, findings),
             },
             out,
+            input_crs=input_crs,
+            coords=out_coords if out_coords is not None else frames["areas"],
         )
     data = outcome.to_json()
     data["out"] = [str(p) for p in paths]

@@ -20,6 +20,7 @@ from gridplan.api.console import (
     print_json,
     resolve_db,
 )
+from gridplan.data.crs import Coords
 from gridplan.data.households import HouseholdParams
 from gridplan.data.importer import (
     FileImportResult,
@@ -79,8 +80,16 @@ def import_command(
     ] = False,
     gcj02: Annotated[
         bool,
-        typer.Option("--gcj02", help="coordinates are GCJ-02 (Chinese web maps): convert to WGS84"),
+        typer.Option("--gcj02", help="shorthand for --coords gcj02"),
     ] = False,
+    coords: Annotated[
+        Coords,
+        typer.Option(
+            "--coords",
+            help="frame of the coordinates: wgs84 (what the CRS says), gcj02 (Gaode, Tencent) "
+            "or bd09 (Baidu): converted to WGS84",
+        ),
+    ] = Coords.WGS84,
     crs: Annotated[
         str | None,
         typer.Option("--crs", help="CRS of a file that has none (CSV default EPSG:4326)"),
@@ -156,6 +165,7 @@ def import_command(
             layer=layer,
             fields=fields or None,
             gcj02=gcj02,
+            coords=coords,
             crs=crs,
             encoding=encoding,
             household_params=params,

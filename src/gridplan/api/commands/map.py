@@ -5,7 +5,7 @@
     gridplan map [--db URL_OR_PATH] [--plan ID] [--diff-from ID]
     gridplan map --areas FILE [--grids FILE] [--roads FILE] [--compounds FILE]
         [--facilities FILE] [--units FILE] [--id-field F] [--name-field F] [--code-field F]
-        [--households-field F] [--residents-field F]
+        [--households-field F] [--residents-field F] [--coords [FILE=]FRAME]
     common: [--tiles none|osm|gaode] [--band LO HI] [--grid-band LO HI] [--measure M]
         [--walk-speed M_PER_MIN] [--walk-minutes MIN ...] [--no-check] [--title T]
         --out map.html [--format table|json]
@@ -17,6 +17,8 @@ runs the checks (``--no-check`` skips them). ``--diff-from ID`` draws instead wh
 plan ID to the plan (areas that changed, territory and compounds that moved, households before
 and after; see :mod:`gridplan.maps.diff`). ``--tiles none`` (the default) writes a page that
 makes no network request at all; ``gaode`` draws everything in GCJ-02 to match Gaode tiles.
+``--coords gcj02|bd09`` says the files' coordinates are GCJ-02 or BD-09 (``compounds=gcj02``:
+one file's): they are converted to WGS84 on reading (and drawn in GCJ-02 again on Gaode tiles).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from gridplan.api.console import (
     print_json,
     resolve_db,
 )
+from gridplan.data.crs import Coords, frames_by_input
 from gridplan.data.layers import LayerKind
 from gridplan.data.readers import read_layer_file
 from gridplan.data.store.base import Store, open_store
@@ -136,12 +139,29 @@ def map_command(
     no_check: Annotated[
         bool, typer.Option("--no-check", help="do not run the checks (draw stored findings only)")
     ] = False,
+    coords: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--coords",
+            metavar="[FILE=]FRAME",
+            help="frame of the input files' coordinates: wgs84 (what their CRS says; default), "
+            "gcj02 (Gaode, Tencent) or bd09 (Baidu); FILE=FRAME for one file, e.g. "
+            "compounds=gcj02 (repeatable)",
+        ),
+    ] = None,
     title: Annotated[str | None, typer.Option("--title", help="map title")] = None,
     output: OutputFormat = FormatOption,
 ) -> None:
     """Render the map and report what it holds."""
+    frames = frames_by_input(
+        coords or [], ("areas", "grids", "roads", "compounds", "facilities", "units")
+    )
     if areas is None and any(p is not None for p in (grids, roads, compounds, facilities, units)):
         raise InputError("--grids, --roads, --compounds, --facilities and --units need --areas")
+    if areas is None and any(f is not Coords.WGS84 for f in frames.values()):
+        raise InputError(
+            "--coords names the frame of --areas and the other files; the store is WGS84"
+        )
     if areas is not None and (plan is not None or diff_from is not None):
         raise InputError("--plan and --diff-from draw stored plans: use --db, not --areas")
     chosen = measure or ("residents" if residents_field and not households_field else "households")
@@ -192,8 +212,9 @@ def map_command(
                 fields=fields,
                 id_field=id_field,
                 layer=layer_of(areas, "community"),
+                coords=frames["areas"],
             )
-            grid_layer = _read_grids(grids) if grids else None
+            grid_layer = _read_grids(grids, frames["grids"]) if grids else None
             if measure is None:  # files gridplan wrote are drawn in the bands they were made in
                 for lv, frame, given in (
                     (Level.COMMUNITY, area_layer, band),
@@ -207,12 +228,22 @@ def map_command(
             layers = file_map_layers(
                 area_layer,
                 grids=grid_layer,
-                roads=read_layer_file(roads, LayerKind.ROADS) if roads else None,
-                compounds=read_layer_file(compounds, LayerKind.COMPOUNDS) if compounds else None,
-                facilities=read_layer_file(facilities, LayerKind.FACILITIES)
+                roads=read_layer_file(roads, LayerKind.ROADS, coords=frames["roads"])
+                if roads
+                else None,
+                compounds=read_layer_file(
+                    compounds, LayerKind.COMPOUNDS, coords=frames["compounds"]
+                )
+                if compounds
+                else None,
+                facilities=read_layer_file(
+                    facilities, LayerKind.FACILITIES, coords=frames["facilities"]
+                )
                 if facilities
                 else None,
-                units=read_layer_file(units, LayerKind.UNITS) if units else None,
+                units=read_layer_file(units, LayerKind.UNITS, coords=frames["units"])
+                if units
+                else None,
                 config=config,
                 check=not no_check,
                 title=title if title is not None else areas.stem,
@@ -286,9 +317,9 @@ def _draw_diff(
     }
 
 
-def _read_grids(path: Path) -> Any:
+def _read_grids(path: Path, coords: Coords) -> Any:
     """Grid polygons: the ``grids`` layer of a file gridplan wrote, else its only layer."""
-    return read_layer_file(path, LayerKind.AREAS, layer=layer_of(path, "grid"))
+    return read_layer_file(path, LayerKind.AREAS, layer=layer_of(path, "grid"), coords=coords)
 
 
 def _config(

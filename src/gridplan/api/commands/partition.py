@@ -5,7 +5,8 @@
     gridplan partition --db S --band LO HI [--k N] [--plan ID] [--measure M] [--seed N]
         [--time-limit S] [--out FILE]
     gridplan partition --units FILE [--households-field F] --band LO HI [--k N]
-        [--roads FILE] [--baseline-field F] [--seed N] [--time-limit S] --out FILE
+        [--roads FILE] [--baseline-field F] [--seed N] [--time-limit S]
+        [--coords [FILE=]FRAME] [--out-coords FRAME] --out FILE
 
 On the store (``--db`` or the default store, no ``--units``) it partitions the store's units
 (``gridplan units``) along the store's roads and stores the communities as a new plan (checked,
@@ -18,6 +19,12 @@ becomes the parent), printing the plan id. From files it reads the units (and ro
 own names) — GeoPackage, GeoJSON, Shapefile, GeoParquet or CSV (single-layer formats write
 the units beside: ``FILE-units.geojson``). The communities are a valid ``--areas`` input of
 ``grids``, ``check``, ``map`` and ``import --kind areas``.
+
+``--coords`` names the frame of the input files: ``wgs84`` (what their CRS says; the
+default), ``gcj02`` or ``bd09`` for every file, or ``FILE=FRAME`` for one (``units=gcj02``).
+Both layers are written in the units' CRS (EPSG:4490 in, EPSG:4490 out; GeoJSON and CSV are
+EPSG:4326) and in the units' frame (``--coords gcj02`` in, GCJ-02 out) unless
+``--out-coords`` says otherwise.
 
 JSON on stdout: ``{"valid", "reason", "plan_id", "areas": [{"district", "code",
 "households", "units", "road_boundary_share"}], "households_moved", "findings", "seconds",
@@ -47,6 +54,7 @@ from gridplan.api.console import (
     print_json,
     resolve_db,
 )
+from gridplan.data.crs import Coords, frames_by_input
 from gridplan.data.layers import LayerKind
 from gridplan.data.readers import read_layer_file
 from gridplan.data.store.base import open_store
@@ -122,6 +130,20 @@ def partition_command(
         bool,
         typer.Option("--no-join-islands", help="don't join island units to their nearest unit"),
     ] = False,
+    coords: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--coords",
+            metavar="[FILE=]FRAME",
+            help="frame of the input files' coordinates: wgs84 (what their CRS says; default), "
+            "gcj02 (Gaode, Tencent) or bd09 (Baidu); FILE=FRAME for one file, e.g. "
+            "units=gcj02 (repeatable)",
+        ),
+    ] = None,
+    out_coords: Annotated[
+        Coords | None,
+        typer.Option("--out-coords", help="frame of --out (default: the frame of --units)"),
+    ] = None,
     plan_name: Annotated[
         str | None, typer.Option("--plan-name", help="name of the stored plan")
     ] = None,
@@ -137,6 +159,7 @@ def partition_command(
     output: OutputFormat = FormatOption,
 ) -> None:
     """Partition the units; store the plan (store) or write it (files)."""
+    frames = frames_by_input(coords or [], ("units", "roads"))
     t0 = time.perf_counter()
     if out is not None:
         check_output(out, store=resolve_db(db))
@@ -169,6 +192,11 @@ def partition_command(
                     "--roads and --baseline-field go with --units; on the store the store's "
                     "roads are used and --plan names the baseline"
                 )
+            if any(f is not Coords.WGS84 for f in frames.values()):
+                raise InputError(
+                    "--coords names the frame of --units/--roads files; the store is WGS84 "
+                    "(use --out-coords to write --out in another frame)"
+                )
             url = resolve_db(db)
             with open_store(url, create=False) as store:
                 outcome = partition_store(store, spec, baseline_plan=plan, name=plan_name)
@@ -179,11 +207,21 @@ def partition_command(
             if out is None:
                 raise InputError("--units FILE needs --out FILE (or drop --units to use the store)")
             fields = {k: v for k, v in names.items() if v and k != "unit_id"}
-            layer = read_layer_file(units, LayerKind.UNITS, fields=fields, id_field=unit_id_field)
+            layer = read_layer_file(
+                units,
+                LayerKind.UNITS,
+                fields=fields,
+                id_field=unit_id_field,
+                coords=frames["units"],
+            )
             if baseline_field is not None and baseline_field not in layer.columns:
                 have = ", ".join(str(c) for c in layer.columns if c != "geometry")
                 raise InputError(f"--baseline-field {baseline_field}: not in {units.name} ({have})")
-            road_layer = read_layer_file(roads, LayerKind.ROADS) if roads is not None else None
+            road_layer = (
+                read_layer_file(roads, LayerKind.ROADS, coords=frames["roads"])
+                if roads is not None
+                else None
+            )
             bar.update(task, description=f"partitioning {len(layer)} units")
             outcome = partition_units(
                 layer,
@@ -207,7 +245,10 @@ def partition_command(
                 findings.drop(columns="geometry") if findings is not None else None,
             )
             paths = write_layers(
-                {"communities": communities, "units": user_columns(outcome.units, names)}, out
+                {"communities": communities, "units": user_columns(outcome.units, names)},
+                out,
+                input_crs=outcome.units.crs,
+                coords=out_coords if out_coords is not None else frames["units"],
             )
     data = outcome.to_json(time.perf_counter() - t0)
     data["out"] = [str(p) for p in paths]
