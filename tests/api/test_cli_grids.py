@@ -128,9 +128,13 @@ def test_grids_table_and_default_codes(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "4 grids" in result.stdout
     grids = gpd.read_file(out)
-    assert sorted(grids["area_id"]) == ["A-001", "A-002", "B-001", "B-002"]
-    assert sorted(grids["parent_id"]) == ["A", "A", "B", "B"]
     communities = gpd.read_file(tmp_path / "grids-communities.geojson")
+    # without --codes a grid is numbered after its community's own code
+    code = dict(zip(communities["area_id"], communities["code"], strict=True))
+    assert sorted(grids["area_id"]) == sorted(
+        f"{code[c]}-{i:03d}" for c in ("A", "B") for i in (1, 2)
+    )
+    assert sorted(grids["parent_id"]) == ["A", "A", "B", "B"]
     assert sorted(communities["area_id"]) == ["A", "B"]
     assert communities["households"].sum() == grids["households"].sum() == 1200.0
 
