@@ -1,4 +1,5 @@
-"""OGC API Features as third-party clients expect it, on both stores: ids with ``/``, spaces
+"""OGC API Features as third-party clients expect it, on both stores (and through GDAL's
+OAPIF driver, via pyogrio, against a real uvicorn server): ids with ``/``, spaces
 and Chinese fetched by id; unknown query parameters refused; Part 2 CRS; links that never echo
 an untrusted ``Host``; queryables and property filters; HEAD and OPTIONS.
 
@@ -13,12 +14,17 @@ The store is tiny and hand-drawn (EPSG:4326, near Shishi, Fujian)::
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
 import geopandas as gpd
 import pandas as pd
+import pyogrio
 import pytest
 import shapely
 from fastapi.testclient import TestClient
@@ -358,3 +364,60 @@ def test_cors_preflight_still_works(seeded: Any) -> None:
         )
         assert r.status_code == 200
         assert r.headers["access-control-allow-origin"] == "https://dashboard.example.org"
+
+
+# -- 6. a client nobody here wrote: GDAL's OAPIF driver -------------------------------------
+
+
+_SERVE = """
+import sys, uvicorn
+from gridplan.api.app import create_app
+from gridplan.settings import Settings
+app = create_app(Settings(database_url=sys.argv[1], page_limit_default=1))
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning")
+"""
+
+
+@pytest.fixture
+def server(gpkg_store: Any, tmp_path: Any) -> Iterator[str]:
+    """The store served by uvicorn in a process of its own (GDAL holds the GIL while it
+    reads, so the server cannot share this process)."""
+    _seed(gpkg_store)
+    gpkg_store.close()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _SERVE, str(tmp_path / "gridplan.gpkg"), str(port)]
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield f"OAPIF:http://127.0.0.1:{port}/"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_gdal_lists_pages_filters_and_fetches_by_id(server: str) -> None:
+    layers = {name for name, _ in pyogrio.list_layers(server)}
+    assert {"communities", "units", "roads"} <= layers
+    units = pyogrio.read_dataframe(server, layer="units", PAGE_SIZE=1)  # two pages
+    assert sorted(units["unit_id"]) == sorted(IDS)
+    east = pyogrio.read_dataframe(server, layer="units", bbox=(118.565, 24.7, 118.6, 24.8))
+    assert list(east["unit_id"]) == [IDS[1]]
+    one = pyogrio.read_dataframe(server, layer="units", where="id = 'way/123'")
+    assert list(one["unit_id"]) == ["way/123"]
+
+
+def test_gdal_reads_cgcs2000(server: str) -> None:
+    frame = pyogrio.read_dataframe(server, layer="units", CRS="EPSG:4490")
+    assert frame.crs.to_epsg() == 4490
+    west = frame[frame["unit_id"] == IDS[0]].geometry.iloc[0]
+    # GDAL hands lon/lat to GIS code although the server sent EPSG:4490 as lat, lon
+    assert west.bounds == pytest.approx((118.55, 24.78, 118.56, 24.79), abs=1e-6)
