@@ -130,8 +130,8 @@ def test_latest_plan_id_is_one_indexed_lookup(
     statements: list[str] = []
     connect = geopackage._connect
 
-    def traced(path: Path) -> sqlite3.Connection:
-        con = connect(path)
+    def traced(path: Path, **kwargs: float) -> sqlite3.Connection:
+        con = connect(path, **kwargs)
         con.set_trace_callback(statements.append)
         return con
 

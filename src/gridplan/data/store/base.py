@@ -17,11 +17,15 @@ Guarantees, identical in both stores:
   import) unless ``replace`` is set;
 * ``areas`` is not a store layer: drawn community/grid polygons are stored as a plan, whose
   areas come back as MultiPolygons;
-* the same rows come back from both stores (same ids, values and geometries).
+* the same rows come back from both stores (same ids, values and geometries);
+* a write that cannot happen says why in one line (:class:`~gridplan.errors.StoreError`): a
+  read-only store or file system, or another writer holding the store's lock for longer than
+  the lock timeout (``GRIDPLAN_LOCK_TIMEOUT`` seconds, default 30; see :func:`lock_timeout`).
 """
 
 from __future__ import annotations
 
+import os
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -33,6 +37,39 @@ import geopandas as gpd
 from gridplan.data.layers import LayerKind
 from gridplan.errors import FeatureProblem, InputError, NotFoundError
 from gridplan.plan import Plan, PlanInfo
+
+#: Seconds a writer waits for another writer's lock when ``GRIDPLAN_LOCK_TIMEOUT`` is unset.
+DEFAULT_LOCK_TIMEOUT = 30.0
+
+
+def lock_timeout(value: float | None = None) -> float:
+    """The seconds a writer waits for the store's lock before giving up.
+
+    ``value`` if given, else ``GRIDPLAN_LOCK_TIMEOUT`` from the environment, else
+    :data:`DEFAULT_LOCK_TIMEOUT`.
+
+    Raises
+    ------
+    InputError
+        If the value is not a finite number of seconds >= 0.
+
+    Examples
+    --------
+    >>> lock_timeout(2)
+    2.0
+    """
+    raw: object = value
+    if raw is None:
+        raw = os.environ.get("GRIDPLAN_LOCK_TIMEOUT") or DEFAULT_LOCK_TIMEOUT
+    try:
+        seconds = float(raw)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        seconds = float("nan")
+    if not (0 <= seconds < float("inf")):
+        raise InputError(
+            f"lock timeout {raw!r}: expected a number of seconds >= 0 (GRIDPLAN_LOCK_TIMEOUT)"
+        )
+    return seconds
 
 
 @dataclass(frozen=True)

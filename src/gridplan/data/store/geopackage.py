@@ -12,6 +12,20 @@ copies the file next to itself, changes the copy, and atomically replaces the or
 :func:`os.replace`. A failure at any point deletes the copy and leaves the store untouched;
 readers always see either the old or the new file, never a half-written one.
 
+Faults are one-line :class:`~gridplan.errors.StoreError` messages, and the store is left as it
+was:
+
+* a read-only store is never written: a file without any write permission bit (``chmod
+  0444``, refused even for root, who could write it), a folder without one, a folder the
+  process may not write, or a read-only file system. Reads still work. The replaced file
+  keeps the original's permission bits;
+* a writer that finds the lock taken says so (a warning on the ``gridplan`` logger) and gives
+  up after ``lock_timeout`` seconds (``GRIDPLAN_LOCK_TIMEOUT``, default 30): "store X is
+  locked by another writer (waited N s)". A file SQLite reports as locked (another program
+  writing it) is reported as locked, not as unreadable;
+* copies left by a killed writer are deleted the next time the store is opened (and before
+  every write), whenever no live writer holds the lock.
+
 Examples
 --------
 >>> store = GeoPackageStore("gridplan.gpkg")  # doctest: +SKIP
@@ -23,16 +37,20 @@ Examples
 from __future__ import annotations
 
 import atexit
+import errno
 import fcntl
 import glob
+import logging
 import os
 import shutil
 import sqlite3
+import stat
 import tempfile
 import threading
+import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import closing, contextmanager
+from contextlib import closing, contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -46,6 +64,7 @@ from pyogrio.errors import DataLayerError, DataSourceError, FieldError, Geometry
 from gridplan.data.layers import LayerKind
 from gridplan.data.store import records
 from gridplan.data.store.base import ImportResult, Store
+from gridplan.data.store.base import lock_timeout as _lock_timeout
 from gridplan.errors import (
     ConflictError,
     FeatureProblem,
@@ -60,6 +79,10 @@ from gridplan.plan import Plan, PlanInfo
 STORE_VERSION = "0001"
 _BATCH = 500
 _ERRORS = (OSError, sqlite3.Error, DataSourceError, DataLayerError, FieldError, GeometryError)
+#: errno values of a write refused by permissions or a read-only file system.
+_READ_ONLY_ERRNOS = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})
+_POLL = 0.05
+_log = logging.getLogger("gridplan.store")
 
 
 def _layer_template(kind: LayerKind) -> gpd.GeoDataFrame:
@@ -225,11 +248,16 @@ class GeoPackageStore(Store):
     ----------
     path
         The ``.gpkg`` file (created by :meth:`initialise`).
+    lock_timeout
+        Seconds a writer waits for another writer's lock (and a reader for a file another
+        program holds locked) before giving up; default ``GRIDPLAN_LOCK_TIMEOUT``, else 30.
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, lock_timeout: float | None = None) -> None:
         self.path = Path(path)
         self.url = str(self.path)
+        self.lock_timeout = _lock_timeout(lock_timeout)
+        self._swept = False
 
     def __repr__(self) -> str:
         return f"GeoPackageStore({self.url!r})"
@@ -244,6 +272,7 @@ class GeoPackageStore(Store):
         StoreError
             If the file cannot be created, or is not a gridplan store.
         """
+        self._sweep()
         if self.path.exists() and self._has_all_tables():
             return
         if (
@@ -265,6 +294,7 @@ class GeoPackageStore(Store):
         try:
             names = set(_layer_names(self.path))
         except _ERRORS as exc:
+            self._raise_if_locked(exc)
             raise StoreError(f"{self.path} is not a readable GeoPackage: {exc}") from exc
         wanted = {k.value for k in records.LAYER_KINDS}
         wanted |= set(_plan_layer_templates()) | set(_attribute_templates())
@@ -468,16 +498,18 @@ class GeoPackageStore(Store):
     def _require_file(self) -> None:
         if not self.path.exists():
             raise StoreError(f"no gridplan store at {self.path} (initialise it first)")
+        self._sweep()
 
     @contextmanager
     def _reading(self) -> Iterator[sqlite3.Connection]:
         self._require_file()
         try:
-            with closing(_connect(self.path)) as con:
+            with closing(_connect(self.path, timeout=self.lock_timeout)) as con:
                 yield con
         except GridplanError:
             raise
         except _ERRORS as exc:
+            self._raise_if_locked(exc)
             raise StoreError(f"cannot read {self.path}: {exc}") from exc
 
     def _read(
@@ -494,6 +526,7 @@ class GeoPackageStore(Store):
                 self.path, layer=layer, columns=columns, bbox=bbox, where=where, use_arrow=True
             )
         except _ERRORS as exc:
+            self._raise_if_locked(exc)
             raise StoreError(f"cannot read {layer} from {self.path}: {exc}") from exc
         if frame.crs is None:
             frame = frame.set_crs(4326)
@@ -503,38 +536,144 @@ class GeoPackageStore(Store):
     def _writing(self, action: str) -> Iterator[Path]:
         """Copy-on-write under an exclusive lock: yield a private copy of the file; replace
         the file with it if the block succeeds, delete it otherwise."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        lock_path = self.path.with_name(self.path.name + ".lock")
+        self._refuse_read_only(action)
         tmp = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex[:8]}.tmp.gpkg")
         try:
-            with open(lock_path, "a+b") as lock:
-                fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
-                try:
-                    self._remove_stale_copies()
-                    if self.path.exists():
-                        shutil.copyfile(self.path, tmp)
-                    elif action != "initialise":
-                        raise StoreError(f"no gridplan store at {self.path} (initialise it first)")
-                    with _unsynced():
-                        yield tmp
-                    _fsync(tmp)
-                    os.replace(tmp, self.path)
-                    _fsync(self.path.parent)
-                finally:
-                    fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self._locked(action):
+                self._remove_stale_copies()
+                # checked again under the lock: another writer may have just created the file
+                self._refuse_read_only(action)
+                if self.path.exists():
+                    shutil.copyfile(self.path, tmp)
+                elif action != "initialise":
+                    raise StoreError(f"no gridplan store at {self.path} (initialise it first)")
+                with _unsynced():
+                    yield tmp
+                if self.path.exists():
+                    shutil.copymode(self.path, tmp)
+                _fsync(tmp)
+                os.replace(tmp, self.path)
+                _fsync(self.path.parent)
         except GridplanError:
             raise
         except _ERRORS as exc:
+            if isinstance(exc, OSError) and exc.errno in _READ_ONLY_ERRNOS:
+                raise StoreError(
+                    f"store {self.path} is read-only ({exc.strerror}): cannot {action}; "
+                    "nothing changed"
+                ) from exc
+            self._raise_if_locked(exc)
             raise StoreError(f"cannot {action} in {self.path}: {exc}; nothing changed") from exc
         finally:
             for leftover in (tmp, tmp.with_name(tmp.name + "-journal")):
-                leftover.unlink(missing_ok=True)
+                with suppress(OSError):  # a read-only folder holds no copy of ours
+                    leftover.unlink(missing_ok=True)
+
+    def _lock_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".lock")
+
+    @contextmanager
+    def _locked(self, action: str) -> Iterator[None]:
+        """Hold the store's exclusive write lock; wait for another writer at most
+        :attr:`lock_timeout` seconds, saying so once."""
+        with open(self._lock_path(), "a+b") as lock:
+            started = time.monotonic()
+            deadline = started + self.lock_timeout
+            warned = False
+            while True:
+                try:
+                    fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    now = time.monotonic()
+                    if now >= deadline:
+                        raise StoreError(
+                            f"store {self.path} is locked by another writer "
+                            f"(waited {self.lock_timeout:g} s); cannot {action}, nothing changed "
+                            "(try again, or raise GRIDPLAN_LOCK_TIMEOUT)"
+                        ) from None
+                    if not warned:
+                        _log.warning(
+                            "store %s is locked by another writer; waiting up to %g s to %s",
+                            self.path,
+                            self.lock_timeout,
+                            action,
+                        )
+                        warned = True
+                    time.sleep(min(_POLL, max(deadline - now, 0.0)))
+            try:
+                yield
+            finally:
+                fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+
+    def _refuse_read_only(self, action: str) -> None:
+        """Refuse, before anything is touched, a write the store's permissions forbid.
+
+        Checked with the permission bits, not only :func:`os.access`: root may write any
+        file, but a store whose mode has no write bit at all (``chmod 0444``) was made
+        read-only on purpose, and writing it would silently undo that.
+        """
+        reason = _read_only_reason(self.path)
+        if reason:
+            raise StoreError(
+                f"store {self.path} is read-only ({reason}): cannot {action}; nothing changed"
+            )
+
+    def _raise_if_locked(self, exc: BaseException) -> None:
+        if "locked" in str(exc).lower():
+            raise StoreError(
+                f"store {self.path} is locked by another program "
+                f"(waited {self.lock_timeout:g} s: {exc}); try again when it is closed"
+            ) from exc
+
+    def _sweep(self) -> None:
+        """Delete copies left by a killed writer, once per store object, if no writer holds
+        the lock now (a live writer's copy is never touched)."""
+        if self._swept:
+            return
+        self._swept = True
+        try:
+            with open(self._lock_path(), "rb") as lock:
+                try:
+                    fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    return  # a writer is at work; it sweeps itself
+                try:
+                    self._remove_stale_copies()
+                finally:
+                    fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+        except OSError:
+            return  # no lock file (no writer ever ran), or a folder we may not change
 
     def _remove_stale_copies(self) -> None:
         """Delete copies left by a writer that died (only called under the write lock, so no
         live writer owns one)."""
         for stale in self.path.parent.glob(f".{glob.escape(self.path.name)}.*.tmp.gpkg*"):
             stale.unlink(missing_ok=True)
+
+
+def _read_only_reason(path: Path) -> str:
+    """Why ``path`` cannot be written, or ``""``."""
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        if os.statvfs(folder).f_flag & os.ST_RDONLY:
+            return "read-only file system"
+    except OSError:
+        pass
+    if path.exists():
+        mode = path.stat().st_mode
+        if not mode & 0o222 or not os.access(path, os.W_OK):
+            return f"file mode {stat.filemode(mode)}"
+    try:
+        mode = folder.stat().st_mode
+    except OSError:
+        return ""
+    if not mode & 0o222 or not os.access(folder, os.W_OK | os.X_OK):
+        return f"folder {folder} mode {stat.filemode(mode)}"
+    return ""
 
 
 def _fsync(path: Path) -> None:
@@ -548,8 +687,8 @@ def _fsync(path: Path) -> None:
 _PLAN_COLUMNS = "plan_id, name, parent_id, created_at, source, targets, metrics"
 
 
-def _connect(path: Path) -> sqlite3.Connection:
-    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+def _connect(path: Path, *, timeout: float = 5.0) -> sqlite3.Connection:
+    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=timeout)
 
 
 def _layer_names(path: Path) -> list[str]:

@@ -48,6 +48,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from gridplan.data.layers import LayerKind
 from gridplan.data.store import records
 from gridplan.data.store.base import ImportResult, Store
+from gridplan.data.store.base import lock_timeout as _lock_timeout
 from gridplan.data.store.tables import SRID, StoreTables, store_tables
 from gridplan.errors import (
     ConflictError,
@@ -83,7 +84,10 @@ class PostGISStore(Store):
         If the URL cannot be parsed or the schema is not a plain lower-case identifier.
     """
 
-    def __init__(self, url: str, *, schema: str | None = None) -> None:
+    def __init__(
+        self, url: str, *, schema: str | None = None, lock_timeout: float | None = None
+    ) -> None:
+        self.lock_timeout = _lock_timeout(lock_timeout)
         try:
             parsed = make_url(_psycopg_url(url))
         except ArgumentError as exc:
@@ -405,13 +409,33 @@ class PostGISStore(Store):
 
     @contextmanager
     def _begin(self, action: str) -> Iterator[Connection]:
-        """One transaction: committed on success, rolled back on any error."""
+        """One transaction: committed on success, rolled back on any error.
+
+        A lock another writer holds is waited for at most :attr:`lock_timeout` seconds; a
+        read-only database or a role without write rights is named as such."""
         try:
             with self._engine.begin() as conn:
+                # PostgreSQL's lock_timeout 0 means "wait forever": wait 1 ms at least
+                wait_ms = max(1, round(self.lock_timeout * 1000))
+                conn.execute(
+                    text("SELECT set_config('lock_timeout', :ms, true)"), {"ms": f"{wait_ms}ms"}
+                )
                 yield conn
         except GridplanError:
             raise
         except SQLAlchemyError as exc:
+            state = getattr(getattr(exc, "orig", None), "sqlstate", None)
+            if state == _LOCK_NOT_AVAILABLE:
+                raise StoreError(
+                    f"store {self._shown} (schema {self.schema}) is locked by another writer "
+                    f"(waited {self.lock_timeout:g} s); cannot {action}, nothing changed "
+                    "(try again, or raise GRIDPLAN_LOCK_TIMEOUT)"
+                ) from exc
+            if state in _READ_ONLY_STATES:
+                raise StoreError(
+                    f"store {self._shown} (schema {self.schema}) is read-only "
+                    f"({_reason(exc)}): cannot {action}; nothing changed"
+                ) from exc
             raise StoreError(
                 f"cannot {action} in {self._shown} (schema {self.schema}): {_reason(exc)}"
             ) from exc
@@ -427,6 +451,11 @@ class PostGISStore(Store):
             raise StoreError(
                 f"cannot {action} in {self._shown} (schema {self.schema}): {_reason(exc)}"
             ) from exc
+
+
+#: SQLSTATEs: lock_not_available; read_only_sql_transaction and insufficient_privilege.
+_LOCK_NOT_AVAILABLE = "55P03"
+_READ_ONLY_STATES = frozenset({"25006", "42501"})
 
 
 def _psycopg_url(url: str) -> str:
