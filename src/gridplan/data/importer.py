@@ -53,7 +53,7 @@ from gridplan.data.households import (
     estimate_households,
     read_known_households,
 )
-from gridplan.data.layers import LayerKind, repair_geometries, validate
+from gridplan.data.layers import LayerKind, check_layer
 from gridplan.data.osm import read_osm_extract
 from gridplan.data.place import require_same_place
 from gridplan.data.readers import read_layer_file
@@ -296,14 +296,11 @@ def prepare_import(
     repaired: list[FeatureProblem] = []
     for lk, gdf in raw.items():
         edge = cut.get(lk, {})
-        fixed = repair_geometries(lk, gdf, source=lk.value, exclude=edge)
-        ok, bad = validate(lk, fixed.layer, source=lk.value)
-        valid[lk] = ok
-        repaired += fixed.repaired
-        for problem in bad:
+        checked = check_layer(lk, gdf, source=lk.value, exclude=edge)
+        valid[lk] = checked.layer
+        repaired += checked.repaired
+        for problem in checked.problems:
             why = problem.reason
-            if problem.feature in fixed.unrepaired:
-                why += f"; not repaired: {fixed.unrepaired[problem.feature]}"
             if problem.feature in edge:
                 why = f"cut at the extract's edge ({edge[problem.feature]}): {why}"
             explained = FeatureProblem(problem.layer, problem.feature, why)
@@ -339,7 +336,13 @@ def prepare_import(
     )
 
 
-_GEOMETRY_REASONS = ("invalid geometry", "empty geometry", "missing geometry", "wrong geometry")
+_GEOMETRY_REASONS = (
+    "invalid geometry",
+    "empty geometry",
+    "missing geometry",
+    "wrong geometry",
+    "not repaired: ",
+)
 
 
 def _geometry_only(reason: str) -> bool:

@@ -276,7 +276,9 @@ def validate(
     Raises
     ------
     CRSError
-        If the layer has no CRS (no feature can be placed, so the whole layer is rejected).
+        If the layer has no CRS, or every feature lies outside its CRS's area of use (no
+        feature can be placed, so the whole layer is rejected; the message names the first
+        feature and says when x and y look swapped).
 
     Examples
     --------
@@ -320,9 +322,27 @@ def validate(
         if col in required:
             for i in np.flatnonzero(np.isnan(values)):
                 reasons[i].append(f"missing {col}")
+    finite = np.array(
+        [g is not None and bool(np.isfinite(shapely.get_coordinates(g)).all()) for g in geoms],
+        dtype=bool,
+    )
+    placed = ~empty & finite
+    outside = _outside_area_of_use(gdf.crs, geoms, placed)
+    if outside and len(outside) == int(placed.sum()):  # the whole layer: its CRS is wrong
+        first = min(outside)
+        fid = gdf[sch.id_column].iloc[first]
+        label = str(fid).replace("\x00", "\\0") if not pd.isna(fid) else f"row {first + 1}"
+        raise CRSError(
+            f"{layer}: no feature lies in the CRS's area of use, e.g. feature {label}: "
+            f"{outside[first]}"
+        )
+    for row_at, why_outside in outside.items():
+        reasons[row_at].append(why_outside)
     ids = gdf[sch.id_column].astype(object).to_numpy()
     for i in np.flatnonzero(pd.isna(ids)):
         reasons[i].append(f"missing {sch.id_column}")
+    for i in np.flatnonzero([isinstance(v, str) and "\x00" in v for v in ids]):
+        reasons[i].append(f"NUL byte in {sch.id_column}")
     dup = pd.Series(ids).duplicated(keep=False).to_numpy() & ~pd.isna(ids)
     for i in np.flatnonzero(dup):
         reasons[i].append(f"duplicate {sch.id_column} {ids[i]!r}")
@@ -332,8 +352,91 @@ def validate(
         if why:
             keep[row] = False
             fid = ids[row] if not pd.isna(ids[row]) else f"row {row + 1}"
-            problems.append(FeatureProblem(layer, str(fid), "; ".join(why)))
+            label = str(fid).replace("\x00", "\\0")
+            problems.append(FeatureProblem(layer, label, "; ".join(why)))
     return gdf[keep].reset_index(drop=True), problems
+
+
+#: Degrees a geographic layer may stray outside its CRS's area of use (a border district
+#: drawn a little beyond the published extent), and a projected one (after reprojection).
+AREA_OF_USE_MARGIN = 0.5
+AREA_OF_USE_MARGIN_PROJECTED = 5.0
+_GLOBE = (-180.0, -90.0, 180.0, 90.0)
+
+
+def _outside_area_of_use(
+    crs: object, geoms: npt.NDArray[np.object_], placed: npt.NDArray[np.bool_]
+) -> dict[int, str]:
+    """Why each placed feature lies outside the area of use of ``crs``, by row.
+
+    A geographic CRS's coordinates are longitude/latitude and must lie within its area of use
+    (within :data:`AREA_OF_USE_MARGIN` degrees; never off the globe). A projected CRS's are
+    reprojected to longitude/latitude first (a coordinate the projection cannot invert is
+    outside). When every placed feature is outside but would be inside with x and y swapped,
+    each reason says the axes look swapped.
+    """
+    from pyproj import CRS, Transformer
+
+    rows = np.flatnonzero(placed)
+    if not rows.size:
+        return {}
+    try:
+        ref = CRS.from_user_input(crs)
+    except Exception:  # an unusual CRS: nothing to check against
+        return {}
+    bounds = np.asarray(shapely.bounds(geoms[rows]), dtype=float)
+    aou = ref.area_of_use
+    area = (aou.west, aou.south, aou.east, aou.north) if aou is not None else _GLOBE
+    if area[0] > area[2]:  # crosses the antimeridian: only the globe is checked
+        area = _GLOBE
+    if ref.is_geographic:
+        lonlat = bounds
+        margin = AREA_OF_USE_MARGIN
+    elif ref.is_projected:
+        to_geo = Transformer.from_crs(ref, ref.geodetic_crs or 4326, always_xy=True)
+        xs = bounds[:, [0, 2, 0, 2]]
+        ys = bounds[:, [1, 1, 3, 3]]
+        with np.errstate(all="ignore"):
+            lon, lat = to_geo.transform(xs, ys, errcheck=False)
+        lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+        with np.errstate(all="ignore"):
+            lonlat = np.column_stack(
+                [lon.min(axis=1), lat.min(axis=1), lon.max(axis=1), lat.max(axis=1)]
+            )
+        margin = AREA_OF_USE_MARGIN_PROJECTED
+    else:
+        return {}
+
+    def outside(b: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
+        with np.errstate(all="ignore"):
+            out = (
+                ~np.isfinite(b).all(axis=1)
+                | (b[:, 0] < max(area[0] - margin, -180.0))
+                | (b[:, 1] < max(area[1] - margin, -90.0))
+                | (b[:, 2] > min(area[2] + margin, 180.0))
+                | (b[:, 3] > min(area[3] + margin, 90.0))
+            )
+        return np.asarray(out, dtype=bool)
+
+    off = outside(lonlat)
+    if not off.any():
+        return {}
+    swapped = False
+    if ref.is_geographic and off.all():
+        swapped = not outside(bounds[:, [1, 0, 3, 2]]).any()
+    name = ref.to_string()
+    where = f"{name} ({ref.name})" if ref.name and ref.name not in name else name
+    hint = (
+        "; x and y look swapped (latitude given as x, longitude as y): swap the columns or axes"
+        if swapped
+        else "; pass the CRS the coordinates are in (--crs) or reproject the file"
+    )
+    reasons: dict[int, str] = {}
+    for k in np.flatnonzero(off):
+        minx, miny, maxx, maxy = bounds[k]
+        span = f"x {minx:.10g}…{maxx:.10g}, y {miny:.10g}…{maxy:.10g}"
+        reasons[int(rows[k])] = f"coordinates outside the area of use of {where} ({span}){hint}"
+    return reasons
 
 
 @dataclass(frozen=True)
@@ -450,6 +553,62 @@ def repair_geometries(
         repaired.append(FeatureProblem(layer, fid, why))
     out = out.set_geometry(gpd.GeoSeries(new, index=out.index, crs=out.crs))
     return RepairResult(out, repaired, unrepaired)
+
+
+@dataclass(frozen=True)
+class CheckedLayer:
+    """What :func:`check_layer` found in a layer.
+
+    Parameters
+    ----------
+    layer
+        The valid features, repaired ones included (index reset).
+    problems
+        One record per rejected feature: its id and every reason (with why an invalid polygon
+        was not repaired).
+    repaired
+        One record per repaired feature: its id and what was repaired.
+    """
+
+    layer: gpd.GeoDataFrame
+    problems: list[FeatureProblem]
+    repaired: list[FeatureProblem]
+
+
+def check_layer(
+    kind: LayerKind | str,
+    gdf: gpd.GeoDataFrame,
+    *,
+    source: str = "",
+    exclude: Iterable[str] = (),
+) -> CheckedLayer:
+    """Repair (:func:`repair_geometries`) then validate (:func:`validate`) a normalised layer.
+
+    The one check every file goes through, whatever reads it (``import``, ``assign``,
+    ``check``, ``partition``, ``grids``, ``map``). ``exclude`` names features not to repair.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely import Polygon
+    >>> bow = Polygon([(0, 0), (2, 2), (2, 0), (0, 2)])
+    >>> gdf = gpd.GeoDataFrame({"unit_id": ["a", "b"], "households": [1.0, -5.0]},
+    ...                        geometry=[bow, Polygon([(0, 0), (1, 0), (1, 1)])], crs=32650)
+    >>> checked = check_layer("units", gdf)
+    >>> len(checked.layer), [str(p) for p in checked.problems]
+    (1, ['units feature b: negative households (-5)'])
+    """
+    layer = source or schema(kind).kind.value
+    fixed = repair_geometries(kind, gdf, source=layer, exclude=exclude)
+    ok, bad = validate(kind, fixed.layer, source=layer)
+    why = fixed.unrepaired
+    problems = [
+        FeatureProblem(p.layer, p.feature, f"{p.reason}; not repaired: {why[p.feature]}")
+        if p.feature in why
+        else p
+        for p in bad
+    ]
+    return CheckedLayer(ok, problems, fixed.repaired)
 
 
 def _repair(geom: shapely.Geometry, tolerance: float) -> tuple[shapely.Geometry | None, str]:

@@ -46,7 +46,7 @@ longitude/latitude, and one in a projected CRS is refused.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import geopandas as gpd
@@ -59,9 +59,9 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError as PyprojCRSError
 
 from gridplan.data.crs import Coords, from_coords, parse_coords
-from gridplan.data.layers import LayerKind, normalise, schema
+from gridplan.data.layers import LayerKind, check_layer, normalise, schema
 from gridplan.data.road_classes import road_class_from_values
-from gridplan.errors import CRSError, InputError
+from gridplan.errors import CRSError, InputError, InvalidFeaturesError
 
 #: Input column names tried for each schema column (case-insensitive), in order.
 FIELD_CANDIDATES: Mapping[str, tuple[str, ...]] = {
@@ -107,6 +107,8 @@ def read_layer_file(
     wkt: str | None = None,
     crs: str | int | CRS | None = None,
     encoding: str = "utf-8",
+    checked: bool = False,
+    note: Callable[[str], None] | None = None,
 ) -> gpd.GeoDataFrame:
     """Read one layer of a file and normalise it to a layer kind.
 
@@ -136,6 +138,11 @@ def read_layer_file(
     encoding
         CSV only: the text encoding (default UTF-8, with or without a byte-order mark; Chinese
         spreadsheets often save ``gb18030``).
+    checked
+        Also repair and validate the features as ``gridplan import`` does
+        (:func:`gridplan.data.layers.check_layer`): any invalid feature refuses the file.
+    note
+        With ``checked``: called with one line per repaired feature.
 
     Returns
     -------
@@ -150,6 +157,8 @@ def read_layer_file(
         given, or lacks a named field or coordinates.
     CRSError
         If the input has no CRS and none was given, or ``crs`` contradicts the file.
+    InvalidFeaturesError
+        With ``checked``: if any feature is invalid, naming every one and why.
 
     Examples
     --------
@@ -200,7 +209,16 @@ def read_layer_file(
         for target, column in extra.items():
             gdf[target] = gdf[column]
     out = normalise(sch.kind, gdf, fields=mapping, source=src.name)
-    return out.drop(columns=[_ROW_ID], errors="ignore")
+    out = out.drop(columns=[_ROW_ID], errors="ignore")
+    if not checked:
+        return out
+    result = check_layer(sch.kind, out, source=src.name)
+    if result.problems:
+        raise InvalidFeaturesError(result.problems)
+    for repaired in result.repaired:
+        if note is not None:
+            note(str(repaired))
+    return result.layer
 
 
 def read_table(path: str | Path, *, encoding: str = "utf-8") -> pd.DataFrame:
@@ -358,8 +376,11 @@ def _read_csv_points(
         geoms = pts
         attrs = table.drop(columns=[lon, lat])
     gdf = gpd.GeoDataFrame(attrs, geometry=geoms, crs=target)
-    if target.is_geographic and len(gdf) and not gdf.geometry.isna().all():
-        minx, miny, maxx, maxy = gdf.total_bounds
+    xy = shapely.get_coordinates(np.asarray(gdf.geometry.values, dtype=object))
+    xy = xy[np.isfinite(xy).all(axis=1)]
+    if target.is_geographic and len(xy):
+        minx, miny = xy.min(axis=0)
+        maxx, maxy = xy.max(axis=0)
         if minx < -180 or maxx > 180 or miny < -90 or maxy > 90:
             raise CRSError(
                 f"{src.name}: coordinates ({minx:g}…{maxx:g}, {miny:g}…{maxy:g}) are not "

@@ -34,6 +34,7 @@ from gridplan.api.console import (
     FormatOption,
     OutputFormat,
     console,
+    err_console,
     guarded,
     print_json,
     resolve_db,
@@ -167,6 +168,8 @@ def assign_command(
             id_field=compound_id_field,
             layer=compounds_layer,
             coords=frames["compounds"],
+            checked=True,
+            note=_note,
         )
         area = read_layer_file(
             areas,
@@ -174,9 +177,13 @@ def assign_command(
             id_field=area_id_field,
             layer=areas_layer or area_layer(areas, "community"),
             coords=frames["areas"],
+            checked=True,
+            note=_note,
         )
         road_layer = (
-            read_layer_file(roads, LayerKind.ROADS, coords=frames["roads"])
+            read_layer_file(
+                roads, LayerKind.ROADS, coords=frames["roads"], checked=True, note=_note
+            )
             if roads is not None
             else None
         )
@@ -253,6 +260,11 @@ def _print(summary: dict, out: Path | None) -> None:
             )
             + ")"
         )
+
+
+def _note(text: str) -> None:
+    """Report a repaired input feature on stderr."""
+    err_console.print(f"note: {text}", markup=False, highlight=False, soft_wrap=True)
 
 
 __all__ = ["assign_command", "register"]

@@ -227,21 +227,33 @@ def check_command(
                 id_field=id_field,
                 layer=layer_name or area_layer_of(areas, lv.value),
                 coords=frames["areas"],
+                checked=True,
+                note=_note,
             )
             progress.update(task, description="reading roads, compounds, outline, units")
             layers = CheckLayers(
-                roads=read_layer_file(roads, LayerKind.ROADS, coords=frames["roads"])
+                roads=read_layer_file(
+                    roads, LayerKind.ROADS, coords=frames["roads"], checked=True, note=_note
+                )
                 if roads
                 else None,
                 compounds=read_layer_file(
-                    compounds, LayerKind.COMPOUNDS, coords=frames["compounds"]
+                    compounds,
+                    LayerKind.COMPOUNDS,
+                    coords=frames["compounds"],
+                    checked=True,
+                    note=_note,
                 )
                 if compounds
                 else None,
-                outline=read_layer_file(outline, LayerKind.OUTLINE, coords=frames["outline"])
+                outline=read_layer_file(
+                    outline, LayerKind.OUTLINE, coords=frames["outline"], checked=True, note=_note
+                )
                 if outline
                 else None,
-                units=read_layer_file(units, LayerKind.UNITS, coords=frames["units"])
+                units=read_layer_file(
+                    units, LayerKind.UNITS, coords=frames["units"], checked=True, note=_note
+                )
                 if units
                 else None,
             )
@@ -330,6 +342,11 @@ def _num(value: object, pattern: str) -> str:
         return ""
     number = float(value)  # type: ignore[arg-type]
     return "" if np.isnan(number) else pattern.format(number)
+
+
+def _note(text: str) -> None:
+    """Report a repaired input feature on stderr."""
+    err_console.print(f"note: {text}", markup=False, highlight=False, soft_wrap=True)
 
 
 __all__ = ["check_command", "register"]

@@ -182,16 +182,26 @@ def grids_command(
             id_field=area_id_field,
             layer=area_layer_of(areas, "community"),
             coords=frames["areas"],
+            checked=True,
+            note=_note,
         )
         input_crs = area_layer.crs
         fields = {
             k: v for k, v in (("households", households_field), ("residents", residents_field)) if v
         } or None
         unit_layer = read_layer_file(
-            units, LayerKind.UNITS, fields=fields, id_field=unit_id_field, coords=frames["units"]
+            units,
+            LayerKind.UNITS,
+            fields=fields,
+            id_field=unit_id_field,
+            coords=frames["units"],
+            checked=True,
+            note=_note,
         )
         road_layer = (
-            read_layer_file(roads, LayerKind.ROADS, coords=frames["roads"])
+            read_layer_file(
+                roads, LayerKind.ROADS, coords=frames["roads"], checked=True, note=_note
+            )
             if roads is not None
             else None
         )
@@ -292,6 +302,11 @@ def _print(data: dict[str, Any]) -> None:
             + ", ".join(data["unplaced_units"][:10]),
             highlight=False,
         )
+
+
+def _note(text: str) -> None:
+    """Report a repaired input feature on stderr."""
+    err_console.print(f"note: {text}", markup=False, highlight=False, soft_wrap=True)
 
 
 __all__ = ["grids_command", "register"]

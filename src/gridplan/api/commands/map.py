@@ -213,6 +213,8 @@ def map_command(
                 id_field=id_field,
                 layer=layer_of(areas, "community"),
                 coords=frames["areas"],
+                checked=True,
+                note=_note,
             )
             grid_layer = _read_grids(grids, frames["grids"]) if grids else None
             if measure is None:  # files gridplan wrote are drawn in the bands they were made in
@@ -228,20 +230,32 @@ def map_command(
             layers = file_map_layers(
                 area_layer,
                 grids=grid_layer,
-                roads=read_layer_file(roads, LayerKind.ROADS, coords=frames["roads"])
+                roads=read_layer_file(
+                    roads, LayerKind.ROADS, coords=frames["roads"], checked=True, note=_note
+                )
                 if roads
                 else None,
                 compounds=read_layer_file(
-                    compounds, LayerKind.COMPOUNDS, coords=frames["compounds"]
+                    compounds,
+                    LayerKind.COMPOUNDS,
+                    coords=frames["compounds"],
+                    checked=True,
+                    note=_note,
                 )
                 if compounds
                 else None,
                 facilities=read_layer_file(
-                    facilities, LayerKind.FACILITIES, coords=frames["facilities"]
+                    facilities,
+                    LayerKind.FACILITIES,
+                    coords=frames["facilities"],
+                    checked=True,
+                    note=_note,
                 )
                 if facilities
                 else None,
-                units=read_layer_file(units, LayerKind.UNITS, coords=frames["units"])
+                units=read_layer_file(
+                    units, LayerKind.UNITS, coords=frames["units"], checked=True, note=_note
+                )
                 if units
                 else None,
                 config=config,
@@ -319,7 +333,9 @@ def _draw_diff(
 
 def _read_grids(path: Path, coords: Coords) -> Any:
     """Grid polygons: the ``grids`` layer of a file gridplan wrote, else its only layer."""
-    return read_layer_file(path, LayerKind.AREAS, layer=layer_of(path, "grid"), coords=coords)
+    return read_layer_file(
+        path, LayerKind.AREAS, layer=layer_of(path, "grid"), coords=coords, checked=True, note=_note
+    )
 
 
 def _config(
@@ -375,6 +391,11 @@ def _summary(
         "findings": findings,
         "bands": {k: [b.lo, b.hi, b.field] for k, b in layers.bands.items()},
     }
+
+
+def _note(text: str) -> None:
+    """Report a repaired input feature on stderr."""
+    err_console.print(f"note: {text}", markup=False, highlight=False, soft_wrap=True)
 
 
 __all__ = ["map_command", "register"]

@@ -213,12 +213,16 @@ def partition_command(
                 fields=fields,
                 id_field=unit_id_field,
                 coords=frames["units"],
+                checked=True,
+                note=_note,
             )
             if baseline_field is not None and baseline_field not in layer.columns:
                 have = ", ".join(str(c) for c in layer.columns if c != "geometry")
                 raise InputError(f"--baseline-field {baseline_field}: not in {units.name} ({have})")
             road_layer = (
-                read_layer_file(roads, LayerKind.ROADS, coords=frames["roads"])
+                read_layer_file(
+                    roads, LayerKind.ROADS, coords=frames["roads"], checked=True, note=_note
+                )
                 if roads is not None
                 else None
             )
@@ -310,6 +314,11 @@ def _print(data: dict[str, Any], outcome: PartitionOutcome, at: str = "") -> Non
             "--codes COUNTY,SUBDISTRICT (e.g. 350582,001)",
             highlight=False,
         )
+
+
+def _note(text: str) -> None:
+    """Report a repaired input feature on stderr."""
+    err_console.print(f"note: {text}", markup=False, highlight=False, soft_wrap=True)
 
 
 __all__ = ["partition_command", "register"]
