@@ -322,10 +322,13 @@ def validate(
         if col in required:
             for i in np.flatnonzero(np.isnan(values)):
                 reasons[i].append(f"missing {col}")
-    finite = np.array(
-        [g is not None and bool(np.isfinite(shapely.get_coordinates(g)).all()) for g in geoms],
-        dtype=bool,
+    present = ~pd.isna(geoms)
+    coords, owner = shapely.get_coordinates(geoms[present], return_index=True)
+    bad_rows = np.bincount(
+        owner, weights=~np.isfinite(coords).all(axis=1), minlength=int(present.sum())
     )
+    finite = np.zeros(len(geoms), dtype=bool)
+    finite[present] = bad_rows == 0
     placed = ~empty & finite
     outside = _outside_area_of_use(gdf.crs, geoms, placed)
     if outside and len(outside) == int(placed.sum()):  # the whole layer: its CRS is wrong
