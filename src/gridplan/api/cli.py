@@ -10,7 +10,6 @@ importing any of them (no geopandas, folium, FastAPI or scenario runner for a he
 from __future__ import annotations
 
 import importlib
-import importlib.util
 from dataclasses import dataclass
 from difflib import get_close_matches
 from typing import Annotated
@@ -114,28 +113,15 @@ COMMANDS: tuple[CommandEntry, ...] = (
 _BY_NAME = {entry.name: entry for entry in COMMANDS}
 
 
-def _installed(entry: CommandEntry) -> bool:
-    """Whether ``entry``'s module exists (found on the path; not imported)."""
-    return importlib.util.find_spec(entry.module_path) is not None
-
-
-def load_command(entry: CommandEntry) -> click.Command | None:
+def load_command(entry: CommandEntry) -> click.Command:
     """Import ``entry``'s module and return the command its ``register(app)`` adds.
-
-    ``None`` when the module itself does not exist (a command not written yet); an
-    ``ImportError`` raised *inside* an existing module propagates.
 
     Raises
     ------
     RuntimeError
         When the module's ``register`` adds no command named ``entry.name``.
     """
-    try:
-        module = importlib.import_module(entry.module_path)
-    except ModuleNotFoundError as exc:
-        if exc.name == entry.module_path:
-            return None
-        raise
+    module = importlib.import_module(entry.module_path)
     holder = typer.Typer(pretty_exceptions_enable=False, add_completion=False)
     module.register(holder)
     command = typer.main.get_group(holder).commands.get(entry.name)
@@ -154,11 +140,11 @@ class LazyGroup(TyperGroup):
     def __init__(self, **attrs: object) -> None:
         super().__init__(**attrs)  # type: ignore[arg-type]
         self._listing = False
-        self._loaded: dict[str, click.Command | None] = {}
+        self._loaded: dict[str, click.Command] = {}
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        """The names of the installed commands, in help order."""
-        return [entry.name for entry in COMMANDS if _installed(entry)]
+        """The names of the commands, in help order."""
+        return [entry.name for entry in COMMANDS]
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         """The command ``cmd_name``: a stub with its help line while the help screen is
