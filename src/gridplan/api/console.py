@@ -18,7 +18,7 @@ import os
 import sys
 from collections.abc import Callable
 from enum import StrEnum
-from typing import IO, TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar, cast
+from typing import IO, TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar, cast, overload
 
 import typer
 from rich.cells import cell_len
@@ -29,6 +29,11 @@ from gridplan import DEFAULT_STORE
 from gridplan.errors import GridplanError, InputError, InvalidFeaturesError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    import geopandas as gpd
+
+    from gridplan.data.layers import LayerKind
     from gridplan.settings import Settings
 
 P = ParamSpec("P")
@@ -222,3 +227,25 @@ def _clean(value: Any) -> Any:
     if hasattr(value, "item") and callable(value.item):  # numpy scalars
         return _clean(value.item())
     return value
+
+
+def note(text: str) -> None:
+    """Report what a command did to its input (a repaired feature) on stderr, one line."""
+    err_console.print(f"note: {text}", markup=False, highlight=False, soft_wrap=True)
+
+
+@overload
+def read_input(path: Path, kind: LayerKind, **options: Any) -> gpd.GeoDataFrame: ...
+@overload
+def read_input(path: Path | None, kind: LayerKind, **options: Any) -> gpd.GeoDataFrame | None: ...
+def read_input(path: Path | None, kind: LayerKind, **options: Any) -> gpd.GeoDataFrame | None:
+    """Read an input file as every command reads one: normalised to ``kind``, repaired and
+    validated with the checks ``import`` makes (each repair noted on stderr), ``None`` when
+    the option was not given. ``options`` go to
+    :func:`~gridplan.data.readers.read_layer_file` (``coords``, ``fields``, ``layer``, …).
+    """
+    if path is None:
+        return None
+    from gridplan.data.readers import read_layer_file  # geopandas: not for every --help
+
+    return read_layer_file(path, kind, checked=True, note=note, **options)

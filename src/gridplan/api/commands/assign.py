@@ -34,14 +34,13 @@ from gridplan.api.console import (
     FormatOption,
     OutputFormat,
     console,
-    err_console,
     guarded,
     print_json,
+    read_input,
     resolve_db,
 )
 from gridplan.data.crs import Coords, frames_by_input
 from gridplan.data.layers import LayerKind
-from gridplan.data.readers import read_layer_file
 from gridplan.data.reference import load_overrides
 from gridplan.data.store.base import open_store
 from gridplan.errors import InputError
@@ -161,32 +160,22 @@ def assign_command(
             raise InputError("--plan names a stored plan: use --db without --compounds/--areas")
         if out is None:
             raise InputError("--compounds/--areas files need --out FILE")
-        comp = read_layer_file(
+        comp = read_input(
             compounds,
             LayerKind.COMPOUNDS,
             fields=fields or None,
             id_field=compound_id_field,
             layer=compounds_layer,
             coords=frames["compounds"],
-            checked=True,
-            note=_note,
         )
-        area = read_layer_file(
+        area = read_input(
             areas,
             LayerKind.AREAS,
             id_field=area_id_field,
             layer=areas_layer or area_layer(areas, "community"),
             coords=frames["areas"],
-            checked=True,
-            note=_note,
         )
-        road_layer = (
-            read_layer_file(
-                roads, LayerKind.ROADS, coords=frames["roads"], checked=True, note=_note
-            )
-            if roads is not None
-            else None
-        )
+        road_layer = read_input(roads, LayerKind.ROADS, coords=frames["roads"])
         result = assign_compounds(comp, area, overrides=table, roads=road_layer, workers=workers)
         plan_id = None
     summary = assignment_summary(result)
@@ -260,11 +249,6 @@ def _print(summary: dict, out: Path | None) -> None:
             )
             + ")"
         )
-
-
-def _note(text: str) -> None:
-    """Report a repaired input feature on stderr."""
-    err_console.print(f"note: {text}", markup=False, highlight=False, soft_wrap=True)
 
 
 __all__ = ["assign_command", "register"]

@@ -45,11 +45,11 @@ from gridplan.api.console import (
     err_console,
     guarded,
     print_json,
+    read_input,
     resolve_db,
 )
 from gridplan.data.crs import Coords, frames_by_input
 from gridplan.data.layers import LayerKind
-from gridplan.data.readers import read_layer_file
 from gridplan.data.reference import load_overrides
 from gridplan.data.store.base import open_store
 from gridplan.errors import InputError
@@ -220,42 +220,20 @@ def check_command(
             if plan is not None:
                 raise InputError("--plan names a stored plan: use --db without --areas")
             lv = level or Level.COMMUNITY
-            area_layer = read_layer_file(
+            area_layer = read_input(
                 areas,
                 LayerKind.AREAS,
                 fields=fields,
                 id_field=id_field,
                 layer=layer_name or area_layer_of(areas, lv.value),
                 coords=frames["areas"],
-                checked=True,
-                note=_note,
             )
             progress.update(task, description="reading roads, compounds, outline, units")
             layers = CheckLayers(
-                roads=read_layer_file(
-                    roads, LayerKind.ROADS, coords=frames["roads"], checked=True, note=_note
-                )
-                if roads
-                else None,
-                compounds=read_layer_file(
-                    compounds,
-                    LayerKind.COMPOUNDS,
-                    coords=frames["compounds"],
-                    checked=True,
-                    note=_note,
-                )
-                if compounds
-                else None,
-                outline=read_layer_file(
-                    outline, LayerKind.OUTLINE, coords=frames["outline"], checked=True, note=_note
-                )
-                if outline
-                else None,
-                units=read_layer_file(
-                    units, LayerKind.UNITS, coords=frames["units"], checked=True, note=_note
-                )
-                if units
-                else None,
+                roads=read_input(roads, LayerKind.ROADS, coords=frames["roads"]),
+                compounds=read_input(compounds, LayerKind.COMPOUNDS, coords=frames["compounds"]),
+                outline=read_input(outline, LayerKind.OUTLINE, coords=frames["outline"]),
+                units=read_input(units, LayerKind.UNITS, coords=frames["units"]),
             )
             written = written_band(area_layer, lv.value) if band is None and not measure else None
             if written is not None:  # a file gridplan wrote: judged by the band it was planned in
@@ -342,11 +320,6 @@ def _num(value: object, pattern: str) -> str:
         return ""
     number = float(value)  # type: ignore[arg-type]
     return "" if np.isnan(number) else pattern.format(number)
-
-
-def _note(text: str) -> None:
-    """Report a repaired input feature on stderr."""
-    err_console.print(f"note: {text}", markup=False, highlight=False, soft_wrap=True)
 
 
 __all__ = ["check_command", "register"]

@@ -46,11 +46,11 @@ from gridplan.api.console import (
     err_console,
     guarded,
     print_json,
+    read_input,
     resolve_db,
 )
 from gridplan.data.crs import Coords, frames_by_input
 from gridplan.data.layers import LayerKind
-from gridplan.data.readers import read_layer_file
 from gridplan.data.store.base import open_store
 from gridplan.errors import InputError
 from gridplan.geo.codes import CodeScheme
@@ -176,35 +176,21 @@ def grids_command(
             raise InputError("--areas FILE needs --units FILE (or drop --areas to use the store)")
         if out is None and not store:
             raise InputError("--areas FILE needs --out FILE (or --store)")
-        area_layer = read_layer_file(
+        area_layer = read_input(
             areas,
             LayerKind.AREAS,
             id_field=area_id_field,
             layer=area_layer_of(areas, "community"),
             coords=frames["areas"],
-            checked=True,
-            note=_note,
         )
         input_crs = area_layer.crs
         fields = {
             k: v for k, v in (("households", households_field), ("residents", residents_field)) if v
         } or None
-        unit_layer = read_layer_file(
-            units,
-            LayerKind.UNITS,
-            fields=fields,
-            id_field=unit_id_field,
-            coords=frames["units"],
-            checked=True,
-            note=_note,
+        unit_layer = read_input(
+            units, LayerKind.UNITS, fields=fields, id_field=unit_id_field, coords=frames["units"]
         )
-        road_layer = (
-            read_layer_file(
-                roads, LayerKind.ROADS, coords=frames["roads"], checked=True, note=_note
-            )
-            if roads is not None
-            else None
-        )
+        road_layer = read_input(roads, LayerKind.ROADS, coords=frames["roads"])
         with _CommunityBar(len(area_layer)) as step:
             outcome = grid_areas(
                 unit_layer,
@@ -302,11 +288,6 @@ def _print(data: dict[str, Any]) -> None:
             + ", ".join(data["unplaced_units"][:10]),
             highlight=False,
         )
-
-
-def _note(text: str) -> None:
-    """Report a repaired input feature on stderr."""
-    err_console.print(f"note: {text}", markup=False, highlight=False, soft_wrap=True)
 
 
 __all__ = ["grids_command", "register"]

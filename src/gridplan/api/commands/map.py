@@ -39,11 +39,11 @@ from gridplan.api.console import (
     err_console,
     guarded,
     print_json,
+    read_input,
     resolve_db,
 )
 from gridplan.data.crs import Coords, frames_by_input
 from gridplan.data.layers import LayerKind
-from gridplan.data.readers import read_layer_file
 from gridplan.data.store.base import Store, open_store
 from gridplan.errors import InputError
 from gridplan.geo.rules import CheckConfig
@@ -206,15 +206,13 @@ def map_command(
                 )
                 if v
             }
-            area_layer = read_layer_file(
+            area_layer = read_input(
                 areas,
                 LayerKind.AREAS,
                 fields=fields,
                 id_field=id_field,
                 layer=layer_of(areas, "community"),
                 coords=frames["areas"],
-                checked=True,
-                note=_note,
             )
             grid_layer = _read_grids(grids, frames["grids"]) if grids else None
             if measure is None:  # files gridplan wrote are drawn in the bands they were made in
@@ -230,34 +228,12 @@ def map_command(
             layers = file_map_layers(
                 area_layer,
                 grids=grid_layer,
-                roads=read_layer_file(
-                    roads, LayerKind.ROADS, coords=frames["roads"], checked=True, note=_note
-                )
-                if roads
-                else None,
-                compounds=read_layer_file(
-                    compounds,
-                    LayerKind.COMPOUNDS,
-                    coords=frames["compounds"],
-                    checked=True,
-                    note=_note,
-                )
-                if compounds
-                else None,
-                facilities=read_layer_file(
-                    facilities,
-                    LayerKind.FACILITIES,
-                    coords=frames["facilities"],
-                    checked=True,
-                    note=_note,
-                )
-                if facilities
-                else None,
-                units=read_layer_file(
-                    units, LayerKind.UNITS, coords=frames["units"], checked=True, note=_note
-                )
-                if units
-                else None,
+                roads=read_input(roads, LayerKind.ROADS, coords=frames["roads"]),
+                compounds=read_input(compounds, LayerKind.COMPOUNDS, coords=frames["compounds"]),
+                facilities=read_input(
+                    facilities, LayerKind.FACILITIES, coords=frames["facilities"]
+                ),
+                units=read_input(units, LayerKind.UNITS, coords=frames["units"]),
                 config=config,
                 check=not no_check,
                 title=title if title is not None else areas.stem,
@@ -333,9 +309,7 @@ def _draw_diff(
 
 def _read_grids(path: Path, coords: Coords) -> Any:
     """Grid polygons: the ``grids`` layer of a file gridplan wrote, else its only layer."""
-    return read_layer_file(
-        path, LayerKind.AREAS, layer=layer_of(path, "grid"), coords=coords, checked=True, note=_note
-    )
+    return read_input(path, LayerKind.AREAS, layer=layer_of(path, "grid"), coords=coords)
 
 
 def _config(
@@ -391,11 +365,6 @@ def _summary(
         "findings": findings,
         "bands": {k: [b.lo, b.hi, b.field] for k, b in layers.bands.items()},
     }
-
-
-def _note(text: str) -> None:
-    """Report a repaired input feature on stderr."""
-    err_console.print(f"note: {text}", markup=False, highlight=False, soft_wrap=True)
 
 
 __all__ = ["map_command", "register"]

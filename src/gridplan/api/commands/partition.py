@@ -52,11 +52,11 @@ from gridplan.api.console import (
     err_console,
     guarded,
     print_json,
+    read_input,
     resolve_db,
 )
 from gridplan.data.crs import Coords, frames_by_input
 from gridplan.data.layers import LayerKind
-from gridplan.data.readers import read_layer_file
 from gridplan.data.store.base import open_store
 from gridplan.errors import InputError
 from gridplan.geo.rules import CheckLayers
@@ -207,25 +207,17 @@ def partition_command(
             if out is None:
                 raise InputError("--units FILE needs --out FILE (or drop --units to use the store)")
             fields = {k: v for k, v in names.items() if v and k != "unit_id"}
-            layer = read_layer_file(
+            layer = read_input(
                 units,
                 LayerKind.UNITS,
                 fields=fields,
                 id_field=unit_id_field,
                 coords=frames["units"],
-                checked=True,
-                note=_note,
             )
             if baseline_field is not None and baseline_field not in layer.columns:
                 have = ", ".join(str(c) for c in layer.columns if c != "geometry")
                 raise InputError(f"--baseline-field {baseline_field}: not in {units.name} ({have})")
-            road_layer = (
-                read_layer_file(
-                    roads, LayerKind.ROADS, coords=frames["roads"], checked=True, note=_note
-                )
-                if roads is not None
-                else None
-            )
+            road_layer = read_input(roads, LayerKind.ROADS, coords=frames["roads"])
             bar.update(task, description=f"partitioning {len(layer)} units")
             outcome = partition_units(
                 layer,
@@ -314,11 +306,6 @@ def _print(data: dict[str, Any], outcome: PartitionOutcome, at: str = "") -> Non
             "--codes COUNTY,SUBDISTRICT (e.g. 350582,001)",
             highlight=False,
         )
-
-
-def _note(text: str) -> None:
-    """Report a repaired input feature on stderr."""
-    err_console.print(f"note: {text}", markup=False, highlight=False, soft_wrap=True)
 
 
 __all__ = ["partition_command", "register"]

@@ -30,10 +30,10 @@ from gridplan.api.console import (
     err_console,
     guarded,
     print_json,
+    read_input,
     resolve_db,
 )
 from gridplan.data.layers import LayerKind
-from gridplan.data.readers import read_layer_file
 from gridplan.data.store.base import open_store
 from gridplan.errors import InputError
 from gridplan.geo.units import UnitParams
@@ -78,7 +78,7 @@ def units_command(
     """Build and store the units."""
     if compound_mode not in ("carve", "merge", "none"):
         raise InputError(f"--compound-mode {compound_mode}: expected carve, merge or none")
-    outline_layer = read_layer_file(outline, LayerKind.OUTLINE) if outline is not None else None
+    outline_layer = read_input(outline, LayerKind.OUTLINE)
     url = resolve_db(db)
     with open_store(url, create=False) as store, err_console.status("building units"):
         built = build_store_units(
