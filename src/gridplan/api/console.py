@@ -154,6 +154,16 @@ DbOption = typer.Option(
 )
 
 
+CoordsOption = typer.Option(
+    None,
+    "--coords",
+    metavar="[FILE=]FRAME",
+    help="frame of the input files' coordinates: wgs84 (what their CRS says; default), gcj02 "
+    "(Gaode, Tencent) or bd09 (Baidu); FILE=FRAME for one file, e.g. compounds=gcj02 "
+    "(repeatable)",
+)
+
+
 def guarded(func: Callable[P, R]) -> Callable[P, R]:
     """Turn gridplan errors into a one-line reason on stderr and exit status 2."""
 

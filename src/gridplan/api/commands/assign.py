@@ -30,6 +30,7 @@ from typing import Annotated
 import typer
 
 from gridplan.api.console import (
+    CoordsOption,
     DbOption,
     FormatOption,
     OutputFormat,
@@ -109,16 +110,7 @@ def assign_command(
         Path | None,
         typer.Option("--roads", help="road centrelines (arterials do not count as a border)"),
     ] = None,
-    coords: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--coords",
-            metavar="[FILE=]FRAME",
-            help="frame of the input files' coordinates: wgs84 (what their CRS says; default), "
-            "gcj02 (Gaode, Tencent) or bd09 (Baidu); FILE=FRAME for one file, e.g. "
-            "compounds=gcj02 (repeatable)",
-        ),
-    ] = None,
+    coords: list[str] | None = CoordsOption,
     out_coords: Annotated[
         Coords | None,
         typer.Option("--out-coords", help="frame of --out (default: the frame of --compounds)"),

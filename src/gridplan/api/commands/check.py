@@ -38,6 +38,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
 from gridplan.api.console import (
+    CoordsOption,
     DbOption,
     FormatOption,
     OutputFormat,
@@ -154,16 +155,7 @@ def check_command(
         bool,
         typer.Option("--store", help="save the areas as a drawn plan with its findings (--db)"),
     ] = False,
-    coords: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--coords",
-            metavar="[FILE=]FRAME",
-            help="frame of the input files' coordinates: wgs84 (what their CRS says; default), "
-            "gcj02 (Gaode, Tencent) or bd09 (Baidu); FILE=FRAME for one file, e.g. "
-            "compounds=gcj02 (repeatable)",
-        ),
-    ] = None,
+    coords: list[str] | None = CoordsOption,
     plan_name: Annotated[
         str | None, typer.Option("--plan-name", help="name of the stored plan")
     ] = None,

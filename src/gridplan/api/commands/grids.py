@@ -38,6 +38,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from gridplan.api.console import (
+    CoordsOption,
     DbOption,
     FormatOption,
     OutputFormat,
@@ -125,16 +126,7 @@ def grids_command(
         bool,
         typer.Option("--store", help="files: also store communities and grids as a plan (--db)"),
     ] = False,
-    coords: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--coords",
-            metavar="[FILE=]FRAME",
-            help="frame of the input files' coordinates: wgs84 (what their CRS says; default), "
-            "gcj02 (Gaode, Tencent) or bd09 (Baidu); FILE=FRAME for one file, e.g. "
-            "units=gcj02 (repeatable)",
-        ),
-    ] = None,
+    coords: list[str] | None = CoordsOption,
     out_coords: Annotated[
         Coords | None,
         typer.Option("--out-coords", help="frame of --out (default: the frame of --areas)"),

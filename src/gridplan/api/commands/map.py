@@ -32,6 +32,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from gridplan.api.console import (
+    CoordsOption,
     DbOption,
     FormatOption,
     OutputFormat,
@@ -139,16 +140,7 @@ def map_command(
     no_check: Annotated[
         bool, typer.Option("--no-check", help="do not run the checks (draw stored findings only)")
     ] = False,
-    coords: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--coords",
-            metavar="[FILE=]FRAME",
-            help="frame of the input files' coordinates: wgs84 (what their CRS says; default), "
-            "gcj02 (Gaode, Tencent) or bd09 (Baidu); FILE=FRAME for one file, e.g. "
-            "compounds=gcj02 (repeatable)",
-        ),
-    ] = None,
+    coords: list[str] | None = CoordsOption,
     title: Annotated[str | None, typer.Option("--title", help="map title")] = None,
     output: OutputFormat = FormatOption,
 ) -> None:

@@ -44,6 +44,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from gridplan.api.console import (
+    CoordsOption,
     DbOption,
     FormatOption,
     OutputFormat,
@@ -130,16 +131,7 @@ def partition_command(
         bool,
         typer.Option("--no-join-islands", help="don't join island units to their nearest unit"),
     ] = False,
-    coords: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--coords",
-            metavar="[FILE=]FRAME",
-            help="frame of the input files' coordinates: wgs84 (what their CRS says; default), "
-            "gcj02 (Gaode, Tencent) or bd09 (Baidu); FILE=FRAME for one file, e.g. "
-            "units=gcj02 (repeatable)",
-        ),
-    ] = None,
+    coords: list[str] | None = CoordsOption,
     out_coords: Annotated[
         Coords | None,
         typer.Option("--out-coords", help="frame of --out (default: the frame of --units)"),
