@@ -156,19 +156,12 @@ def from_gcj02(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     GCJ-02 data usually arrives labelled EPSG:4326 (or with no CRS). The result is labelled
     EPSG:4326. Accuracy: see the module docstring (about ``GCJ02_ACCURACY_M`` metres).
     """
-    if gdf.crs is not None and not CRS.from_user_input(gdf.crs).is_geographic:
-        raise CRSError("GCJ-02 input must be longitude/latitude, not a projected CRS")
-    out = gdf.copy()
-    out.geometry = shapely.transform(np.asarray(gdf.geometry.values), _gcj_to_wgs_xy)
-    return out.set_crs(STORAGE_CRS, allow_override=True)
+    return from_coords(gdf, Coords.GCJ02)
 
 
 def to_gcj02(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Convert a WGS84 layer to GCJ-02 (for drawing on Chinese web tiles)."""
-    wgs = to_storage(gdf)
-    out = wgs.copy()
-    out.geometry = shapely.transform(np.asarray(wgs.geometry.values), _wgs_to_gcj_xy)
-    return out
+    return to_coords(gdf, Coords.GCJ02)
 
 
 def from_bd09(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -177,19 +170,12 @@ def from_bd09(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     Like :func:`from_gcj02`: the input must be longitude/latitude (or have no CRS); the result
     is labelled EPSG:4326. Accuracy about ``BD09_ACCURACY_M`` metres.
     """
-    if gdf.crs is not None and not CRS.from_user_input(gdf.crs).is_geographic:
-        raise CRSError("BD-09 input must be longitude/latitude, not a projected CRS")
-    out = gdf.copy()
-    out.geometry = shapely.transform(np.asarray(gdf.geometry.values), _bd_to_wgs_xy)
-    return out.set_crs(STORAGE_CRS, allow_override=True)
+    return from_coords(gdf, Coords.BD09)
 
 
 def to_bd09(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Convert a layer (any CRS) to BD-09 longitude/latitude, labelled EPSG:4326."""
-    wgs = to_storage(gdf)
-    out = wgs.copy()
-    out.geometry = shapely.transform(np.asarray(wgs.geometry.values), _wgs_to_bd_xy)
-    return out
+    return to_coords(gdf, Coords.BD09)
 
 
 def from_coords(gdf: gpd.GeoDataFrame, coords: Coords | str) -> gpd.GeoDataFrame:
@@ -210,11 +196,15 @@ def from_coords(gdf: gpd.GeoDataFrame, coords: Coords | str) -> gpd.GeoDataFrame
     (118.58, 24.8)
     """
     frame = parse_coords(coords)
-    if frame is Coords.GCJ02:
-        return from_gcj02(gdf)
-    if frame is Coords.BD09:
-        return from_bd09(gdf)
-    return gdf
+    if frame is Coords.WGS84:
+        return gdf
+    if gdf.crs is not None and not CRS.from_user_input(gdf.crs).is_geographic:
+        label = "GCJ-02" if frame is Coords.GCJ02 else "BD-09"
+        raise CRSError(f"{label} input must be longitude/latitude, not a projected CRS")
+    to_wgs = _gcj_to_wgs_xy if frame is Coords.GCJ02 else _bd_to_wgs_xy
+    out = gdf.copy()
+    out.geometry = shapely.transform(np.asarray(gdf.geometry.values), to_wgs)
+    return out.set_crs(STORAGE_CRS, allow_override=True)
 
 
 def to_coords(gdf: gpd.GeoDataFrame, coords: Coords | str) -> gpd.GeoDataFrame:
@@ -224,11 +214,12 @@ def to_coords(gdf: gpd.GeoDataFrame, coords: Coords | str) -> gpd.GeoDataFrame:
     usually are.
     """
     frame = parse_coords(coords)
-    if frame is Coords.GCJ02:
-        return to_gcj02(gdf)
-    if frame is Coords.BD09:
-        return to_bd09(gdf)
-    return gdf
+    if frame is Coords.WGS84:
+        return gdf
+    from_wgs = _wgs_to_gcj_xy if frame is Coords.GCJ02 else _wgs_to_bd_xy
+    out = to_storage(gdf).copy()
+    out.geometry = shapely.transform(np.asarray(out.geometry.values), from_wgs)
+    return out
 
 
 def parse_coords(coords: Coords | str) -> Coords:
