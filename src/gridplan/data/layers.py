@@ -647,6 +647,33 @@ def _repair(geom: shapely.Geometry, tolerance: float) -> tuple[shapely.Geometry 
     return linework, f"repaired invalid geometry ({reason}): now {shape}"
 
 
+def valid_polygons(geoms: npt.ArrayLike) -> npt.NDArray[np.object_]:
+    """``geoms`` with every invalid polygon repaired to its polygonal part.
+
+    For geometry gridplan computed itself (dissolved areas, clipped cells, reprojected units)
+    that touches or crosses itself by a hair: ``shapely.make_valid``, keeping the polygons
+    (an empty MultiPolygon when nothing polygonal is left). Valid geometries and nulls are
+    returned as they are. User input goes through :func:`repair_geometries` instead, which
+    repairs only what is unambiguous and reports it.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> bowtie = shapely.Polygon([(0, 0), (2, 2), (2, 0), (0, 2)])
+    >>> fixed = valid_polygons([bowtie, shapely.box(0, 0, 1, 1), None])
+    >>> fixed[0].geom_type, bool(shapely.is_valid(fixed[0])), round(fixed[0].area, 6), fixed[2]
+    ('MultiPolygon', True, 2.0, None)
+    """
+    out = np.array(geoms, dtype=object)
+    present = ~pd.isna(out)
+    invalid = np.zeros(len(out), dtype=bool)
+    invalid[present] = ~shapely.is_valid(out[present])
+    for i in np.flatnonzero(invalid):
+        polys = [p for p in shapely.get_parts(shapely.make_valid(out[i])) if p.geom_type in _POLY]
+        out[i] = shapely.union_all(polys) if polys else shapely.MultiPolygon()
+    return out
+
+
 def _polygonal(geom: shapely.Geometry) -> shapely.Geometry | None:
     """The polygon parts of a repair, as a Polygon or MultiPolygon; ``None`` if it has none."""
     parts = [p for p in shapely.get_parts(geom) if p.geom_type in _POLY and not p.is_empty]

@@ -24,7 +24,7 @@ import numpy.typing as npt
 import pandas as pd
 import shapely
 
-from gridplan.data.layers import feature_ids
+from gridplan.data.layers import feature_ids, valid_polygons
 from gridplan.errors import InputError
 from gridplan.geo.plans import dissolve_units
 
@@ -134,10 +134,8 @@ def build_cells(
             rows.append(_row(f"{uid}.{k}", uid, unit, group, kind="cell"))
             geoms.append(cell)
     frame = pd.DataFrame(rows, columns=[c for c in CELL_COLUMNS if c != "area"])
-    shapes = _noded(np.asarray(geoms, dtype=object))
-    invalid = ~shapely.is_valid(shapes)
-    if invalid.any():  # a clipped cell can touch itself by a hair: repair, keep its area
-        shapes[invalid] = [_polygon_part(shapely.make_valid(g)) for g in shapes[invalid]]
+    # a clipped cell can touch itself by a hair: repair it, keeping its area
+    shapes = valid_polygons(_noded(np.asarray(geoms, dtype=object)))
     geoms = list(shapes)
     frame["area"] = shapely.area(shapes)
     return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs=crs), crs=crs)
@@ -215,13 +213,6 @@ def _noded(shapes: npt.NDArray[np.object_]) -> npt.NDArray[np.object_]:
         if len(mine):  # faces outside every cell (holes between blocks) stay out
             out[i] = shapely.union_all(mine)
     return out
-
-
-def _polygon_part(geom: object) -> object:
-    """The polygonal part of a repaired cell (one polygon when it is one)."""
-    polys = [p for p in shapely.get_parts(geom) if shapely.get_type_id(p) in (3, 6)]
-    merged = shapely.union_all(polys) if polys else geom
-    return merged
 
 
 def _row(

@@ -39,7 +39,13 @@ from pyproj import CRS
 from scipy import sparse
 
 from gridplan.data.crs import metric_crs
-from gridplan.data.layers import ARTERIAL_CLASSES, ROAD_CLASSES, feature_ids, parse_counts
+from gridplan.data.layers import (
+    ARTERIAL_CLASSES,
+    ROAD_CLASSES,
+    feature_ids,
+    parse_counts,
+    valid_polygons,
+)
 from gridplan.errors import InputError
 from gridplan.geo.adjacency import DEFAULT_TOLERANCE, build_unit_graph
 from gridplan.geo.blocks import DEFAULT_MIN_AREA, merge_slivers, polygonize_roads
@@ -319,7 +325,7 @@ def _prepare(
     invalid = polys & ~shapely.is_valid(geoms)
     metric_geoms = np.asarray(layer.to_crs(target).geometry.values, dtype=object)
     if invalid.any():  # e.g. self-touching OSM footprints: repair, keep the polygonal part
-        metric_geoms[invalid] = _polygonal(shapely.make_valid(metric_geoms[invalid]))
+        metric_geoms = valid_polygons(metric_geoms)
     out = gpd.GeoDataFrame(
         {
             "feature_id": (
@@ -334,16 +340,6 @@ def _prepare(
         crs=target,
     )
     out.attrs["repaired"] = int(invalid.sum())
-    return out
-
-
-def _polygonal(geoms: npt.NDArray[np.object_]) -> npt.NDArray[np.object_]:
-    """The polygonal part of repaired geometries (make_valid may add lines or points)."""
-    out = geoms.copy()
-    mixed = np.flatnonzero(shapely.get_type_id(geoms) == 7)
-    for i in mixed:
-        parts = shapely.get_parts(geoms[i])
-        out[i] = shapely.union_all(parts[np.isin(shapely.get_type_id(parts), [3, 6])])
     return out
 
 

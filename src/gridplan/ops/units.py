@@ -16,7 +16,7 @@ import pandas as pd
 import shapely
 
 from gridplan.data.crs import metric_crs, to_storage
-from gridplan.data.layers import LayerKind, normalise
+from gridplan.data.layers import LayerKind, normalise, valid_polygons
 from gridplan.data.store.base import Store
 from gridplan.errors import InputError
 from gridplan.geo.cells import build_cells
@@ -177,14 +177,7 @@ def storable(units: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     coordinates, rounded by the reprojection, touch themselves by a hair is repaired (its
     polygonal part), so what ``gridplan units`` stores is a valid input of the next step."""
     wgs = to_storage(units, "units")
-    geoms = np.asarray(wgs.geometry.values, dtype=object)
-    invalid = ~shapely.is_valid(geoms)
-    if not invalid.any():
-        return wgs
-    repaired = shapely.make_valid(geoms[invalid])
-    for i, g in zip(np.flatnonzero(invalid), repaired, strict=True):
-        parts = [p for p in shapely.get_parts(g) if shapely.get_type_id(p) in (3, 6)]
-        geoms[i] = shapely.union_all(parts) if parts else g
+    geoms = valid_polygons(wgs.geometry.values)
     return wgs.set_geometry(gpd.GeoSeries(geoms, index=wgs.index, crs=wgs.crs))
 
 

@@ -12,12 +12,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import shapely
 
 from gridplan.data.crs import STORAGE_CRS, to_storage
-from gridplan.data.layers import FINDING_COLUMNS
+from gridplan.data.layers import FINDING_COLUMNS, valid_polygons
 from gridplan.data.store.records import to_multipolygons
 from gridplan.geo.rules.config import CheckConfig
 from gridplan.geo.rules.engine import check_areas
@@ -143,26 +142,12 @@ def plan_findings(reports: Mapping[str, CheckReport]) -> gpd.GeoDataFrame:
 def _single_parts(geoms: object) -> object:
     """Areas as a store gives them back, one-part MultiPolygons as Polygons: a plan is checked
     the same before it is stored and once loaded, and its findings draw single polygons."""
-    fixed = np.asarray(geoms, dtype=object).copy()
-    present = ~pd.isna(fixed)
-    invalid = np.zeros(len(fixed), dtype=bool)
-    invalid[present] = ~shapely.is_valid(fixed[present])
-    if invalid.any():  # a dissolved area reprojected can cross itself by a hair: repair it
-        fixed[invalid] = shapely.make_valid(fixed[invalid])
-        fixed[invalid] = [_polygonal(g) for g in fixed[invalid]]
-    multi = to_multipolygons(fixed)
+    # a dissolved area reprojected can cross itself by a hair: repair it
+    multi = to_multipolygons(valid_polygons(geoms))  # type: ignore[arg-type]
     single = shapely.get_num_geometries(multi) == 1
     out = multi.copy()
     out[single] = shapely.get_geometry(multi[single], 0)
     return out
-
-
-def _polygonal(geom: object) -> object:
-    """The polygonal part of a repaired geometry."""
-    if shapely.get_type_id(geom) in (3, 6):
-        return geom
-    polys = [p for p in shapely.get_parts(geom) if shapely.get_type_id(p) in (3, 6)]
-    return shapely.union_all(polys) if polys else shapely.MultiPolygon()
 
 
 def _nonempty(frame: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
