@@ -103,6 +103,23 @@ def dissolve_units(
     return out.sort_values("area_id", kind="stable").reset_index(drop=True)
 
 
+def area_texts(areas: pd.DataFrame, column: str) -> dict[str, str]:
+    """``column`` of each area by ``area_id``, as text, areas without a value left out (the
+    names and codes a child plan keeps).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> area_texts(pd.DataFrame({"area_id": ["a", "b"], "code": ["004", None]}), "code")
+    {'a': '004'}
+    """
+    return {
+        str(a): str(v)
+        for a, v in zip(areas["area_id"], areas[column], strict=True)
+        if v is not None and not (isinstance(v, float) and np.isnan(v)) and v is not pd.NA
+    }
+
+
 def plan_from_units(
     units: gpd.GeoDataFrame,
     communities: Sequence[object] | np.ndarray | pd.Series,

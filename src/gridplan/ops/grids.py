@@ -19,7 +19,7 @@ from gridplan.data.store.base import Store
 from gridplan.errors import InputError
 from gridplan.geo.codes import CodeScheme
 from gridplan.geo.grids import GridParams, GridsResult, divide_into_grids
-from gridplan.geo.plans import plan_from_units
+from gridplan.geo.plans import area_texts, plan_from_units
 from gridplan.ops.checks import PlanCheck, check_plan
 from gridplan.ops.files import written_band
 from gridplan.ops.layers import read_check_layers
@@ -187,8 +187,8 @@ def grid_store(
             metrics=metrics,
             source="grids",
             parent_id=parent.plan_id,
-            community_names=_mapping(areas, "name"),
-            community_codes=_mapping(areas, "code"),
+            community_names=area_texts(areas, "name"),
+            community_codes=area_texts(areas, "code"),
             grid_codes={g: g for g in result.grids["grid_code"]},
         )
     else:
@@ -205,14 +205,6 @@ def grid_store(
     checked = check_plan(plan, layers)
     new_id = store.save_plan(plan, checked.findings)
     return GridOutcome(result, plan, checked, new_id)
-
-
-def _mapping(areas: gpd.GeoDataFrame, column: str) -> dict[str, str]:
-    return {
-        str(a): str(v)
-        for a, v in zip(areas["area_id"], areas[column], strict=True)
-        if _text(v) is not None
-    }
 
 
 def _text(value: object) -> str | None:

@@ -12,7 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from gridplan.data.layers import LayerKind
@@ -20,6 +19,7 @@ from gridplan.data.place import require_same_place
 from gridplan.data.readers import read_layer_file
 from gridplan.data.store.base import Store
 from gridplan.errors import InputError
+from gridplan.geo.plans import area_texts
 from gridplan.geo.scenario import Scenario, ScenarioBase, ScenarioResult, run_scenario
 from gridplan.ops.checks import jsonable
 from gridplan.ops.layers import read_check_layers
@@ -87,8 +87,8 @@ def load_base(scenario: Scenario, store: Store) -> ScenarioBase:
             roads=layers.roads,
             compounds=layers.compounds,
             parent_id=plan.plan_id,
-            names=_mapping(areas, "name"),
-            codes=_mapping(areas, "code"),
+            names=area_texts(areas, "name"),
+            codes=area_texts(areas, "code"),
             checks=layers,
         )
     assert spec.units is not None and spec.community_field is not None
@@ -153,14 +153,6 @@ def _require_same_place(store: Store, base: ScenarioBase) -> None:
     if base.roads is not None:
         layers[LayerKind.ROADS] = base.roads
     require_same_place(store, layers, source="the scenario's base files")
-
-
-def _mapping(areas: pd.DataFrame, column: str) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for area_id, value in zip(areas["area_id"], areas[column], strict=True):
-        if value is not None and not (isinstance(value, float) and np.isnan(value)):
-            out[str(area_id)] = str(value)
-    return out
 
 
 def _row(table: pd.DataFrame, community: str) -> dict[str, Any] | None:
