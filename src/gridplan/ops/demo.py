@@ -253,15 +253,14 @@ class DemoRun:
             stored = run_stored_scenario(scenario, store)
             self.scenario_plan_id = stored.plan_id
             comparison = compare_plans(store, self.plan_id, stored.plan_id)
-            after_plan = store.load_plan(stored.plan_id)
         result = stored.result
         after = result.after
         _, lo, hi = scenario.band("community")
         in_band = int(after["households"].between(lo, hi).sum())
         self.diff_path = self.config.out_dir / "scenario-diff.html"
         diff_map = render_diff_map(
-            self.plan,
-            after_plan,
+            comparison.before,
+            comparison.after,
             diff=comparison.diff,
             title=f"{scenario.name}: plan {self.plan_id} → plan {self.scenario_plan_id}",
         )

@@ -245,10 +245,14 @@ class PlanComparison:
         The comparison of their communities (:func:`gridplan.geo.diff.plan_diff`).
     codes
         Per community id in either plan: ``code_before``, ``code_after``.
+    before, after
+        The two plans, as loaded.
     """
 
     diff: PlanDiff
     codes: pd.DataFrame
+    before: Plan
+    after: Plan
 
     def rows(self) -> list[dict[str, Any]]:
         """Per community: households before/after, units and compounds moved in and out,
@@ -313,7 +317,7 @@ def compare_plans(store: Store, before_id: int, after_id: int | None = None) -> 
     codes["code_after"] = codes["area_id"].map(
         dict(zip(ca["area_id"].astype(str), ca["code"], strict=True))
     )
-    return PlanComparison(diff, codes)
+    return PlanComparison(diff, codes, before, after)
 
 
 def plan_findings(store: Store, plan: Plan) -> pd.DataFrame:

@@ -280,9 +280,7 @@ def _draw_diff(
     title: str | None,
 ) -> dict[str, Any]:
     comparison = compare_plans(store, before_id, after_id)
-    diff = comparison.diff
-    before = store.load_plan(before_id)
-    after = store.load_plan(after_id)
+    diff, before, after = comparison.diff, comparison.before, comparison.after
     fmap = render_diff_map(before, after, tiles=tiles, title=title, diff=diff)
     path = save_map(fmap, out)
     counts = diff.areas["change"].value_counts()
