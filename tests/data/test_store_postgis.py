@@ -7,10 +7,12 @@ from collections.abc import Iterator
 
 import pytest
 from alembic import command
+from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, event, text
 
 from gridplan.data.store.base import open_store
-from gridplan.data.store.postgis import PostGISStore
+from gridplan.data.store.postgis import MIGRATIONS, PostGISStore
 from gridplan.data.store.tables import store_tables
 from gridplan.errors import InputError, StoreError
 
@@ -19,6 +21,7 @@ pytestmark = pytest.mark.postgis
 GEOMETRY_TABLES = {
     "outline",
     "roads",
+    "paths",
     "buildings",
     "compounds",
     "facilities",
@@ -27,6 +30,18 @@ GEOMETRY_TABLES = {
     "findings",
 }
 ALL_TABLES = GEOMETRY_TABLES | {"imports", "plans", "assignments", "alembic_version"}
+
+
+def _head() -> str:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    head = ScriptDirectory.from_config(cfg).get_current_head()
+    assert head is not None
+    return head
+
+
+#: The newest shipped revision (0002 added ``paths``).
+HEAD = _head()
 
 
 def _rows(store: PostGISStore, sql: str) -> list[tuple[object, ...]]:
@@ -40,7 +55,7 @@ def test_migration_creates_the_tables_in_the_store_schema(postgis_store: PostGIS
         "SELECT table_name FROM information_schema.tables WHERE table_schema = :schema",
     )
     assert {t[0] for t in tables} == ALL_TABLES
-    assert postgis_store.revision() == "0001"
+    assert postgis_store.revision() == HEAD
 
 
 def test_every_geometry_has_srid_4326_and_a_gist_index(postgis_store: PostGISStore) -> None:
@@ -94,7 +109,7 @@ def test_migration_is_idempotent(postgis_store: PostGISStore) -> None:
     versions = _rows(
         postgis_store, f'SELECT version_num FROM "{postgis_store.schema}".alembic_version'
     )
-    assert versions == [("0001",)]
+    assert versions == [(HEAD,)]
 
 
 def test_downgrade_and_upgrade_again(postgis_store: PostGISStore) -> None:
@@ -107,7 +122,7 @@ def test_downgrade_and_upgrade_again(postgis_store: PostGISStore) -> None:
     assert left == [("alembic_version",)]
     assert postgis_store.revision() is None
     postgis_store.initialise()
-    assert postgis_store.revision() == "0001" and postgis_store.count("units") == 0
+    assert postgis_store.revision() == HEAD and postgis_store.count("units") == 0
 
 
 def test_query_tables_match_the_migration(postgis_store: PostGISStore) -> None:
@@ -140,7 +155,7 @@ def test_open_store_initialises_a_new_schema(postgis_url: str, fresh_schema: str
     store = PostGISStore(postgis_url, schema=fresh_schema)
     assert store.revision() is None
     store.initialise()
-    assert store.revision() == "0001"
+    assert store.revision() == HEAD
     assert store.count("roads") == 0
     store.close()
     plain = postgis_url.replace("postgresql+psycopg://", "postgresql://")
@@ -149,7 +164,7 @@ def test_open_store_initialises_a_new_schema(postgis_url: str, fresh_schema: str
         assert default.url.startswith("postgresql+psycopg://")
     with open_store(f"{postgis_url}?schema={fresh_schema}") as same:
         assert isinstance(same, PostGISStore) and same.schema == fresh_schema
-        assert same.revision() == "0001"
+        assert same.revision() == HEAD
         again = open_store(same.url, initialise=False)
         assert isinstance(again, PostGISStore) and again.schema == fresh_schema
         again.close()
@@ -163,3 +178,18 @@ def test_bad_schema_name_and_unreachable_database() -> None:
         store.initialise()
     assert "secret" not in str(info.value)
     store.close()
+
+
+def test_revision_0002_adds_the_paths_table(postgis_store: PostGISStore) -> None:
+    """Downgrading to 0001 drops ``paths`` only; upgrading again brings it back, empty."""
+    with postgis_store._engine.begin() as conn:
+        command.downgrade(postgis_store._alembic_config(conn), "0001")
+    assert postgis_store.revision() == "0001"
+    names = {t[0] for t in _rows(postgis_store, _TABLES)}
+    assert names == ALL_TABLES - {"paths"}
+    postgis_store.initialise()
+    assert "paths" in {t[0] for t in _rows(postgis_store, _TABLES)}
+    assert postgis_store.count("paths") == 0
+
+
+_TABLES = "SELECT table_name FROM information_schema.tables WHERE table_schema = :schema"

@@ -21,7 +21,7 @@ Every import is checked against the place the store already holds
 
 Kinds
 -----
-``roads``, ``buildings``, ``compounds``, ``facilities``, ``outline``
+``roads``, ``paths``, ``buildings``, ``compounds``, ``facilities``, ``outline``
     One layer of a file (:func:`gridplan.data.readers.read_layer_file`). Buildings get
     estimated households (:mod:`gridplan.data.households`) where the file gives none.
 ``osm``
@@ -66,6 +66,7 @@ class ImportKind(StrEnum):
     """What a file holds (``gridplan import --kind``)."""
 
     ROADS = "roads"
+    PATHS = "paths"
     BUILDINGS = "buildings"
     COMPOUNDS = "compounds"
     FACILITIES = "facilities"

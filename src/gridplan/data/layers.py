@@ -6,6 +6,9 @@ Every layer gridplan works with is a GeoDataFrame with documented columns:
 kind       geometry                     columns
 ========== ============================ =====================================================
 roads      LineString/MultiLineString   ``road_id``, ``road_class``, ``name``
+paths      LineString/MultiLineString   ``path_id``, ``path_class``, ``name`` (walkable ways:
+                                        footways, paths, pedestrian streets, steps and the
+                                        streets people walk along)
 buildings  Polygon/MultiPolygon         ``building_id``, ``levels``, ``use``, ``name``,
                                         ``households`` (estimated)
 compounds  Polygon/MultiPolygon/Point   ``compound_id``, ``name``, ``households``,
@@ -43,6 +46,7 @@ class LayerKind(StrEnum):
     """The kinds of layer a store holds."""
 
     ROADS = "roads"
+    PATHS = "paths"
     BUILDINGS = "buildings"
     COMPOUNDS = "compounds"
     FACILITIES = "facilities"
@@ -88,6 +92,9 @@ class LayerSchema:
 SCHEMAS: dict[LayerKind, LayerSchema] = {
     LayerKind.ROADS: LayerSchema(
         LayerKind.ROADS, "road_id", _LINE, {"road_class": "str", "name": "str"}
+    ),
+    LayerKind.PATHS: LayerSchema(
+        LayerKind.PATHS, "path_id", _LINE, {"path_class": "str", "name": "str"}
     ),
     LayerKind.BUILDINGS: LayerSchema(
         LayerKind.BUILDINGS,

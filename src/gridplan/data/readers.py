@@ -15,6 +15,8 @@ regard to case) among these common names:
 column      input columns tried
 =========== ===================================================================================
 road_class  ``MTFCC`` (TIGER), ``highway`` (OSM), ``fclass`` (Geofabrik shapefiles), ``class``
+path_class  ``highway`` (OSM: ``footway``, ``steps``, …, kept as is), ``fclass``, ``class``,
+            ``type``
 name        ``name``, ``FULLNAME`` (TIGER), ``NAME``, ``NAME10``, ``名称``, ``小区名称``,
             ``社区名称``, ``网格名称``
 households  ``HU100`` (census housing units), ``HOUSEHOLDS``, ``户数``, ``总户数``
@@ -66,6 +68,7 @@ from gridplan.errors import CRSError, InputError, InvalidFeaturesError
 #: Input column names tried for each schema column (case-insensitive), in order.
 FIELD_CANDIDATES: Mapping[str, tuple[str, ...]] = {
     "road_class": ("MTFCC", "highway", "fclass", "class"),
+    "path_class": ("path_class", "highway", "fclass", "class", "type"),
     "name": ("name", "FULLNAME", "NAME10", "名称", "小区名称", "社区名称", "网格名称"),
     "households": ("households", "HU100", "户数", "总户数"),
     "residents": ("residents", "POP100", "TOTPOP", "population", "人口", "常住人口", "实有人口"),

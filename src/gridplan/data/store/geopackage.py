@@ -76,7 +76,7 @@ from gridplan.errors import (
 from gridplan.plan import Plan, PlanInfo
 
 #: Version of the table layout written by :meth:`GeoPackageStore.initialise`.
-STORE_VERSION = "0001"
+STORE_VERSION = "0002"
 _BATCH = 500
 _ERRORS = (OSError, sqlite3.Error, DataSourceError, DataLayerError, FieldError, GeometryError)
 #: errno values of a write refused by permissions or a read-only file system.
@@ -200,6 +200,11 @@ def _create_tables(path: Path) -> None:
             con.execute(
                 "INSERT INTO gridplan_store (key, value) VALUES (?, ?)",
                 ("version", STORE_VERSION),
+            )
+        elif version[0] < STORE_VERSION:
+            # An older store: its missing tables (e.g. ``paths``, 0002) were just created.
+            con.execute(
+                "UPDATE gridplan_store SET value = ? WHERE key = ?", (STORE_VERSION, "version")
             )
 
 

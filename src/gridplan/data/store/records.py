@@ -39,6 +39,7 @@ LAYER_KINDS: tuple[LayerKind, ...] = (
     LayerKind.COMPOUNDS,
     LayerKind.FACILITIES,
     LayerKind.UNITS,
+    LayerKind.PATHS,
 )
 #: Attribute columns of a stored finding that hold numbers (the others are text).
 FINDING_FLOATS: frozenset[str] = frozenset({"value"})
