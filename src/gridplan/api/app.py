@@ -300,6 +300,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        service.start_watching()
         yield
         service.close()
 
@@ -375,3 +376,13 @@ def create_app(
             allow_headers=["Authorization", "Content-Type"],
         )
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app built from ``GRIDPLAN_*`` environment variables alone.
+
+    What each worker process of ``gridplan serve --workers N`` runs (``uvicorn --factory
+    gridplan.api.app:app_from_environment``): the store comes from ``GRIDPLAN_DATABASE_URL``,
+    and each worker opens its own connection to it.
+    """
+    return create_app(Settings())

@@ -1,9 +1,12 @@
 """The state one HTTP app holds: its settings, its store and its cache of immutable plans.
 
 Plans are append-only and never change once stored, so a loaded plan can be kept for as long
-as it is useful. Only "which plan is the latest" can change: :class:`PlanCache` re-asks the
-store at most every ``refresh_seconds`` (one cheap query), and at once after this app stored a
-plan itself.
+as it is useful. Only "which plan is the latest" (and "which import is the latest") can change:
+:class:`PlanCache` re-asks the store at most every ``refresh_seconds`` (one cheap query), and at
+once when the store says it changed — PostGIS through ``LISTEN``/``NOTIFY`` (every write of any
+process notifies the store's channel), the GeoPackage through its change stamp (one ``stat`` of
+the file per answer) — so every worker of ``gridplan serve --workers N`` sees a plan another
+worker or a ``gridplan`` command stored within milliseconds.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import TypeVar
 
 from gridplan.data.store.base import Store, open_store
@@ -57,6 +60,11 @@ class Service:
         self.plans = PlanCache(self, refresh_seconds=refresh_seconds)
         self._import_marker = 0
         self._import_checked = -float("inf")
+        self._stamp: Hashable | None = None
+        self._stop_watch: Callable[[], None] | None = None
+        self._want_watch = False
+        if store is not None:
+            self._stamp = store.change_stamp()
 
     @property
     def store(self) -> Store:
@@ -67,7 +75,36 @@ class Service:
                     store = open_store(self.settings.database_url)
                     self._call_lock = None if _is_postgis(store) else threading.Lock()
                     self._store = store
+                    self._stamp = store.change_stamp()
+                    if self._want_watch:
+                        self._stop_watch = store.watch(self.changed)
         return self._store
+
+    def start_watching(self) -> None:
+        """Listen to the store's change feed (:meth:`Store.watch`) until :meth:`close`; the
+        app does this at startup. Without it, another process's plan is seen within
+        ``refresh_seconds`` (or at once on a store with a change stamp). A store not yet
+        opened is watched from when it is first used."""
+        with self._open_lock:
+            self._want_watch = True
+            if self._stop_watch is None and self._store is not None:
+                self._stop_watch = self._store.watch(self.changed)
+
+    def changed(self, what: str = "") -> None:
+        """Forget "the latest plan" and "the latest import": the store changed (``what``, as
+        :meth:`gridplan.data.store.base.Store.watch` says it)."""
+        self.plans.invalidate()
+        self._import_checked = -float("inf")
+
+    def notice_changes(self) -> None:
+        """Call :meth:`changed` if the store's change stamp moved since the last look (one
+        ``stat`` for a GeoPackage; nothing for a store without a stamp)."""
+        if self._store is None:
+            return
+        stamp = self._store.change_stamp()
+        if stamp is not None and stamp != self._stamp:
+            self._stamp = stamp
+            self.changed("stamp")
 
     def call(self, func: Callable[[Store], T]) -> T:
         """Run ``func(store)``, one call at a time when the store is not thread-safe."""
@@ -81,13 +118,17 @@ class Service:
     def latest_import(self) -> int:
         """The id of the latest import (0 before any), re-read at most every
         ``refresh_seconds``: what the stored layers are as of."""
+        self.notice_changes()
         if time.monotonic() - self._import_checked >= self.refresh_seconds:
             self._import_marker = self.call(lambda s: s.latest_import_id()) or 0
             self._import_checked = time.monotonic()
         return self._import_marker
 
     def close(self) -> None:
-        """Close the store if this service opened it."""
+        """Stop watching the store, and close it if this service opened it."""
+        if self._stop_watch is not None:
+            self._stop_watch()
+            self._stop_watch = None
         if self._owns_store and self._store is not None:
             self._store.close()
             self._store = None
@@ -143,6 +184,7 @@ class PlanCache:
         NotFoundError
             If no plan is stored.
         """
+        self._service.notice_changes()
         if not self.latest_is_fresh():
             self._read_latest()
         if self._latest is None:
@@ -158,6 +200,7 @@ class PlanCache:
         :meth:`invalidate`, and with ``refresh_seconds == 0`` this returns ``None`` and the
         caller reads synchronously.
         """
+        self._service.notice_changes()
         latest = self._latest
         if latest is None or self._checked == -float("inf"):
             return None

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -222,6 +222,26 @@ class Store(ABC):
         NotFoundError
             If there is no such plan.
         """
+
+    def change_stamp(self) -> Hashable | None:
+        """A value that changes whenever any process changes the store, read without a query.
+
+        A service compares it before each answer that depends on "the latest plan" or "the
+        latest import", so a plan stored by another process (another worker of ``gridplan
+        serve --workers N``, a ``gridplan`` command) is seen at once. ``None``: this store
+        cannot tell cheaply; :meth:`watch` (or polling) tells instead.
+        """
+        return None
+
+    def watch(self, changed: Callable[[str], None]) -> Callable[[], None] | None:
+        """Call ``changed(what)`` from a background thread whenever any process stores a plan,
+        an import or findings in this store; return a function that stops watching.
+
+        ``what`` is ``"plan:<id>"``, ``"import:<id>"``, ``"findings:<id>"``, or
+        ``"reconnect"`` after the watch was interrupted (anything may have changed).
+        ``None``: this store has no change feed (see :meth:`change_stamp`).
+        """
+        return None
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""

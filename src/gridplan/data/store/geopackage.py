@@ -267,6 +267,16 @@ class GeoPackageStore(Store):
     def __repr__(self) -> str:
         return f"GeoPackageStore({self.url!r})"
 
+    def change_stamp(self) -> tuple[int, int, int] | None:
+        """The store file's inode, modification time and size: every write replaces the file
+        (a finished temporary copy renamed over it), so any process's write changes the stamp.
+        ``None`` while the file does not exist."""
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return None
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
+
     # ------------------------------------------------------------------ schema
 
     def initialise(self) -> None:

@@ -17,8 +17,10 @@ Examples
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Iterator, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +29,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import psycopg
 import shapely
 from alembic import command
 from alembic.config import Config
@@ -108,6 +111,9 @@ class PostGISStore(Store):
         self._shown = own.render_as_string(hide_password=True)
         self._engine: Engine = create_engine(parsed, pool_pre_ping=True)
         self._t: StoreTables = store_tables(chosen)
+        self._libpq = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+        #: The NOTIFY channel writes to this store announce themselves on (see :meth:`watch`).
+        self.channel = f"gridplan_{chosen}"[:63]
 
     def __repr__(self) -> str:
         return f"PostGISStore({self._shown!r})"
@@ -162,6 +168,50 @@ class PostGISStore(Store):
         """Release pooled connections."""
         self._engine.dispose()
 
+    def watch(self, changed: Callable[[str], None]) -> Callable[[], None]:
+        """``LISTEN`` on :attr:`channel` in a background thread: every import, plan and
+        findings write of any process notifies it when its transaction commits.
+
+        If the listening connection drops, it reconnects (every second) and calls
+        ``changed("reconnect")``, since notifications sent meanwhile are lost.
+        """
+        stop = threading.Event()
+        thread = threading.Thread(
+            target=self._listen, args=(changed, stop), name="gridplan-listen", daemon=True
+        )
+        thread.start()
+
+        def stop_watching() -> None:
+            stop.set()
+            thread.join(timeout=5)
+
+        return stop_watching
+
+    def _listen(self, changed: Callable[[str], None], stop: threading.Event) -> None:
+        first = True
+        while not stop.is_set():
+            try:
+                with psycopg.connect(self._libpq, autocommit=True, connect_timeout=5) as conn:
+                    conn.execute(f'LISTEN "{self.channel}"')
+                    if not first:
+                        changed("reconnect")
+                    first = False
+                    while not stop.is_set():
+                        for note in conn.notifies(timeout=0.5):
+                            changed(note.payload)
+            except psycopg.Error as exc:
+                if stop.is_set():
+                    return
+                _log.warning("change feed of %s interrupted: %s", self._shown, exc)
+                first = False
+                stop.wait(1.0)
+
+    def _notify(self, conn: Connection, what: str) -> None:
+        """Announce ``what`` on :attr:`channel` when ``conn``'s transaction commits."""
+        conn.execute(
+            text("SELECT pg_notify(:channel, :what)"), {"channel": self.channel, "what": what}
+        )
+
     # ------------------------------------------------------------------ layers
 
     def import_layers(
@@ -194,6 +244,7 @@ class PostGISStore(Store):
                 if replace:
                     conn.execute(delete(self._t.layers[kind]))
                 self._write_layer(conn, kind, frame, import_id)
+            self._notify(conn, f"import:{import_id}")
         return ImportResult(int(import_id), loaded, tuple(skipped), source, now)
 
     def _reject_existing(self, conn: Connection, kind: LayerKind, frame: pd.DataFrame) -> None:
@@ -295,6 +346,7 @@ class PostGISStore(Store):
                 row.update(plan_id=plan_id, seq=seq, geometry=geom)
             _insert(conn, t.areas, rows)
             self._write_findings(conn, plan_id, found)
+            self._notify(conn, f"plan:{plan_id}")
         return plan_id
 
     def list_plans(self) -> list[PlanInfo]:
@@ -367,6 +419,7 @@ class PostGISStore(Store):
             self._require_plan(conn, plan_id)
             conn.execute(delete(self._t.findings).where(self._t.findings.c.plan_id == plan_id))
             self._write_findings(conn, plan_id, found)
+            self._notify(conn, f"findings:{plan_id}")
 
     def read_findings(self, plan_id: int) -> gpd.GeoDataFrame:
         f = self._t.findings
@@ -452,6 +505,8 @@ class PostGISStore(Store):
                 f"cannot {action} in {self._shown} (schema {self.schema}): {_reason(exc)}"
             ) from exc
 
+
+_log = logging.getLogger("gridplan.store")
 
 #: SQLSTATEs: lock_not_available; read_only_sql_transaction and insufficient_privilege.
 _LOCK_NOT_AVAILABLE = "55P03"
