@@ -90,7 +90,13 @@ def test_pbf_is_osm_and_households_are_reported(tmp_path: Path, helsinki_pbf: Pa
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["kind"] == "osm"
-    assert data["loaded"] == {"roads": 867, "buildings": 474, "compounds": 22, "facilities": 6}
+    assert data["loaded"] == {
+        "roads": 867,
+        "paths": 2321,
+        "buildings": 474,
+        "compounds": 22,
+        "facilities": 6,
+    }
     assert len(data["skipped"]) == 15
     assert {"layer", "feature", "reason"} == set(data["skipped"][0])
     assert data["households"]["buildings"] == 474

