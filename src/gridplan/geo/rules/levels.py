@@ -108,10 +108,7 @@ def check_plan_levels(
         areas = plan.areas_at(level)
         if areas.empty:
             continue
-        areas = to_storage(areas, f"plan {plan.name!r} {level.value} areas")
-        areas = areas.set_geometry(
-            gpd.GeoSeries(_single_parts(areas.geometry.values), index=areas.index, crs=STORAGE_CRS)
-        )
+        areas = stored_areas(areas, f"plan {plan.name!r} {level.value} areas")
         reports[level.value] = check_areas(
             areas,
             level=level,
@@ -120,6 +117,16 @@ def check_plan_levels(
             **context,
         )
     return reports
+
+
+def stored_areas(areas: gpd.GeoDataFrame, source: str = "areas") -> gpd.GeoDataFrame:
+    """Areas as a store keeps them and a check sees them: EPSG:4326, repaired, one-part
+    MultiPolygons as Polygons (what :func:`check_plan_levels` checks; an incremental check of
+    an edit prepares its areas with it too, so both see the same geometry)."""
+    areas = to_storage(areas, source)
+    return areas.set_geometry(
+        gpd.GeoSeries(_single_parts(areas.geometry.values), index=areas.index, crs=STORAGE_CRS)
+    )
 
 
 def plan_findings(reports: Mapping[str, CheckReport]) -> gpd.GeoDataFrame:
@@ -154,4 +161,4 @@ def _nonempty(frame: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
     return frame if frame is not None and len(frame) else None
 
 
-__all__ = ["CheckLayers", "check_plan_levels", "plan_findings"]
+__all__ = ["CheckLayers", "check_plan_levels", "plan_findings", "stored_areas"]
