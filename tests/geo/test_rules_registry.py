@@ -50,6 +50,7 @@ BUILT_IN = (
     "compound.split",
     "compound.unassigned",
     "compound.override_violated",
+    "reach.outside",
 )
 
 SCRATCH_STYLE = {"color": "#123456", "weight": 7, "fill": False, "dashArray": "1 9"}

@@ -19,17 +19,30 @@ def read_layers(
 
 
 def read_check_layers(store: Store) -> CheckLayers:
-    """The store's roads, compounds, outline and units (``None`` for an empty layer): what a
-    stored plan is checked against, by every adapter (``gridplan check --db``,
-    ``GET /plans/{id}/checks``, the map, the demo, a scenario before its plan is stored)."""
+    """The store's roads, compounds, outline and units, and the facilities, paths and
+    buildings of the walking reach (``None`` for an empty layer): what a stored plan is
+    checked against, by every adapter (``gridplan check --db``, ``GET /plans/{id}/checks``,
+    the map, the demo, a scenario before its plan is stored)."""
     got = read_layers(
-        store, (LayerKind.ROADS, LayerKind.COMPOUNDS, LayerKind.OUTLINE, LayerKind.UNITS)
+        store,
+        (
+            LayerKind.ROADS,
+            LayerKind.COMPOUNDS,
+            LayerKind.OUTLINE,
+            LayerKind.UNITS,
+            LayerKind.FACILITIES,
+            LayerKind.PATHS,
+            LayerKind.BUILDINGS,
+        ),
     )
     return CheckLayers(
         roads=got[LayerKind.ROADS],
         compounds=got[LayerKind.COMPOUNDS],
         outline=got[LayerKind.OUTLINE],
         units=got[LayerKind.UNITS],
+        facilities=got[LayerKind.FACILITIES],
+        paths=got[LayerKind.PATHS],
+        buildings=got[LayerKind.BUILDINGS],
     )
 
 

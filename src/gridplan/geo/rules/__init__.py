@@ -9,7 +9,15 @@ add one): each rule module registers its rules when imported, and this package i
 rule module below.
 """
 
-from gridplan.geo.rules import compounds, coverage, enclave, overrides, roads, size  # noqa: F401
+from gridplan.geo.rules import (  # noqa: F401
+    compounds,
+    coverage,
+    enclave,
+    overrides,
+    reach,
+    roads,
+    size,
+)
 from gridplan.geo.rules.config import DEFAULT_BANDS, RULES, CheckConfig
 from gridplan.geo.rules.engine import check_areas
 from gridplan.geo.rules.levels import CheckLayers, check_plan_levels, plan_findings

@@ -109,6 +109,14 @@ class CheckConfig:
         is measured in pieces at most this long (default 2 m).
     compound_min_share
         A compound counts as split only when each side holds at least this share of it.
+    reach_minutes
+        Minutes of walk to a community's own service centre that rule ``reach.outside``
+        measures (default 10: the 10-minute service circle).
+    walking_speed
+        Metres per minute (default 50: GB 50180-2018's 10-minute circle is 500 m).
+    reach_target_share
+        The share of a community's households that must live within ``reach_minutes`` of its
+        service centre (default 1.0: every household).
     severities
         Severity per rule id (default: each registered rule's own); a rule left out has its
         registered severity.
@@ -125,6 +133,9 @@ class CheckConfig:
     sliver_width: float = 1.0
     sample_step: float = 2.0
     compound_min_share: float = 0.01
+    reach_minutes: float = 10.0
+    walking_speed: float = 50.0
+    reach_target_share: float = 1.0
     severities: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_SEVERITIES))
 
     def __post_init__(self) -> None:
@@ -140,6 +151,17 @@ class CheckConfig:
             raise InputError("road_max_angle must be in (0, 90] degrees")
         if not 0 <= self.compound_min_share < 0.5:
             raise InputError("compound_min_share must be in [0, 0.5)")
+        for name in ("reach_minutes", "walking_speed"):
+            value = getattr(self, name)
+            if not (value > 0 and value != float("inf")):
+                raise InputError(f"{name} must be a positive number")
+        if not 0 <= self.reach_target_share <= 1:
+            raise InputError("reach_target_share must be in [0, 1]")
+
+    @property
+    def reach_metres(self) -> float:
+        """The walking distance rule ``reach.outside`` measures: minutes × speed."""
+        return self.reach_minutes * self.walking_speed
 
     def band(self, level: Level | str) -> tuple[float, float]:
         """The band of ``level`` in :attr:`measure`.

@@ -58,6 +58,8 @@ class CheckContext:
     areas
         The areas layer, normalised: the schema's columns, then every other column the
         areas came with (a rule may read a count of its own, e.g. ``volunteers``).
+    facilities, paths, buildings
+        The optional layers of the walking reach, normalised (``None`` when not given).
     """
 
     level: str
@@ -79,6 +81,9 @@ class CheckContext:
     units: gpd.GeoDataFrame | None
     coverage_valid: bool
     areas: gpd.GeoDataFrame
+    facilities: gpd.GeoDataFrame | None = None
+    paths: gpd.GeoDataFrame | None = None
+    buildings: gpd.GeoDataFrame | None = None
 
     @property
     def n(self) -> int:
@@ -95,6 +100,9 @@ def build_context(
     outline: gpd.GeoDataFrame | None,
     units: gpd.GeoDataFrame | None,
     config: CheckConfig,
+    facilities: gpd.GeoDataFrame | None = None,
+    paths: gpd.GeoDataFrame | None = None,
+    buildings: gpd.GeoDataFrame | None = None,
 ) -> CheckContext:
     """Validate and project the inputs of a check.
 
@@ -152,6 +160,14 @@ def build_context(
         else None
     )
     unit_layer = _layer(LayerKind.UNITS, units, "units").to_crs(crs) if units is not None else None
+    reach_layers = {
+        name: _layer(kind, frame, name).to_crs(crs) if frame is not None else None
+        for name, kind, frame in (
+            ("facilities", LayerKind.FACILITIES, facilities),
+            ("paths", LayerKind.PATHS, paths),
+            ("buildings", LayerKind.BUILDINGS, buildings),
+        )
+    }
     return CheckContext(
         level=lvl,
         crs=crs,
@@ -172,6 +188,7 @@ def build_context(
         units=unit_layer,
         coverage_valid=coverage_valid,
         areas=area_layer,
+        **reach_layers,
     )
 
 

@@ -32,6 +32,9 @@ def check_areas(
     units: gpd.GeoDataFrame | None = None,
     config: CheckConfig | None = None,
     overrides: pd.DataFrame | None = None,
+    facilities: gpd.GeoDataFrame | None = None,
+    paths: gpd.GeoDataFrame | None = None,
+    buildings: gpd.GeoDataFrame | None = None,
 ) -> CheckReport:
     """Check community (or grid) polygons against every registered rule.
 
@@ -59,6 +62,10 @@ def check_areas(
         ``community``; e.g. :func:`gridplan.data.reference.load_overrides`): rule
         ``compound.override_violated``. Overrides naming a compound or community that is not
         in the data are listed in the report's notes.
+    facilities, paths, buildings
+        Service facilities (``kind``), walkable ways and buildings with households: rule
+        ``reach.outside`` (walking reach of each community's service centre, on the paths,
+        else the roads; households located at buildings, else compounds, else units).
 
     Returns
     -------
@@ -92,6 +99,9 @@ def check_areas(
         outline=outline,
         units=units,
         config=cfg,
+        facilities=facilities,
+        paths=paths,
+        buildings=buildings,
     )
     context = RuleContext(inputs, cfg, overrides)
     band = cfg.band(inputs.level) if context.measure_values is not None else None

@@ -38,12 +38,18 @@ class CheckLayers:
         The subdistrict outline (gaps); default: the union of the plan's areas.
     units
         Units with households (households of detached parts).
+    facilities, paths, buildings
+        Service facilities, walkable ways and buildings with households: the walking reach
+        of each community's service centre (rule ``reach.outside``).
     """
 
     roads: gpd.GeoDataFrame | None = None
     compounds: gpd.GeoDataFrame | None = None
     outline: gpd.GeoDataFrame | None = None
     units: gpd.GeoDataFrame | None = None
+    facilities: gpd.GeoDataFrame | None = None
+    paths: gpd.GeoDataFrame | None = None
+    buildings: gpd.GeoDataFrame | None = None
 
 
 def check_plan_levels(
@@ -102,6 +108,9 @@ def check_plan_levels(
         "compounds": _nonempty(given.compounds),
         "outline": _nonempty(given.outline),
         "units": _nonempty(given.units),
+        "facilities": _nonempty(given.facilities),
+        "paths": _nonempty(given.paths),
+        "buildings": _nonempty(given.buildings),
     }
     reports: dict[str, CheckReport] = {}
     for level in levels:
