@@ -143,7 +143,8 @@ def test_redistrict_fixes_an_undersized_community() -> None:
 def test_regrid_codes_grids_in_reading_order() -> None:
     r = run_scenario(_scenario([{"action": "regrid", "communities": ["A"]}]), _base())
     grids = r.plan.areas_at("grid")
-    assert sorted(grids["area_id"]) == ["A-001", "A-002"]
+    # grids are named by their codes: community A's code (001, the westmost) + a sequence
+    assert sorted(grids["area_id"]) == sorted(grids["code"]) == ["001-001", "001-002"]
     assert (grids["households"] == 200).all()
     assert set(grids["parent_id"]) == {"A"}
 
@@ -154,7 +155,7 @@ def test_grids_that_span_communities_are_cleared() -> None:
         _base(with_grids=True),
     )
     grid = r.plan.assignments.set_index("unit_id")["grid_id"]
-    assert grid["u2"] is None and grid["u0"] == "A-1"
+    assert grid["u2"] is None and grid["u0"] == "001-001"
 
 
 @pytest.mark.parametrize(

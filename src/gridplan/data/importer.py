@@ -36,7 +36,7 @@ Kinds
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -442,8 +442,12 @@ def store_prepared(
     skip_invalid: bool = False,
     replace: bool = False,
     level: Level | str = Level.COMMUNITY,
+    code: Callable[[Store, Plan], Plan] | None = None,
 ) -> FileImportResult:
     """Store what :func:`prepare_import` read, all or nothing (see :func:`import_file`).
+
+    ``code`` codes a drawn plan (areas) before it is stored: the application layer passes
+    :func:`gridplan.ops.codes.code_drawn`, which keeps the file's codes and fills in the rest.
 
     Raises
     ------
@@ -459,7 +463,7 @@ def store_prepared(
         if replace:
             raise InputError("--replace does not apply to areas: every import is a new plan")
         require_same_place(store, prepared.layers, source=prepared.source)
-        return _import_areas(store, prepared, Level(level))
+        return _import_areas(store, prepared, Level(level), code)
     layers = {lk: gdf for lk, gdf in prepared.layers.items() if len(gdf) or replace}
     if not any(len(gdf) for gdf in layers.values()):
         raise InputError(f"{prepared.source}: no valid features to import")
@@ -528,7 +532,12 @@ def areas_plan(
     )
 
 
-def _import_areas(store: Store, prepared: PreparedImport, level: Level) -> FileImportResult:
+def _import_areas(
+    store: Store,
+    prepared: PreparedImport,
+    level: Level,
+    code: Callable[[Store, Plan], Plan] | None = None,
+) -> FileImportResult:
     areas = prepared.layers[LayerKind.AREAS]
     if not len(areas):
         raise InputError(f"{prepared.source}: no valid areas to import")
@@ -541,6 +550,8 @@ def _import_areas(store: Store, prepared: PreparedImport, level: Level) -> FileI
         skipped=skipped,
         repaired=prepared.repaired,
     )
+    if code is not None:
+        plan = code(store, plan)
     plan_id = store.save_plan(plan)
     return FileImportResult(
         source=prepared.source,

@@ -93,6 +93,12 @@ class PlanDiff:
         Whether unit households were known.
     before_id, after_id
         The plans' ids (``None`` for polygons or unsaved plans).
+    codes
+        Per level and code in either plan (:func:`code_changes`): ``level``, ``code``,
+        ``status`` (``kept`` | ``changed`` | ``new`` | ``retired``), ``area_before``,
+        ``area_after``, ``households_before``, ``households_after``. When both plans code
+        their communities, a unit moved only if its community *code* changed: a community
+        that is only renamed (a new id, the same code) moves nobody.
     """
 
     areas: pd.DataFrame
@@ -103,6 +109,7 @@ class PlanDiff:
     units_known: bool = False
     before_id: int | None = None
     after_id: int | None = None
+    codes: pd.DataFrame | None = None
 
     @property
     def units_moved(self) -> int:
@@ -129,7 +136,8 @@ class PlanDiff:
         "units", "households"}], "compounds_moved": [{"compound_id", "name", "households",
         "from_community", "to_community"}], "communities": [{"community_id", "name",
         "in_before", "in_after", "households_before", "households_after", "change",
-        "status"}]}``; communities ordered by id.
+        "status"}], "codes": {"<level>": {"kept", "changed", "new", "retired"}}}`` (lists
+        of codes); communities ordered by id.
         """
         moves = [
             {
@@ -169,6 +177,7 @@ class PlanDiff:
         return {
             "from_plan": self.before_id,
             "to_plan": self.after_id,
+            "codes": _code_lists(self.codes),
             "unit_basis": self.unit_basis,
             "units_moved": self.units_moved,
             "households_moved": self.households_moved if self.units_known else None,
@@ -226,22 +235,164 @@ def plan_diff(
     new = _communities(after)
     crs = metric_crs(_raw_communities(after), "after communities")
     areas = _area_changes(old.to_crs(crs), new.to_crs(crs), min_area_m2)
-    moved = _unit_moves(before, after, units)
+    codes = None
+    by_code: tuple[dict[str, str], dict[str, str]] | None = None
+    if isinstance(before, Plan) and isinstance(after, Plan):
+        codes = code_changes(before, after, units)
+        code_a, code_b = _community_codes(before), _community_codes(after)
+        if code_a and code_b:  # both coded: only a change of code moves households
+            by_code = (code_a, code_b)
+    moved = _unit_moves(before, after, units, by_code)
     if moved is None:
         moved = _territory_moves(old.to_crs(crs), new.to_crs(crs), min_area_m2)
     known = units is not None and not units.empty
     a, basis_a = _membership(before, old, units)
     b, basis_b = _membership(after, new, units)
+    unit_moves = _unit_table(a, b, units if known else None, by_code)
     return PlanDiff(
+        codes=codes,
         areas=areas,
         moved=moved,
         compounds=_compound_moves(compounds, old, new),
-        unit_moves=_unit_table(a, b, units if known else None),
+        unit_moves=unit_moves,
         unit_basis=basis_a if basis_a == basis_b else f"{basis_a}/{basis_b}",
         units_known=known,
         before_id=before.plan_id if isinstance(before, Plan) else None,
         after_id=after.plan_id if isinstance(after, Plan) else None,
     )
+
+
+def code_changes(before: Plan, after: Plan, units: gpd.GeoDataFrame | None = None) -> pd.DataFrame:
+    """What happened to each code from ``before`` to ``after``, per level.
+
+    A code in both plans is ``kept`` when its area holds the same units (for drawn plans:
+    the same polygon, to a square metre) and ``changed`` otherwise; a code only in ``after``
+    is ``new``, one only in ``before`` ``retired``.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, pandas as pd
+    >>> from shapely import box
+    >>> def plan(ids, codes, assign):
+    ...     areas = gpd.GeoDataFrame({"level": "community", "area_id": ids, "name": ids,
+    ...         "code": codes, "parent_id": None, "households": 1.0, "residents": 1.0},
+    ...         geometry=[box(i, 0, i + 1, 1) for i in range(len(ids))], crs=32650)
+    ...     rows = pd.DataFrame({"unit_id": ["u1", "u2", "u3"], "community_id": assign,
+    ...         "grid_id": None})
+    ...     return Plan("p", rows, areas)
+    >>> a = plan(["A", "B"], ["001", "002"], ["A", "A", "B"])
+    >>> b = plan(["X", "B"], ["001", "003"], ["X", "X", "B"])  # A renamed X; B recoded
+    >>> code_changes(a, b).set_index("code")["status"].to_dict()
+    {'001': 'kept', '002': 'retired', '003': 'new'}
+    """
+    rows = []
+    hh = _unit_households(units)
+    for level in (Level.COMMUNITY, Level.GRID):
+        old, new = before.areas_at(level), after.areas_at(level)
+        old_c, new_c = _codes(old), _codes(new)
+        if not old_c and not new_c:
+            continue
+        column = "community_id" if level is Level.COMMUNITY else "grid_id"
+        sets_a = _sets(before, column)
+        sets_b = _sets(after, column)
+        by_code_a = {c: a for a, c in old_c.items()}
+        by_code_b = {c: a for a, c in new_c.items()}
+        geom_a = dict(zip(old["area_id"].astype(str), old.geometry.values, strict=True))
+        geom_b = dict(zip(new["area_id"].astype(str), new.geometry.values, strict=True))
+        for code in sorted(set(by_code_a) | set(by_code_b)):
+            area_a, area_b = by_code_a.get(code), by_code_b.get(code)
+            if area_a is None:
+                status = "new"
+            elif area_b is None:
+                status = "retired"
+            elif sets_a and sets_b:
+                status = "kept" if sets_a.get(area_a) == sets_b.get(area_b) else "changed"
+            else:
+                status = "kept" if _same_shape(geom_a[area_a], geom_b[area_b]) else "changed"
+            rows.append(
+                {
+                    "level": level.value,
+                    "code": code,
+                    "status": status,
+                    "area_before": area_a,
+                    "area_after": area_b,
+                    "households_before": _total(sets_a.get(area_a or ""), hh),
+                    "households_after": _total(sets_b.get(area_b or ""), hh),
+                }
+            )
+    cols = [
+        "level",
+        "code",
+        "status",
+        "area_before",
+        "area_after",
+        "households_before",
+        "households_after",
+    ]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def _codes(areas: pd.DataFrame) -> dict[str, str]:
+    return {
+        str(a): str(c)
+        for a, c in zip(areas["area_id"], areas["code"], strict=True)
+        if _text(c) is not None and str(c) != ""
+    }
+
+
+def _community_codes(plan: Plan) -> dict[str, str]:
+    return _codes(plan.areas_at(Level.COMMUNITY))
+
+
+def _sets(plan: Plan, column: str) -> dict[str, frozenset[str]]:
+    if plan.assignments.empty:
+        return {}
+    frame = plan.assignments[["unit_id", column]].dropna(subset=[column])
+    return {
+        str(a): frozenset(g.astype(str))
+        for a, g in frame.groupby(frame[column].astype(str))["unit_id"]
+    }
+
+
+def _unit_households(units: gpd.GeoDataFrame | None) -> dict[str, float] | None:
+    if units is None or units.empty:
+        return None
+    values = pd.to_numeric(units["households"], errors="coerce").fillna(0.0)
+    return dict(zip(units["unit_id"].astype(str), values.astype(float), strict=True))
+
+
+def _total(units: frozenset[str] | None, hh: dict[str, float] | None) -> float | None:
+    if units is None or hh is None:
+        return None
+    return float(sum(hh.get(u, 0.0) for u in units))
+
+
+def _same_shape(a: object, b: object) -> bool:
+    if a is None or b is None:
+        return a is b
+    return bool(shapely.equals_exact(a, b, 1e-9) or shapely.symmetric_difference(a, b).area < 1e-12)
+
+
+def _code_differs(
+    was: pd.Series, now: pd.Series, by_code: tuple[dict[str, str], dict[str, str]]
+) -> np.ndarray:
+    """Whether each unit's community code changed (ids without a code compare as ids)."""
+    before, after = by_code
+    a = [before.get(str(x), f"id:{x}") if _text(x) is not None else None for x in was]
+    b = [after.get(str(x), f"id:{x}") if _text(x) is not None else None for x in now]
+    return np.array([x != y for x, y in zip(a, b, strict=True)], dtype=bool)
+
+
+def _code_lists(codes: pd.DataFrame | None) -> dict[str, dict[str, list[str]]]:
+    if codes is None:
+        return {}
+    out: dict[str, dict[str, list[str]]] = {}
+    for level, rows in codes.groupby("level", sort=False):
+        out[str(level)] = {
+            status: sorted(rows.loc[rows["status"] == status, "code"].astype(str))
+            for status in ("kept", "changed", "new", "retired")
+        }
+    return out
 
 
 def _raw_communities(side: Side) -> gpd.GeoDataFrame:
@@ -270,12 +421,21 @@ def _membership(
     )
 
 
-def _unit_table(a: pd.DataFrame, b: pd.DataFrame, units: gpd.GeoDataFrame | None) -> pd.DataFrame:
+def _unit_table(
+    a: pd.DataFrame,
+    b: pd.DataFrame,
+    units: gpd.GeoDataFrame | None,
+    by_code: tuple[dict[str, str], dict[str, str]] | None = None,
+) -> pd.DataFrame:
     cols = ["from_id", "to_id", "units", "households"]
     joined = a.rename(columns={"community_id": "from_id"}).merge(
         b.rename(columns={"community_id": "to_id"}), on="unit_id", how="outer"
     )
-    moved = joined[joined["from_id"].astype(object).ne(joined["to_id"].astype(object))].copy()
+    if by_code is not None:
+        differs = _code_differs(joined["from_id"], joined["to_id"], by_code)
+    else:
+        differs = joined["from_id"].astype(object).ne(joined["to_id"].astype(object)).to_numpy()
+    moved = joined[differs].copy()
     moved = moved[~(moved["from_id"].isna() & moved["to_id"].isna())]
     if moved.empty:
         return pd.DataFrame({c: [] for c in cols})
@@ -358,7 +518,10 @@ def _territory_moves(
 
 
 def _unit_moves(
-    before: Side, after: Side, units: gpd.GeoDataFrame | None
+    before: Side,
+    after: Side,
+    units: gpd.GeoDataFrame | None,
+    by_code: tuple[dict[str, str], dict[str, str]] | None = None,
 ) -> gpd.GeoDataFrame | None:
     if units is None or not (isinstance(before, Plan) and isinstance(after, Plan)):
         return None
@@ -367,7 +530,10 @@ def _unit_moves(
     a = before.assignments[["unit_id", "community_id"]].rename(columns={"community_id": "from_id"})
     b = after.assignments[["unit_id", "community_id"]].rename(columns={"community_id": "to_id"})
     both = a.merge(b, on="unit_id", how="inner")
-    both = both[both["from_id"].astype(str) != both["to_id"].astype(str)]
+    if by_code is not None:
+        both = both[_code_differs(both["from_id"], both["to_id"], by_code)]
+    else:
+        both = both[both["from_id"].astype(str) != both["to_id"].astype(str)]
     u = to_storage(units, "units")[["unit_id", "households", "geometry"]].copy()
     u["unit_id"] = u["unit_id"].astype(str)
     both = both.assign(unit_id=both["unit_id"].astype(str))
@@ -430,4 +596,4 @@ def _number(value: object) -> float | None:
     return f if math.isfinite(f) else None
 
 
-__all__ = ["PlanDiff", "Side", "areas_holding", "plan_diff"]
+__all__ = ["PlanDiff", "Side", "areas_holding", "code_changes", "plan_diff"]

@@ -21,6 +21,7 @@ from gridplan.geo.codes import CodeScheme
 from gridplan.geo.grids import GridParams, GridsResult, divide_into_grids
 from gridplan.geo.plans import area_texts, plan_from_units
 from gridplan.ops.checks import PlanCheck, check_plan
+from gridplan.ops.codes import coded_plan
 from gridplan.ops.files import written_band
 from gridplan.ops.layers import read_check_layers
 from gridplan.plan import Level, Plan
@@ -202,9 +203,33 @@ def grid_store(
             parent_id=parent.plan_id,
             source="grids",
         )
+    plan = coded_plan(store, plan, parent=parent, scheme=scheme)
     checked = check_plan(plan, layers)
     new_id = store.save_plan(plan, checked.findings)
-    return GridOutcome(result, plan, checked, new_id)
+    return GridOutcome(_recoded(result, plan), plan, checked, new_id)
+
+
+def _recoded(result: GridsResult, plan: Plan) -> GridsResult:
+    """``result`` with the grid codes the plan was given (:func:`~gridplan.ops.codes.coded_plan`
+    keeps a parent's code where the engine numbered a grid afresh)."""
+    if result.assignments.empty or plan.assignments.empty:
+        return result
+    final = dict(
+        zip(plan.assignments["unit_id"].astype(str), plan.assignments["grid_id"], strict=True)
+    )
+    code_of: dict[str, str] = {}
+    for unit, grid in zip(
+        result.assignments["unit_id"].astype(str), result.assignments["grid_id"], strict=True
+    ):
+        if grid is not None and final.get(unit) is not None:
+            code_of.setdefault(str(grid), str(final[unit]))
+    grids = result.grids.copy()
+    grids["grid_code"] = [code_of.get(str(g), str(g)) for g in grids["grid_code"]]
+    assignments = result.assignments.copy()
+    assignments["grid_id"] = [
+        None if g is None else code_of.get(str(g), str(g)) for g in assignments["grid_id"]
+    ]
+    return replace(result, grids=grids, assignments=assignments)
 
 
 def _text(value: object) -> str | None:

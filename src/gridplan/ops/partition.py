@@ -24,6 +24,7 @@ from gridplan.geo.codes import reading_order
 from gridplan.geo.partition import PartitionResult, partition_graph
 from gridplan.geo.plans import plan_from_units
 from gridplan.ops.checks import PlanCheck, check_plan
+from gridplan.ops.codes import coded_plan
 from gridplan.ops.layers import read_check_layers
 from gridplan.plan import Level, Plan
 
@@ -299,11 +300,20 @@ def partition_store(
     )
     if outcome.plan is None:
         return outcome
-    checked = check_plan(outcome.plan, layers)
-    plan_id = store.save_plan(outcome.plan, checked.findings)
-    return PartitionOutcome(
-        outcome.result, outcome.units, outcome.plan, checked, plan_id, outcome.notes
-    )
+    plan = coded_plan(store, outcome.plan)  # the baseline's codes kept, retired ones not reused
+    codes = _codes_by_id(plan)
+    out = outcome.units.copy()
+    out["community_code"] = [
+        None if c is None else codes.get(str(c)) for c in out["community_id"].to_numpy()
+    ]
+    checked = check_plan(plan, layers)
+    plan_id = store.save_plan(plan, checked.findings)
+    return PartitionOutcome(outcome.result, out, plan, checked, plan_id, outcome.notes)
+
+
+def _codes_by_id(plan: Plan) -> dict[str, str]:
+    areas = plan.areas_at(Level.COMMUNITY)
+    return {str(a): str(c) for a, c in zip(areas["area_id"], areas["code"], strict=True) if c}
 
 
 def _nodes(

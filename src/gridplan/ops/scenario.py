@@ -22,6 +22,7 @@ from gridplan.errors import InputError
 from gridplan.geo.plans import area_texts
 from gridplan.geo.scenario import Scenario, ScenarioBase, ScenarioResult, run_scenario
 from gridplan.ops.checks import jsonable
+from gridplan.ops.codes import code_history
 from gridplan.ops.layers import read_check_layers
 from gridplan.plan import Level
 
@@ -90,6 +91,8 @@ def load_base(scenario: Scenario, store: Store) -> ScenarioBase:
             names=area_texts(areas, "name"),
             codes=area_texts(areas, "code"),
             checks=layers,
+            plan=plan,
+            history=code_history(store),
         )
     assert spec.units is not None and spec.community_field is not None
     fields: dict[str, str] = {}
@@ -114,6 +117,7 @@ def load_base(scenario: Scenario, store: Store) -> ScenarioBase:
         else None
     )
     return ScenarioBase(
+        history=code_history(store),
         units=units,
         communities=units[spec.community_field].to_numpy(dtype=object),
         grids=units[spec.grid_field].to_numpy(dtype=object) if spec.grid_field else None,

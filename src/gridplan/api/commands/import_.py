@@ -31,6 +31,7 @@ from gridplan.data.importer import (
 )
 from gridplan.data.store.base import open_store
 from gridplan.errors import InputError
+from gridplan.ops.codes import code_drawn
 from gridplan.ops.files import area_layer
 from gridplan.plan import Level
 
@@ -176,7 +177,12 @@ def import_command(
         prepared.require_valid(skip_invalid)
         with open_store(url) as store:
             result = store_prepared(
-                store, prepared, skip_invalid=skip_invalid, replace=replace, level=level
+                store,
+                prepared,
+                skip_invalid=skip_invalid,
+                replace=replace,
+                level=level,
+                code=code_drawn,
             )
     if fmt is OutputFormat.JSON:
         data = result.to_dict()

@@ -10,7 +10,7 @@ checked against the rules with its own targets
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import geopandas as gpd
 import numpy as np
@@ -23,6 +23,7 @@ from gridplan.data.crs import metric_crs
 from gridplan.errors import GridplanError, InputError, ScenarioError
 from gridplan.geo.adjacency import build_unit_graph
 from gridplan.geo.cells import road_blocks
+from gridplan.geo.codes import CodeHistory, code_plan
 from gridplan.geo.graph import UnitGraph
 from gridplan.geo.partition import PartitionConfig, partition_graph
 from gridplan.geo.plans import plan_from_units
@@ -68,6 +69,11 @@ class ScenarioBase:
         The layers the new plan is checked against; ``None``: the base's own ``units``,
         ``roads`` and ``compounds``. A stored base passes the store's layers, the ones
         ``GET /plans/{id}/checks`` uses.
+    plan
+        The stored base plan: the new plan keeps its codes (:func:`~gridplan.geo.codes.code_plan`);
+        ``None``: the base's ``codes`` are kept for the communities whose id survives.
+    history
+        Every code the store gave (never reused for other households).
     """
 
     units: gpd.GeoDataFrame
@@ -79,6 +85,8 @@ class ScenarioBase:
     names: Mapping[str, str] = field(default_factory=dict)
     codes: Mapping[str, str] = field(default_factory=dict)
     checks: CheckLayers | None = None
+    plan: Plan | None = None
+    history: CodeHistory | None = None
 
     def check_layers(self) -> CheckLayers:
         """The layers the new plan is checked against (see ``checks``)."""
@@ -197,6 +205,7 @@ class _Runner:
         self.reps = shapely.point_on_surface(np.asarray(self.units.geometry.values))
         self.tree = shapely.STRtree(np.asarray(self.units.geometry.values))
         self.regridded: set[str] = set()
+        self.fixed_codes: dict[str, str] = {}
 
     # -- names -----------------------------------------------------------------------
     def ids(self) -> set[str]:
@@ -266,10 +275,44 @@ class _Runner:
             community_names={c: self.names.get(c, c) for c in self.ids()},
             community_codes={c: self.codes[c] for c in self.ids() if c in self.codes},
         )
+        plan = self._coded(plan, start)
         checks = check_plan_levels(plan, self.base.check_layers())
         return ScenarioResult(
             plan, before, after, moved, compounds, tuple(logs), checks, plan_findings(checks)
         )
+
+    def _coded(self, plan: Plan, start: ObjArray) -> Plan:
+        """The plan with its base's codes kept (:func:`~gridplan.geo.codes.code_plan`) and
+        ``households_moved`` counting only households whose community code changed (a
+        community only renamed moves nobody)."""
+        households = dict(
+            zip(self.units["unit_id"].astype(str), self.graph.households.tolist(), strict=True)
+        )
+        base_plan = self.base.plan
+        if base_plan is None:  # a base from files: its codes by community id
+            base_plan = plan_from_units(
+                self.units,
+                start,
+                name="base",
+                community_codes={str(k): str(v) for k, v in self.base.codes.items()},
+            )
+        coded = code_plan(
+            plan,
+            base_plan,
+            history=self.base.history,
+            households=households,
+            fixed=self.fixed_codes,
+        )
+        before = {str(k): str(v) for k, v in self.base.codes.items()}
+        if self.base.plan is not None:
+            before = _codes_of(self.base.plan)
+        after = _codes_of(coded)
+        was = np.array([before.get(str(c), f"id:{c}") if c else None for c in start], dtype=object)
+        now = np.array(
+            [after.get(str(c), f"id:{c}") if c else None for c in self.community], dtype=object
+        )
+        moved = float(self.graph.households[_changed(was, now)].sum())
+        return replace(coded, metrics={**dict(coded.metrics), "households_moved": moved})
 
     def apply(self, step: object) -> str:
         if isinstance(step, AssignCompound):
@@ -362,6 +405,7 @@ class _Runner:
         self.names[step.name] = step.name
         if step.code:
             self.codes[step.name] = step.code
+            self.fixed_codes[step.name] = step.code
         hh = float(self.graph.households[nodes].sum())
         return f"new community {step.name}: {len(nodes)} units, {hh:,.0f} households"
 
@@ -575,6 +619,15 @@ class _Runner:
                 name = comp["name"].iloc[i] if "name" in comp.columns else None
                 rows.append([str(name) if name else ref, a, b, float(hh)])
         return pd.DataFrame(rows, columns=cols)
+
+
+def _codes_of(plan: Plan) -> dict[str, str]:
+    areas = plan.areas_at("community")
+    return {
+        str(a): str(c)
+        for a, c in zip(areas["area_id"], areas["code"], strict=True)
+        if c is not None and not pd.isna(c)
+    }
 
 
 def _texts(values: npt.ArrayLike) -> ObjArray:
