@@ -57,6 +57,7 @@ from gridplan.errors import InputError
 from gridplan.geo.rules import CheckConfig, CheckLayers, CheckReport
 from gridplan.geo.rules.finding import plural
 from gridplan.ops.checks import check_drawn, check_stored_plan
+from gridplan.ops.codes import code_drawn
 from gridplan.ops.files import area_layer as area_layer_of
 from gridplan.ops.files import written_band
 from gridplan.plan import Level
@@ -249,7 +250,7 @@ def check_command(
             plan_id = None
             if store:
                 with open_store(resolve_db(db)) as st:
-                    plan_id = st.save_plan(result.plan, result.findings)
+                    plan_id = st.save_plan(code_drawn(st, result.plan), result.findings)
             stored_note = ""
     if output == OutputFormat.JSON:
         print_json(document)

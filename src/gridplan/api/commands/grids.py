@@ -58,6 +58,7 @@ from gridplan.geo.codes import CodeScheme
 from gridplan.geo.grids import GridParams
 from gridplan.geo.rules import CheckLayers
 from gridplan.ops.checks import check_plan
+from gridplan.ops.codes import code_drawn
 from gridplan.ops.files import area_layer as area_layer_of
 from gridplan.ops.files import check_output, write_layers
 from gridplan.ops.grids import GridOutcome, grid_areas, grid_store
@@ -197,7 +198,7 @@ def grids_command(
         plan_id = None
         if store:
             with open_store(resolve_db(db)) as st:
-                plan_id = st.save_plan(outcome.plan, checked.findings)
+                plan_id = st.save_plan(code_drawn(st, outcome.plan), checked.findings)
         outcome = GridOutcome(outcome.result, outcome.plan, checked, plan_id)
     paths: list[Path] = []
     if out is not None:

@@ -178,6 +178,13 @@ def diff_command(
         + f"; {len(data['compounds_moved'])} compounds moved",
         highlight=False,
     )
+    for level, lists in data.get("codes", {}).items():
+        parts = []
+        for status in ("kept", "changed", "new", "retired"):
+            codes = lists[status]
+            shown = ", ".join(codes[:6]) + (f" +{len(codes) - 6}" if len(codes) > 6 else "")
+            parts.append(f"{len(codes)} {status}" + (f" ({shown})" if codes else ""))
+        console.print(f"{level} codes: " + "; ".join(parts), highlight=False)
     table = Table(title="communities")
     for col in ("community", "code", "households", "change", "units in/out", "compounds in/out"):
         table.add_column(col, justify="left" if col in ("community", "code") else "right")
