@@ -10,7 +10,6 @@ bearer token).
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Annotated, Any
 
 import orjson
@@ -19,7 +18,7 @@ from fastapi import APIRouter, Depends, Path, Request
 from starlette.responses import HTMLResponse, Response
 
 from gridplan.api.auth import writer
-from gridplan.api.service import PLAN_ID_MAX, Service
+from gridplan.api.service import PLAN_ID_MAX, Service, SharedResults
 from gridplan.data.layers import LayerKind
 from gridplan.errors import InputError, NotFoundError
 from gridplan.geo.diff import plan_diff
@@ -99,16 +98,24 @@ def make_router(service: Service) -> APIRouter:
     router = APIRouter(tags=["plans"])
 
     # Check reports and maps by (plan id, latest import): a stored plan never changes, and the
-    # layers it is checked and drawn with change only by an import.
-    @lru_cache(maxsize=CHECK_CACHE_SIZE)
-    def checked(plan_id: int, import_id: int) -> bytes:
-        plan = service.plans.get(plan_id)
-        return orjson.dumps(check_plan(plan, service.call(read_check_layers)).to_json())
+    # layers it is checked and drawn with change only by an import. Computed once however many
+    # clients ask at the same time.
+    reports = SharedResults(max_entries=CHECK_CACHE_SIZE)
+    maps = SharedResults(max_entries=MAP_CACHE_SIZE)
 
-    @lru_cache(maxsize=MAP_CACHE_SIZE)
+    def checked(plan_id: int, import_id: int) -> bytes:
+        def compute() -> bytes:
+            plan = service.plans.get(plan_id)
+            return orjson.dumps(check_plan(plan, service.call(read_check_layers)).to_json())
+
+        return reports.get((plan_id, import_id), compute)
+
     def mapped(plan_id: int, import_id: int) -> str:
-        layers = service.call(lambda s: stored_map_layers(s, plan_id, include_units=False))
-        return map_html(render_plan_map(layers))
+        def compute() -> str:
+            layers = service.call(lambda s: stored_map_layers(s, plan_id, include_units=False))
+            return map_html(render_plan_map(layers))
+
+        return maps.get((plan_id, import_id), compute)
 
     def _base(request: Request) -> str:
         return str(request.base_url).rstrip("/")

@@ -253,3 +253,74 @@ class PlanCache:
             while len(self._plans) > self._max:
                 self._plans.popitem(last=False)
         return plan
+
+
+
+class SharedResults:
+    """Results computed once per key and kept (a small LRU), however many ask at once.
+
+    A cold ``GET /plans/{id}/checks`` can take a minute on a city; when several clients ask
+    for it at the same time, the first computes it and the others wait for that result
+    instead of each computing it again (which multiplied both the time and the memory).
+
+    Parameters
+    ----------
+    max_entries
+        How many results to keep.
+    max_bytes
+        The most bytes of kept results (for ``bytes``/``str`` results); the oldest go first.
+
+    Examples
+    --------
+    >>> calls = []
+    >>> shared = SharedResults(max_entries=2)
+    >>> shared.get(("plan", 1), lambda: calls.append(1) or b"report")
+    b'report'
+    >>> shared.get(("plan", 1), lambda: calls.append(2) or b"other")
+    b'report'
+    >>> calls
+    [1]
+    """
+
+    def __init__(self, max_entries: int = 8, max_bytes: int = 256_000_000) -> None:
+        self._max_entries = max_entries
+        self._max_bytes = max_bytes
+        self._done: OrderedDict[Hashable, object] = OrderedDict()
+        self._running: dict[Hashable, threading.Event] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """The result for ``key``: kept, being computed by another caller (waited for), or
+        computed now by ``compute()``. If ``compute`` fails, its caller gets the error, nothing
+        is kept, and the next caller that was waiting computes it again."""
+        while True:
+            with self._lock:
+                if key in self._done:
+                    self._done.move_to_end(key)
+                    return self._done[key]  # type: ignore[return-value]
+                running = self._running.get(key)
+                if running is None:  # nobody computes it: this caller does
+                    running = self._running[key] = threading.Event()
+                    break
+            running.wait()  # then take its result (or, if it failed, try again)
+        try:
+            result = compute()
+            with self._lock:
+                self._done[key] = result
+                self._evict()
+            return result
+        finally:
+            with self._lock:
+                self._running.pop(key, None)
+            running.set()
+
+    def _evict(self) -> None:
+        def size(value: object) -> int:
+            return len(value) if isinstance(value, bytes | str) else 0
+
+        total = sum(size(v) for v in self._done.values())
+        while len(self._done) > self._max_entries or (
+            total > self._max_bytes and len(self._done) > 1
+        ):
+            _, gone = self._done.popitem(last=False)
+            total -= size(gone)

@@ -29,6 +29,7 @@ repair is unambiguous (see :data:`REPAIR_TOLERANCE`) and reports each one.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -254,12 +255,50 @@ def normalise(
     return result.reset_index(drop=True)
 
 
+#: The most vertices one feature may have when ``GRIDPLAN_MAX_FEATURE_VERTICES`` is unset: a
+#: detailed district outline has tens of thousands; a feature with more would make every
+#: geometric step (validation, noding, adjacency, checks) cost minutes, so it is refused.
+DEFAULT_MAX_FEATURE_VERTICES = 250_000
+
+
+def max_feature_vertices(value: int | None = None) -> int:
+    """The most vertices one input feature may have.
+
+    ``value`` if given, else ``GRIDPLAN_MAX_FEATURE_VERTICES`` from the environment, else
+    :data:`DEFAULT_MAX_FEATURE_VERTICES`.
+
+    Raises
+    ------
+    InputError
+        If the value is not a whole number >= 4.
+
+    Examples
+    --------
+    >>> max_feature_vertices(1000)
+    1000
+    """
+    if value is None:
+        raw = os.environ.get("GRIDPLAN_MAX_FEATURE_VERTICES", "").strip()
+        if not raw:
+            return DEFAULT_MAX_FEATURE_VERTICES
+        try:
+            value = int(raw)
+        except ValueError:
+            raise InputError(
+                f"GRIDPLAN_MAX_FEATURE_VERTICES={raw!r}: expected a whole number of vertices"
+            ) from None
+    if value < 4:
+        raise InputError(f"the vertex limit must be at least 4, not {value}")
+    return int(value)
+
+
 def validate(
     kind: LayerKind | str,
     gdf: gpd.GeoDataFrame,
     *,
     required: Iterable[str] = (),
     source: str = "",
+    max_vertices: int | None = None,
 ) -> tuple[gpd.GeoDataFrame, list[FeatureProblem]]:
     """Split a normalised layer into valid features and a list of problems.
 
@@ -273,6 +312,9 @@ def validate(
         Count columns that every feature must have (e.g. ``("households",)``).
     source
         Name used for the layer in problems; defaults to the kind.
+    max_vertices
+        The most vertices one feature may have (:func:`max_feature_vertices`); a feature with
+        more is a problem, and its geometry is not examined further (so it costs nothing).
 
     Returns
     -------
@@ -308,7 +350,16 @@ def validate(
     empty = missing | shapely.is_empty(geoms)
     types = shapely.get_type_id(geoms)
     type_names = np.array([g.geom_type if g is not None else "None" for g in geoms], dtype=object)
-    valid_geom = shapely.is_valid(geoms)
+    limit = max_feature_vertices(max_vertices)
+    vertices = shapely.get_num_coordinates(geoms)
+    huge = vertices > limit
+    valid_geom = np.ones(len(geoms), dtype=bool)
+    valid_geom[~huge] = shapely.is_valid(geoms[~huge])
+    for i in np.flatnonzero(huge):
+        reasons[i].append(
+            f"{int(vertices[i]):,} vertices, more than the limit of {limit:,} "
+            "(simplify it, or raise GRIDPLAN_MAX_FEATURE_VERTICES)"
+        )
     for i in np.flatnonzero(empty):
         reasons[i].append("empty geometry" if not missing[i] else "missing geometry")
     allowed = " or ".join(sorted(sch.geometry_types))
@@ -336,7 +387,7 @@ def validate(
     )
     finite = np.zeros(len(geoms), dtype=bool)
     finite[present] = bad_rows == 0
-    placed = ~empty & finite
+    placed = ~empty & finite & ~huge
     outside = _outside_area_of_use(gdf.crs, geoms, placed)
     if outside and len(outside) == int(placed.sum()):  # the whole layer: its CRS is wrong
         first = min(outside)
@@ -539,7 +590,10 @@ def repair_geometries(
     if not len(gdf) or not (sch.geometry_types & _POLY):
         return RepairResult(out, [], {})
     geoms = np.asarray(gdf.geometry.values, dtype=object)
-    present = np.array([g is not None for g in geoms], dtype=bool)
+    # a feature over the vertex limit is not examined: validate names it
+    present = np.array([g is not None for g in geoms], dtype=bool) & (
+        shapely.get_num_coordinates(geoms) <= max_feature_vertices()
+    )
     candidates = np.zeros(len(geoms), dtype=bool)
     candidates[present] = ~shapely.is_valid(geoms[present]) & np.isin(
         shapely.get_type_id(geoms[present]), [3, 6]

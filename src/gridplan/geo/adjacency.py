@@ -230,7 +230,7 @@ def _shared_segments(
     seg_a, seg_b = a[sidx], b[sidx]
     # Segments of one unit only: partial overlaps with a neighbour's differently-cut boundary.
     single = starts[run_size == 1]
-    extra = _partial_overlaps(geoms, a[single], b[single], owner[single])
+    extra = _partial_overlaps(a, b, owner, single)
     if extra is not None:
         eu, ev, ea, eb = extra
         su, sv = np.concatenate([su, eu]), np.concatenate([sv, ev])
@@ -244,10 +244,10 @@ def _shared_segments(
 
 
 def _partial_overlaps(
-    geoms: npt.NDArray[np.object_],
     a: npt.NDArray[np.float64],
     b: npt.NDArray[np.float64],
     owner: npt.NDArray[np.int64],
+    single: npt.NDArray[np.int64],
 ) -> (
     tuple[
         npt.NDArray[np.int64],
@@ -257,18 +257,28 @@ def _partial_overlaps(
     ]
     | None
 ):
-    """Shared pieces of unmatched segments with other units' boundaries (owner < other)."""
-    if len(a) == 0:
+    """Shared pieces of the unmatched segments ``single`` with the boundary segments of other
+    units (owner < other).
+
+    Segment against segment (two vertices each) through an STRtree of every boundary segment:
+    the cost grows with the number of segments near each other, never with the size of the
+    polygon a segment touches, so one unit of a million vertices beside another with different
+    vertices costs seconds, not hours.
+    """
+    if len(single) == 0:
         return None
     lines = shapely.linestrings(np.stack([a, b], axis=1))
-    si, ui = shapely.STRtree(geoms).query(lines, predicate="intersects")
-    keep = owner[si] < ui
-    si, ui = si[keep], ui[keep]
-    if len(si) == 0:
+    qi, ti = shapely.STRtree(lines).query(lines[single], predicate="intersects")
+    qs = single[qi]
+    keep = owner[qs] < owner[ti]
+    qs, ti = qs[keep], ti[keep]
+    if len(qs) == 0:
         return None
-    pieces = shapely.intersection(lines[si], shapely.boundary(geoms[ui]))
+    pieces = shapely.intersection(lines[qs], lines[ti])
+    is_line = np.isin(shapely.get_type_id(pieces), [1, 5])
+    pieces, qs, ti = pieces[is_line], qs[is_line], ti[is_line]
     parts, pidx = shapely.get_parts(pieces, return_index=True)
-    is_line = np.isin(shapely.get_type_id(parts), [1, 2])
+    is_line = shapely.get_type_id(parts) == 1
     parts, pidx = parts[is_line], pidx[is_line]
     if len(parts) == 0:
         return None
@@ -278,7 +288,7 @@ def _partial_overlaps(
     src = pidx[cidx[:-1][same]]
     nonzero = (q0 != q1).any(axis=1)
     q0, q1, src = q0[nonzero], q1[nonzero], src[nonzero]
-    return owner[si][src].astype(np.int64), ui[src].astype(np.int64), q0, q1
+    return owner[qs][src].astype(np.int64), owner[ti][src].astype(np.int64), q0, q1
 
 
 def _edge_classes(
