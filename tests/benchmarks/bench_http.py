@@ -172,17 +172,24 @@ def _process(cmd: Sequence[str], env: dict[str, str], ready: str) -> Iterator[No
 
 
 @contextmanager
-def gridplan_server(schema: str) -> Iterator[str]:
-    """A gridplan server process; yields its base URL."""
+def gridplan_server(schema: str, workers: int = 1) -> Iterator[str]:
+    """A gridplan server; yields its base URL. One worker: this script serving the app in
+    one process; more: ``gridplan serve --workers N``, as a user runs it."""
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    cmd = [PYTHON, str(Path(__file__).resolve()), "--serve-gridplan", schema, str(port)]
+    if workers == 1:
+        cmd = [PYTHON, str(Path(__file__).resolve()), "--serve-gridplan", schema, str(port)]
+    else:
+        url = f"{DATABASE_URL}?schema={schema}"
+        cli = str(Path(PYTHON).with_name("gridplan"))
+        cmd = [cli, "serve", "--db", url, "--port", str(port), "--workers", str(workers)]
+        cmd += ["--log-level", "warning"]
     with _process(cmd, {**os.environ}, f"{base}/healthz"):
         yield base
 
 
 @contextmanager
-def tipg_server(schema: str) -> Iterator[str]:
+def tipg_server(schema: str, workers: int = 1) -> Iterator[str]:
     """A TiPG server process on the same schema; yields its base URL."""
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
@@ -205,6 +212,8 @@ def tipg_server(schema: str) -> Iterator[str]:
         "--log-level",
         "warning",
         "--no-access-log",
+        "--workers",
+        str(workers),
     ]
     with _process(cmd, env, f"{base}/collections/{schema}.units"):
         yield base
@@ -399,6 +408,50 @@ def _row(name: str, load: Load) -> str:
     )
 
 
+def _phases(
+    schema: str,
+    data: Dataset,
+    workers: int,
+    seconds: float,
+    concurrency: int,
+    count: int,
+    wrk: bool,
+) -> dict:
+    """Single point and a page of communities, gridplan and TiPG, ``workers`` processes each."""
+    import httpx
+
+    with gridplan_server(schema, workers) as ours, tipg_server(schema, workers) as peer:
+        httpx.get(f"{ours}/locate?lon={data.points[0, 0]}&lat={data.points[0, 1]}")
+        ours_one = run_load(ours, locate_paths(data.points), concurrency, seconds, count, wrk)
+        tipg_one = run_load(peer, tipg_paths(schema, data.points), concurrency, seconds, count, wrk)
+        tipg_page_path = (
+            f"/collections/{schema}.areas/items?level=community&plan_id={data.plan_id}&limit=100"
+        )
+        ours_page = run_load(
+            ours,
+            [f"/collections/communities/items?limit=100&plan={data.plan_id}"],
+            concurrency,
+            seconds,
+            max(10, count // 10),
+            wrk,
+        )
+        tipg_page = run_load(
+            peer, [tipg_page_path], concurrency, seconds, max(10, count // 10), wrk
+        )
+        check = httpx.get(f"{peer}{tipg_page_path}").json()
+        mine = httpx.get(f"{ours}/collections/communities/items?limit=100").json()
+    return {
+        "locate": asdict(ours_one),
+        "tipg_bbox": asdict(tipg_one),
+        "locate_ratio": ours_one.rps / tipg_one.rps,
+        "communities_page": asdict(ours_page),
+        "tipg_communities_page": asdict(tipg_page),
+        "page_ratio": ours_page.rps / tipg_page.rps,
+        "page_features": (mine["numberReturned"], check["numberReturned"]),
+        "loads": (ours_one, tipg_one, ours_page, tipg_page),
+    }
+
+
 def run(
     *,
     seconds: float = 10,
@@ -408,77 +461,58 @@ def run(
     batches: int = 10,
     wrk: bool = True,
     n_points: int = 2000,
+    workers: Sequence[int] = (1, 2),
 ) -> dict:
-    """Run the three comparisons; return every figure (and print them)."""
+    """Run the comparisons for each worker count; return every figure (and print them).
+
+    The top-level figures are those of the first worker count; ``by_workers`` has them all.
+    """
     schema = f"bench_http_{uuid.uuid4().hex[:8]}"
     data = load_store(schema, n_points=n_points)
-    results: dict = {"schema": schema, "concurrency": concurrency}
+    results: dict = {"schema": schema, "concurrency": concurrency, "by_workers": {}}
     try:
-        with gridplan_server(schema) as ours, tipg_server(schema) as peer:
-            import httpx
-
-            httpx.get(f"{ours}/locate?lon={data.points[0, 0]}&lat={data.points[0, 1]}")
-            ours_one = run_load(ours, locate_paths(data.points), concurrency, seconds, count, wrk)
-            tipg_one = run_load(
-                peer, tipg_paths(schema, data.points), concurrency, seconds, count, wrk
-            )
-            ours_page = run_load(
-                ours,
-                [f"/collections/communities/items?limit=100&plan={data.plan_id}"],
-                concurrency,
-                seconds,
-                max(10, count // 10),
-                wrk,
-            )
-            tipg_page = run_load(
-                peer,
-                [
-                    f"/collections/{schema}.areas/items?level=community"
-                    f"&plan_id={data.plan_id}&limit=100"
-                ],
-                concurrency,
-                seconds,
-                max(10, count // 10),
-                wrk,
-            )
-            check = httpx.get(
-                f"{peer}/collections/{schema}.areas/items?level=community"
-                f"&plan_id={data.plan_id}&limit=100"
-            ).json()
-            mine = httpx.get(f"{ours}/collections/communities/items?limit=100").json()
+        for n in workers:
+            results["by_workers"][n] = _phases(schema, data, n, seconds, concurrency, count, wrk)
+        with gridplan_server(schema) as ours:
             batch_doc = batch_locate(ours, batch_points(data.points, batch), batches)
     finally:
         drop_store(schema)
-    results.update(
-        locate=asdict(ours_one),
-        tipg_bbox=asdict(tipg_one),
-        locate_ratio=ours_one.rps / tipg_one.rps,
-        communities_page=asdict(ours_page),
-        tipg_communities_page=asdict(tipg_page),
-        page_ratio=ours_page.rps / tipg_page.rps,
-        page_features=(mine["numberReturned"], check["numberReturned"]),
-        batch=batch_doc,
-    )
-    print(
-        f"Providence, PostGIS schema {schema}; concurrency {concurrency}; one uvicorn worker each"
-    )
-    print("1. single point")
-    print(_row("gridplan GET /locate", ours_one))
-    print(_row("TiPG units items?bbox=(1 m box)", tipg_one))
-    print(f"  throughput ratio gridplan / TiPG: {results['locate_ratio']:.1f}x")
-    print("2. batch POST /locate")
+    first = results["by_workers"][workers[0]]
+    results.update({k: v for k, v in first.items() if k != "loads"})
+    results["batch"] = batch_doc
+    print(f"Providence, PostGIS schema {schema}; concurrency {concurrency}")
+    for n in workers:
+        r = results["by_workers"][n]
+        ours_one, tipg_one, ours_page, tipg_page = r.pop("loads")
+        print(f"== {n} worker process{'es' if n > 1 else ''} each (gridplan and TiPG)")
+        print("1. single point")
+        print(_row("gridplan GET /locate", ours_one))
+        print(_row("TiPG units items?bbox=(1 m box)", tipg_one))
+        print(f"  throughput ratio gridplan / TiPG: {r['locate_ratio']:.1f}x")
+        print("3. a full page of communities")
+        print(_row("gridplan communities items", ours_page))
+        print(_row("TiPG areas items (level=community)", tipg_page))
+        ours_n, tipg_n = r["page_features"]
+        print(
+            f"  features per page: gridplan {ours_n}, TiPG {tipg_n};"
+            f" throughput ratio gridplan / TiPG: {r['page_ratio']:.1f}x"
+        )
+    if len(workers) > 1:
+        print("scaling (req/s with the most workers / with the fewest):")
+        lo, hi = results["by_workers"][workers[0]], results["by_workers"][workers[-1]]
+        for key, name in (
+            ("locate", "gridplan /locate"),
+            ("tipg_bbox", "TiPG bbox"),
+            ("communities_page", "gridplan page"),
+            ("tipg_communities_page", "TiPG page"),
+        ):
+            print(f"  {name:<18} {hi[key]['rps'] / lo[key]['rps']:.2f}x")
+    print("2. batch POST /locate (one worker)")
     print(
         f"  {batch_doc['points']} points x {batches} batches: "
         f"{batch_doc['points_per_second']:,.0f} points/s end to end "
         f"(median batch {batch_doc['median_batch_seconds'] * 1000:.0f} ms, "
         f"{batch_doc['located']} located per batch)"
-    )
-    print("3. a full page of communities")
-    print(_row("gridplan communities items", ours_page))
-    print(_row("TiPG areas items (level=community)", tipg_page))
-    print(
-        f"  features per page: gridplan {mine['numberReturned']}, TiPG {check['numberReturned']};"
-        f" throughput ratio gridplan / TiPG: {results['page_ratio']:.1f}x"
     )
     return results
 
@@ -504,6 +538,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--batch", type=int, default=100_000, help="points per POST /locate")
     parser.add_argument("--batches", type=int, default=10)
     parser.add_argument("--no-wrk", action="store_true", help="use the httpx client")
+    parser.add_argument(
+        "--workers", type=int, nargs="+", default=[1, 2], help="worker counts to compare"
+    )
     ns = parser.parse_args(args)
     run(
         seconds=ns.duration,
@@ -512,6 +549,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         batch=ns.batch,
         batches=ns.batches,
         wrk=not ns.no_wrk,
+        workers=ns.workers,
     )
 
 

@@ -25,7 +25,13 @@ def _bench() -> ModuleType:
 
 def test_bench_http_runs_on_tiny_counts(shared_data: Path) -> None:
     bench = _bench()
-    results = bench.run(seconds=1, concurrency=2, count=20, batch=500, batches=1, wrk=False)
+    results = bench.run(
+        seconds=1, concurrency=2, count=20, batch=500, batches=1, wrk=False, workers=(1, 2)
+    )
+    assert sorted(results["by_workers"]) == [1, 2]
+    for n, figures in results["by_workers"].items():
+        assert figures["page_features"] == (39, 39), n
+        assert figures["locate"]["errors"] == 0 and figures["tipg_bbox"]["errors"] == 0, n
     for phase in ("locate", "tipg_bbox", "communities_page", "tipg_communities_page"):
         assert results[phase]["requests"] >= 2, phase
         assert results[phase]["errors"] == 0, phase
