@@ -190,6 +190,64 @@ def features_of(html: str, prefix: str) -> list[dict[str, Any]]:
     return list(data[hits[0]]["features"])
 
 
+def shown_layers(html: str) -> set[str]:
+    """JavaScript variables of the layers on the map when the page opens."""
+    return set(re.findall(r"\n\s*(\w+)\.addTo\(map_\w+\);", html))
+
+
+def layer_options(html: str) -> dict[str, dict[str, Any]]:
+    """GeoJSON layer variable -> the Leaflet options gridplan gave it (``pane``, ...)."""
+    out: dict[str, dict[str, Any]] = {}
+    pattern = r"var (geo_json_\w+) = L\.geoJson\(null, \{.*?\.\.\.(\{[^{}]*\})\s*\}\);"
+    for var, options in re.findall(pattern, html, re.S):
+        out[var] = json.loads(re.sub(r",\s*}", "}", options))
+    return out
+
+
+def pane_order(html: str) -> dict[str, int]:
+    """Pane name -> z-index, as the page creates them."""
+    match = re.search(r"gridplan\.panes\(map_\w+, (\[.*?\]\])\);", html)
+    assert match, "no gridplan panes in the page"
+    return {name: int(z) for name, z, _ in json.loads(match.group(1))}
+
+
+def label_sets(html: str) -> list[tuple[str, list[list[Any]], dict[str, Any]]]:
+    """Each permanent label set: (variable of the layer it follows, items, options)."""
+    pattern = r"gridplan\.labels\(map_\w+, (\w+), (\[.*?\]), (\{\"className\".*?\})\);"
+    return [
+        (leader, json.loads(items), json.loads(options))
+        for leader, items, options in re.findall(pattern, html)
+    ]
+
+
+def labels_of(html: str, class_name: str) -> list[list[Any]]:
+    """The items of the one label set of ``class_name``."""
+    hits = [items for _, items, opts in label_sets(html) if opts["className"] == class_name]
+    assert len(hits) == 1, f"{len(hits)} label sets of class {class_name}"
+    return hits[0]
+
+
+def panel_rows(html: str, table: str = "gridplan-communities") -> list[dict[str, str]]:
+    """The clickable rows of a panel table: ``area`` (data-area), ``bounds`` and cell texts."""
+    match = re.search(rf'<div class="gp-sec" id="{table}">(.*?)</table>', html, re.S)
+    assert match, f"no panel table {table}"
+    rows = []
+    for attrs, body in re.findall(r"<tr (data-[^>]*)>(.*?)</tr>", match.group(1), re.S):
+        area = re.search(r'data-area="([^"]*)"', attrs)
+        bounds = re.search(r'data-bounds="([^"]*)"', attrs)
+        cells = [
+            re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", body)
+        ]
+        rows.append(
+            {
+                "area": area.group(1) if area else "",
+                "bounds": bounds.group(1) if bounds else "",
+                "cells": cells,  # type: ignore[dict-item]
+            }
+        )
+    return rows
+
+
 # --- browser --------------------------------------------------------------------------------
 
 CHROMIUM = "/usr/bin/chromium"
@@ -253,3 +311,63 @@ def js_errors(driver: Any) -> list[str]:
 def artifacts_dir() -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
+
+
+# --- a real subdistrict ---------------------------------------------------------------------
+
+#: The band of the Providence wards map: chosen around the wards' real sizes (4,548–4,981
+#: households) so that the map shows every band status.
+WARD_BAND = (4700.0, 4800.0)
+
+
+def providence_wards(shared_data: Path) -> MapLayers:
+    """Providence as one subdistrict: its 15 city wards as communities and the 211 pieces of
+    block groups inside each ward as grids (real 2010 census blocks and populations).
+
+    Households = residents / 2.5 (the data has no household count). Findings and road shares
+    come from the rule engine; the community band is :data:`WARD_BAND`.
+    """
+    import pandas as pd
+
+    from gridplan.geo.rules import check_areas
+    from gridplan.maps.inputs import DEFAULT_BANDS, join_metrics
+    from gridplan.maps.style import Band
+    from gridplan.plan import Level
+
+    blocks = gpd.read_file(shared_data / "providence" / "providence_blocks.gpkg")
+    blocks["ward"] = blocks["WARD"].astype(int)
+    blocks["grid"] = blocks["ward"].map("{:02d}".format) + "-" + blocks["GEOID10"].str[5:12]
+    wards = blocks.dissolve("ward", aggfunc={"TOTPOP": "sum"}).reset_index()
+    communities = gpd.GeoDataFrame(
+        {
+            "area_id": wards["ward"].map("W{:02d}".format),
+            "name": wards["ward"].map("Ward {}".format),
+            "code": wards["ward"].map("{:02d}".format),
+            "households": (wards["TOTPOP"] / 2.5).round(),
+            "residents": wards["TOTPOP"].astype(float),
+        },
+        geometry=wards.geometry,
+        crs=blocks.crs,
+    )
+    pieces = blocks.dissolve("grid", aggfunc={"TOTPOP": "sum", "ward": "first"}).reset_index()
+    grids = gpd.GeoDataFrame(
+        {
+            "area_id": pieces["grid"],
+            "code": pieces["grid"],
+            "parent_id": pieces["ward"].map("W{:02d}".format),
+            "households": (pieces["TOTPOP"] / 2.5).round(),
+            "residents": pieces["TOTPOP"].astype(float),
+        },
+        geometry=pieces.geometry,
+        crs=blocks.crs,
+    )
+    report = check_areas(communities, level=Level.COMMUNITY)
+    grid_report = check_areas(grids, level=Level.GRID)
+    findings = pd.concat([report.findings, grid_report.findings.to_crs(report.findings.crs)])
+    return MapLayers(
+        communities=join_metrics(communities, report.areas, Level.COMMUNITY),
+        grids=grids,
+        findings=gpd.GeoDataFrame(findings, geometry="geometry", crs=report.findings.crs),
+        bands={**DEFAULT_BANDS, "community": Band(*WARD_BAND)},
+        title="Providence, RI: 15 wards as communities, 211 grids",
+    )

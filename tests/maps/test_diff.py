@@ -21,7 +21,7 @@ from __future__ import annotations
 import geopandas as gpd
 import pandas as pd
 import pytest
-from mapkit import features_of, overlay_names
+from mapkit import features_of, labels_of, layer_options, overlay_names, panel_rows
 from shapely import box
 
 from gridplan.geo.diff import PlanDiff
@@ -168,12 +168,11 @@ def test_diff_map_layers_and_popups(before: MapLayers, after: MapLayers) -> None
     page = map_html(render_diff_map(before, after, compounds=_compounds()))
     names = list(overlay_names(page))
     assert names == [
-        "Boundaries before",
-        "Communities after (by change)",
+        "Communities after (4), by change",
+        "Boundaries before (4)",
         "Communities removed (1)",
         "Territory moved (2)",
         "Compounds moved (1)",
-        "Compound moves, old → new community (1)",
     ]
     after_props = {
         f["properties"]["area_id"]: f["properties"] for f in features_of(page, "Communities after")
@@ -182,7 +181,10 @@ def test_diff_map_layers_and_popups(before: MapLayers, after: MapLayers) -> None
     assert after_props["B"]["after"] == "3,000"
     assert after_props["B"]["delta"] == "+1,000"
     assert after_props["F"]["change"] == "new" and after_props["F"]["before"] == "–"
-    assert after_props["D"]["_s"] == "unchanged"
+    assert after_props["D"]["_s"].split("|")[0] == "unchanged"
+    # each community after its own colour, neighbours different
+    fills = {k: p["_s"].split("|")[1] for k, p in after_props.items()}
+    assert len({fills["A"], fills["B"], fills["D"]}) == 3 and fills["B"] != fills["F"]
     removed = features_of(page, "Communities removed")[0]["properties"]
     assert removed["name"] == "旧社区" and removed["delta"] == "-500"
     moved = {
@@ -190,13 +192,65 @@ def test_diff_map_layers_and_popups(before: MapLayers, after: MapLayers) -> None
         for p in (f["properties"] for f in features_of(page, "Territory moved"))
     }
     assert moved == {("青新社区", "阳光社区"), ("旧社区", "湖光西路社区")}
-    comp = features_of(page, "Compounds moved")[0]["properties"]
+    compound = features_of(page, "Compounds moved")[0]
+    comp = compound["properties"]
     assert (comp["name"], comp["from"], comp["to"], comp["households"]) == (
         "银星花园",
         "青新社区",
         "阳光社区",
         "300",
     )
+    assert compound["geometry"]["type"] == "Point"  # a marker, not a polygon over the map
     assert "households moved: 300" in page
-    assert "L.polyline(" in page
     assert '<div id="gridplan-title">before → after</div>' in page
+
+
+def test_diff_map_names_before_and_after(before: MapLayers, after: MapLayers) -> None:
+    page = map_html(render_diff_map(before, after, compounds=_compounds()))
+    # communities after: name and households before → after
+    after_labels = {i[2].split("<br>")[0]: i[2] for i in labels_of(page, "gp-community-label")}
+    assert set(after_labels) == {
+        "<b>青新社区</b>",
+        "<b>阳光社区</b>",
+        "<b>锦青社区</b>",
+        "<b>湖光西路社区</b>",
+    }
+    assert "2,000 → 3,000户" in after_labels["<b>阳光社区</b>"]
+    assert "– → 500户" in after_labels["<b>湖光西路社区</b>"]
+    # removed communities are drawn on top, labelled
+    removed = [i[2] for i in labels_of(page, "gp-removed-label")]
+    assert removed == ["✕ <b>旧社区</b> (removed)"]
+    options = layer_options(page)
+    assert options[overlay_names(page)["Communities removed (1)"]]["pane"] == "gp-bounds"
+    # moved territory: from → to on the map
+    moves = sorted(i[2] for i in labels_of(page, "gp-move-label"))
+    assert moves == ["旧社区 → 湖光西路社区", "青新社区 → 阳光社区"]
+    compounds = [i[2] for i in labels_of(page, "gp-compound-label")]
+    assert compounds == ["银星花园: 青新社区 → 阳光社区"]
+    # the panel: every community before and after, every move from → to, the total
+    rows = {r["area"]: r["cells"] for r in panel_rows(page)}
+    assert rows == {
+        "A": ["青新社区", "2,000", "1,000", "± changed"],
+        "B": ["阳光社区", "2,000", "3,000", "± changed"],
+        "D": ["锦青社区", "1,500", "1,500", "= unchanged"],
+        "E": ["旧社区", "500", "–", "✕ removed"],
+        "F": ["湖光西路社区", "–", "500", "+ new"],
+    }
+    moves_table = [r["cells"] for r in panel_rows(page, "gridplan-moves")]
+    assert sorted(moves_table) == [
+        ["旧社区 → 湖光西路社区", "–", "–", "0"],
+        ["青新社区 → 阳光社区", "–", "–", "1"],
+    ]
+    assert "households moved in all: 300" in page
+    # legend counts are what is drawn
+    assert "✕ removed (1)" in page and "territory, labelled from → to: 2 piece(s)" in page
+    assert "compounds: 1" in page
+
+
+def test_diff_map_of_unit_plans_totals_households() -> None:
+    before, after = _plan(BEFORE, cut=4), _plan(AFTER, cut=2)
+    page = map_html(render_diff_map(before, after, units=_units()))
+    moves_table = [r["cells"] for r in panel_rows(page, "gridplan-moves")]
+    assert moves_table == [["青新社区 → 阳光社区", "2", "1,000", "0"]]
+    assert "households moved in all: 1,000" in page
+    assert [i[2] for i in labels_of(page, "gp-move-label")] == ["青新社区 → 阳光社区<br>1,000户"]

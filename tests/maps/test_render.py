@@ -5,20 +5,44 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from mapkit import CRS, features_of, layer_data, overlay_names, tiny_communities, tiny_layers
+from mapkit import (
+    CRS,
+    X0,
+    Y0,
+    features_of,
+    label_sets,
+    labels_of,
+    layer_data,
+    layer_options,
+    overlay_names,
+    pane_order,
+    panel_rows,
+    providence_wards,
+    shown_layers,
+    tiny_communities,
+    tiny_layers,
+)
 
 from gridplan.data.crs import to_gcj02, to_storage
 from gridplan.errors import CRSError, InputError
 from gridplan.maps.inputs import MapLayers, bands_from_targets
 from gridplan.maps.render import compound_communities, map_html, render_plan_map, save_map
 from gridplan.maps.simplify import simplify_for_display
-from gridplan.maps.style import FINDING_STYLES, Band, band_status
+from gridplan.maps.style import (
+    COMMUNITY_PALETTE,
+    FINDING_STYLES,
+    Band,
+    band_status,
+    community_adjacency,
+    community_colours,
+)
 from gridplan.maps.tiles import external_resources, http_strings, leaflet_assets
 from gridplan.plan import Plan, empty_assignments
 
@@ -34,7 +58,8 @@ def test_layer_control_lists_every_layer(page: str) -> None:
     assert "Grids (4)" in names
     assert "Compounds (3), coloured by community" in names
     assert "Roads (2)" in names
-    assert "Facilities (1) with 10/15-minute walks" in names
+    assert "Facilities (1)" in names
+    assert "Walking circles (10/15 minutes)" in names
     findings = [n for n in names if n.startswith("Finding ")]
     assert findings == [
         "Finding roads.off_road (1)",
@@ -58,18 +83,156 @@ def test_feature_counts(page: str) -> None:
     assert len(features_of(page, "Finding roads.off_road")) == 1
     point = features_of(page, "Finding compound.unassigned")[0]
     assert point["geometry"]["type"] == "Point"
-    # 3 communities + 4 grids + 3 compounds + 2 roads + 9 findings
-    assert sum(len(d["features"]) for d in layer_data(page).values()) == 21
+    # 3 communities + 4 grids + 3 compounds + 2 roads + 9 findings, and the 3 community
+    # outlines drawn again above grids and findings (not in the layer control)
+    assert sum(len(d["features"]) for d in layer_data(page).values()) == 24
 
 
-def test_communities_coloured_by_band_status(page: str) -> None:
-    props = {f["properties"]["code"]: f["properties"] for f in features_of(page, "Communities")}
-    assert props["350582001004"]["_s"] == "in"
-    assert props["350582001015"]["_s"] == "over"
-    assert props["350582001005"]["_s"] == "under"
-    # the three statuses are drawn with three different fills
-    fills = set(re.findall(r'"fillColor": "(#[0-9a-f]{6})"', page))
-    assert {"#1a9850", "#d73027", "#4575b4"} <= fills
+def _fill(feature: dict[str, Any]) -> str:
+    return str(feature["properties"]["_s"]).split("|")[0]
+
+
+def test_each_community_its_own_colour_status_by_outline(page: str) -> None:
+    feats = {f["properties"]["code"]: f for f in features_of(page, "Communities")}
+    # the three communities all touch one another: three different fills
+    assert len({_fill(f) for f in feats.values()}) == 3
+    assert {_fill(f) for f in feats.values()} <= set(COMMUNITY_PALETTE)
+    status = {c: str(f["properties"]["_s"]).split("|")[1] for c, f in feats.items()}
+    assert status == {"350582001004": "in", "350582001015": "over", "350582001005": "under"}
+    # band status is the outline: dark in the band, thick red over it, dashed blue under it
+    assert '"color": "#252525"' in page and '"color": "#c2161b"' in page
+    assert '"color": "#2166ac", "dashArray": "9 5"' in page
+
+
+def test_adjacent_communities_always_differ() -> None:
+    """Fourteen slices of a pie meet at its centre: every pair touches, so the graph is
+    complete and needs more colours than the palette; all fourteen still differ."""
+    angles = np.linspace(0, 2 * np.pi, 15)
+    slices = [
+        shapely.Polygon(
+            [(X0, Y0)]
+            + [
+                (X0 + 1000 * np.cos(t), Y0 + 1000 * np.sin(t))
+                for t in np.linspace(angles[i], angles[i + 1], 5)
+            ]
+        )
+        for i in range(14)
+    ]
+    pie = gpd.GeoDataFrame({"area_id": [f"s{i}" for i in range(14)]}, geometry=slices, crs=CRS)
+    graph = community_adjacency(pie)
+    assert graph.number_of_edges() == 14 * 13 // 2
+    colours = community_colours(pie)
+    assert len(set(colours.values())) == 14
+    # three communities touching one another: the palette's first, most distinct, colours
+    assert set(community_colours(tiny_communities()).values()) == set(COMMUNITY_PALETTE[:3])
+
+
+@pytest.mark.realdata
+def test_real_subdistrict_adjacent_wards_differ(shared_data: Path) -> None:
+    """Providence's 15 wards: every pair of touching wards has two different fills."""
+    layers = providence_wards(shared_data)
+    page = map_html(render_plan_map(layers))
+    fills = {f["properties"]["area_id"]: _fill(f) for f in features_of(page, "Communities")}
+    graph = community_adjacency(layers.communities)
+    assert graph.number_of_edges() >= 25
+    assert all(fills[a] != fills[b] for a, b in graph.edges())
+    assert len(panel_rows(page)) == 15
+    assert len(labels_of(page, "gp-community-label")) == 15
+    assert len(labels_of(page, "gp-grid-label")) == 211
+
+
+def test_permanent_labels(page: str) -> None:
+    community = {i[2] for i in labels_of(page, "gp-community-label")}
+    assert any(t.startswith("<b>青新社区</b><br>1,200户 ") and "✓" in t for t in community)
+    assert any(t.startswith("<b>阳光社区</b><br>3,500户 ") and "↑" in t for t in community)
+    assert any(t.startswith("<b>锦青社区</b><br>500户 ") and "↓" in t for t in community)
+    sets = {opts["className"]: (leader, opts) for leader, _, opts in label_sets(page)}
+    names = overlay_names(page)
+    # community labels: shown at every zoom, with the communities layer
+    leader, opts = sets["gp-community-label"]
+    assert leader == names["Communities (band 1,000–3,000 households)"] and opts["minZoom"] == 0
+    # grid codes: from one zoom closer than the opening view, only where they fit
+    leader, opts = sets["gp-grid-label"]
+    assert leader == names["Grids (4)"]
+    assert opts["minZoom"] is None and opts["zoomOffset"] == 1 and opts["fit"] is True
+    codes = sorted(i[2].split(" ")[0] for i in labels_of(page, "gp-grid-label"))
+    assert codes == ["350582001004001", "350582001004002", "350582001005001", "350582001015001"]
+    # community labels come first: they win where labels would overlap
+    assert label_sets(page)[0][2]["className"] == "gp-community-label"
+    # each label sits inside its community
+    for lat, lon, text, _box, _alts in labels_of(page, "gp-community-label"):
+        name = text.split("</b>")[0][3:]
+        feature = next(
+            f for f in features_of(page, "Communities") if f["properties"]["name"] == name
+        )
+        assert shapely.geometry.shape(feature["geometry"]).contains(shapely.Point(lon, lat))
+    fixed = map_html(render_plan_map(tiny_layers(), label_min_zoom=16))
+    assert {o["className"]: o for _, _, o in label_sets(fixed)}["gp-grid-label"]["minZoom"] == 16
+
+
+def test_panel_lists_every_community(page: str) -> None:
+    rows = panel_rows(page)
+    assert [r["area"] for r in rows] == ["A", "B", "C"]
+    cells = {r["area"]: r["cells"] for r in rows}
+    # name, households, residents, grids, band badge, findings (own + its grids')
+    assert cells["A"] == ["青新社区", "1,200", "3,600", "2", "✓", "3"]
+    assert cells["B"] == ["阳光社区", "3,500", "10,500", "1", "↑", "2"]
+    assert cells["C"] == ["锦青社区", "500", "1,500", "1", "↓", "2"]
+    assert "2 finding(s) outside every community" in page
+    # a row's bounds are its community's extent: clicking it zooms there
+    south, west, north, east = (float(v) for v in rows[0]["bounds"].split(","))
+    ring = np.array(features_of(page, "Communities")[0]["geometry"]["coordinates"][0])
+    assert np.allclose([west, south, east, north], [*ring.min(axis=0), *ring.max(axis=0)])
+    assert "gridplan.panel(map_" in page
+
+
+def test_findings_drawn_under_the_boundaries(page: str) -> None:
+    z = pane_order(page)
+    assert z["gp-fill"] < z["gp-findings"] < z["gp-grids"] < z["gp-bounds"] < z["gp-labels"]
+    names = overlay_names(page)
+    options = layer_options(page)
+    assert options[names["Communities (band 1,000–3,000 households)"]]["pane"] == "gp-fill"
+    assert options[names["Grids (4)"]]["pane"] == "gp-grids"
+    findings = [var for name, var in names.items() if name.startswith("Finding ")]
+    assert findings and all(options[v]["pane"] == "gp-findings" for v in findings)
+    # the community outlines are drawn again on top, never taking the pointer
+    on_top = [o for o in options.values() if o.get("pane") == "gp-bounds"]
+    assert on_top == [{"pane": "gp-bounds", "interactive": False}]
+    # polygon findings are thin and lightly filled; line findings a translucent glow
+    styles = {
+        v: re.findall(r"return (\{[^{}]*\});", page[page.index(f"function {v}_styler") :])[0]
+        for v in findings
+    }
+    for var, text in styles.items():
+        style = json.loads(text)
+        if '"lineCap"' in text:
+            assert style["opacity"] <= 0.45, var
+        else:
+            assert style["weight"] <= 2.5 and style.get("fillOpacity", 0) <= 0.25, var
+
+
+def test_layer_control_defaults(page: str) -> None:
+    names = overlay_names(page)
+    shown = shown_layers(page)
+    off = {n for n, var in names.items() if var not in shown}
+    assert off == {
+        "Walking circles (10/15 minutes)",
+        "Finding size.under (1)",
+        "Finding size.over (1)",
+    }
+    assert names["Facilities (1)"] in shown and names["Grids (4)"] in shown
+    with_units = map_html(render_plan_map(tiny_layers(units=_units())))
+    assert overlay_names(with_units)["Units (1)"] not in shown_layers(with_units)
+    walks = map_html(render_plan_map(tiny_layers(), show_walks=True))
+    assert overlay_names(walks)["Walking circles (10/15 minutes)"] in shown_layers(walks)
+
+
+def _units() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {"unit_id": ["u1"], "households": [10.0]},
+        geometry=[shapely.box(X0, Y0, X0 + 100, Y0 + 100)],
+        crs=CRS,
+    )
 
 
 def test_popup_content(page: str) -> None:
@@ -94,7 +257,6 @@ def test_grid_codes_compounds_and_roads(page: str) -> None:
     grids = features_of(page, "Grids")
     assert [g["properties"]["code"] for g in grids][:2] == ["350582001004001", "350582001004002"]
     assert grids[0]["properties"]["community"] == "青新社区"
-    assert "layer.bindTooltip(feature.properties.code" in page  # permanent code labels
     comps = {c["properties"]["name"]: c["properties"] for c in features_of(page, "Compounds")}
     assert comps["新世纪豪园"]["community"] == "青新社区"
     assert comps["阳光时代广场"]["community"] == "阳光社区"
@@ -237,7 +399,7 @@ def test_plan_input_uses_targets_and_metrics() -> None:
     page = map_html(render_plan_map(layers))
     assert "Communities (band 3,000–5,000 residents)" in overlay_names(page)
     props = [f["properties"] for f in features_of(page, "Communities")]
-    assert [p["_s"] for p in props] == ["in", "over", "under"]
+    assert [p["_s"].split("|")[1] for p in props] == ["in", "over", "under"]
     assert [p["road_share"] for p in props] == ["100%", "0%", "50%"]
 
 

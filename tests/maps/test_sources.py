@@ -137,7 +137,8 @@ def test_given_plan_with_stored_findings_and_targets(store: Store) -> None:
     assert "Communities (band 500–2,000 households)" in names
     assert "Finding coverage.gap (1)" in names
     status = {
-        f["properties"]["name"]: f["properties"]["_s"] for f in features_of(page, "Communities")
+        f["properties"]["name"]: f["properties"]["_s"].split("|")[1]
+        for f in features_of(page, "Communities")
     }
     assert status == {"青新社区": "over", "阳光社区": "in"}
 

@@ -1,24 +1,30 @@
-"""Render a plan as one self-contained Folium (Leaflet) HTML map.
+"""Render a plan as one self-contained Folium (Leaflet) HTML map a planner reads at a glance.
 
-Layers, each switchable in the layer control (top right):
+The page is a side panel beside the map. The panel holds the title, a table of the
+communities (households, residents, grids, band status, findings; clicking a row zooms to the
+community), the legend and the layer control. The map draws, bottom to top:
 
-* **Communities**, filled by band status (under / in / over the band), with a legend that
-  states the band and counts each status;
-* **Grids**, outlined, labelled with their grid codes (hover labels above ``label_limit``
-  grids);
-* **Compounds**, coloured by the community that holds them (neighbouring communities get
-  different colours);
-* **Roads**, by class;
-* **Findings**, one layer per rule id, each styled distinctly (off-road boundary stretches,
-  exclave parts, embedded islands, gaps, overlaps, split compounds, …);
-* **Facilities** with 10- and 15-minute walking circles (radius = walking speed × minutes,
-  drawn in metres);
-* **Units** (hidden until switched on).
+* **Communities**, each filled with its own colour (touching communities always differ:
+  DSATUR colouring of the adjacency graph, :func:`gridplan.maps.style.community_colours`),
+  outlined by band status (thin dark in the band, dashed blue under it, thick red over it)
+  and labelled permanently at the opening view with name, households and a status badge
+  (``青新社区 / 2,410户 ✓``);
+* **Compounds**, a deeper shade of the community that holds them;
+* **Roads**, muted, by class;
+* **Findings**, one layer per rule id, each styled distinctly but thin (lines as a translucent
+  glow) and drawn *under* the boundaries, so they never hide one;
+* **Grids**, dashed outlines, labelled with their codes from one zoom closer than the opening
+  view (only where a code fits inside its grid);
+* the community boundaries again, on top;
+* **Facilities**; their 10- and 15-minute walking circles are off until switched on;
+* **Units** (off until switched on).
 
+Labels never pile up: a small script (``maps/static/gridplan-map.js``) hides any label that
+would overlap one of higher priority (communities first) and shows it again when zooming in.
 Popups give name, code, households, residents, band status, road share and the area's
-findings; tooltips the essentials. Geometry is simplified for display
-(:mod:`gridplan.maps.simplify`); styles are grouped so each feature carries only its id in the
-style table, which keeps a city of 10,000 units well under 15 MB.
+findings. Geometry is simplified for display (:mod:`gridplan.maps.simplify`); styles are
+grouped so each feature carries only its id in the style table, which keeps a city of 10,000
+units well under 15 MB.
 
 Examples
 --------
@@ -35,6 +41,7 @@ True
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,34 +50,46 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from branca.element import MacroElement
-from jinja2 import Template
 
 from gridplan.data.crs import to_storage
 from gridplan.errors import InputError
 from gridplan.geo.diff import areas_holding
 from gridplan.maps.canvas import (
     MISSING,
+    PANE_BOUNDS,
+    PANE_FILL,
+    PANE_FINDINGS,
+    PANE_GRIDS,
+    PANE_MARKS,
+    PANE_ROADS,
     MapCanvas,
+    bounds_of,
     escape,
+    format_count,
     format_number,
     geojson_layer,
+    label_places,
+    label_points,
     legend_line,
     legend_swatch,
+    panel_bounds,
+    shade,
     text_column,
 )
 from gridplan.maps.inputs import MapLayers
 from gridplan.maps.simplify import DISPLAY_DECIMALS, DISPLAY_TOLERANCE_M
 from gridplan.maps.style import (
-    STATUS_COLOURS,
+    COMMUNITY_FILL_OPACITY,
+    STATUS_BADGES,
     STATUS_LABELS,
     Band,
     BandStatus,
     band_status,
     community_colours,
-    finding_style,
+    finding_display_style,
     road_classes_present,
     road_style,
+    status_outline,
     status_style,
 )
 from gridplan.maps.tiles import Tiles
@@ -94,6 +113,9 @@ _RULE_ORDER: tuple[str, ...] = (
     "size.over",
 )
 _CIRCLE_COLOURS = ("#2c7fb8", "#7fcdbb", "#c7e9b4")
+#: Findings whose layer is off when the map opens: an area's size is already shown by its
+#: outline and badge, and the finding's geometry is the whole area.
+_OFF_RULES = frozenset({"size.under", "size.over"})
 
 
 def render_plan_map(
@@ -104,9 +126,10 @@ def render_plan_map(
     walk_minutes: Sequence[float] = WALK_MINUTES,
     tolerance_m: float = DISPLAY_TOLERANCE_M,
     decimals: int = DISPLAY_DECIMALS,
-    label_limit: int = 300,
-    label_min_zoom: int = 15,
+    label_limit: int = 1000,
+    label_min_zoom: int | None = None,
     show_units: bool = False,
+    show_walks: bool = False,
     prefer_canvas: bool = False,
 ) -> folium.Map:
     """Draw a plan's layers on one map.
@@ -126,10 +149,14 @@ def render_plan_map(
     label_limit
         Grid codes are permanent labels up to this many grids, hover labels above.
     label_min_zoom
-        Permanent grid labels show from this zoom level on (15 ≈ a few streets across), so a
-        whole city is not buried under its codes.
+        Grid codes show from this zoom level on; ``None`` (default): from one zoom closer than
+        the opening view, so the opening view shows community labels only. Either way a code
+        shows only where it fits inside its grid and overlaps no other label.
     show_units
         Show the units layer when the map opens.
+    show_walks
+        Show the walking circles when the map opens (off by default: they would cover the
+        plan).
     prefer_canvas
         Draw on a canvas instead of SVG.
 
@@ -149,11 +176,18 @@ def render_plan_map(
     )
     canvas.add_title(layers.title)
     findings = _findings_by_area(layers.findings)
+    colours = community_colours(layers.communities)
+    band = layers.band(Level.COMMUNITY)
+    communities = _add_communities(canvas, layers.communities, band, findings, colours)
+    _add_community_labels(canvas, communities, band)  # first: the labels of highest priority
+    if layers.compounds is not None and not layers.compounds.empty:
+        _add_compounds(canvas, layers.compounds, layers.communities, colours)
     if layers.units is not None and not layers.units.empty:
         _add_units(canvas, layers.units, show_units)
-    _add_communities(canvas, layers.communities, layers.band(Level.COMMUNITY), findings)
-    if layers.compounds is not None and not layers.compounds.empty:
-        _add_compounds(canvas, layers.compounds, layers.communities)
+    if layers.roads is not None and not layers.roads.empty:
+        _add_roads(canvas, layers.roads)
+    if layers.findings is not None and not layers.findings.empty:
+        _add_findings(canvas, layers.findings)
     if layers.grids is not None and not layers.grids.empty:
         _add_grids(
             canvas,
@@ -164,12 +198,11 @@ def render_plan_map(
             label_limit,
             label_min_zoom,
         )
-    if layers.roads is not None and not layers.roads.empty:
-        _add_roads(canvas, layers.roads)
-    if layers.findings is not None and not layers.findings.empty:
-        _add_findings(canvas, layers.findings)
+    _add_boundaries(canvas, communities)
     if layers.facilities is not None and not layers.facilities.empty:
-        _add_facilities(canvas, layers.facilities, walk_speed_m_per_min, walk_minutes)
+        _add_facilities(canvas, layers.facilities, walk_speed_m_per_min, walk_minutes, show_walks)
+    _add_community_panel(canvas, layers, communities, band)
+    canvas.script(f"gridplan.panel({canvas.map.get_name()}, [{communities.layer.get_name()}]);")
     return canvas.finish()
 
 
@@ -215,18 +248,35 @@ def save_map(fmap: folium.Map, path: str | Path) -> Path:
 # --- layers -----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Drawn:
+    """The communities as drawn: their layer, display copy, band status and fill colours."""
+
+    layer: folium.GeoJson
+    frame: gpd.GeoDataFrame
+    shown: gpd.GeoDataFrame
+    status: np.ndarray
+    colours: list[str]
+    boxes: list[list[float] | None]
+
+
 def _add_communities(
     canvas: MapCanvas,
     communities: gpd.GeoDataFrame,
     band: Band | None,
     findings: Mapping[tuple[str, str], str],
-) -> None:
+    colours: Mapping[str, str],
+) -> _Drawn:
     field = band.field if band is not None else "households"
     values = _numeric(communities, field)
     status = band_status(values, band)
     shown = canvas.display(communities, coverage=True)
+    ids = communities["area_id"].astype(str)
+    fills = [colours.get(i, "#cccccc") for i in ids]
+    keys = [f"{c}|{s}" for c, s in zip(fills, status, strict=True)]
     props = pd.DataFrame(
         {
+            "area_id": [escape(i) for i in ids],
             "name": text_column(communities, "name"),
             "code": text_column(communities, "code"),
             "households": _counts(communities, "households"),
@@ -234,12 +284,12 @@ def _add_communities(
             "status": [_status_text(s, band) for s in status],
             "road_share": _shares(communities, "road_boundary_share"),
             "findings": _area_findings(communities, Level.COMMUNITY, findings),
-            "_s": status,
+            "_s": keys,
         }
     )
-    styles = {s.value: status_style(s.value) for s in BandStatus}
+    styles = {k: status_style(k.split("|")[1], k.split("|")[0]) for k in sorted(set(keys))}
     name = "Communities" + (f" (band {band.label()})" if band is not None else "")
-    geojson_layer(
+    layer = geojson_layer(
         canvas,
         shown,
         props,
@@ -250,16 +300,171 @@ def _add_communities(
             ["name", "code", "households", "residents", "status", "road_share", "findings"],
             ["name", "code", "households", "residents", "band", "road share", "findings"],
         ),
-        highlight={"weight": 3.5, "fillOpacity": 0.55},
-    ).add_to(canvas.map)
+        highlight={"fillOpacity": 0.8},
+        pane=PANE_FILL,
+    )
+    layer.add_to(canvas.map)
     counts = pd.Series(status).value_counts()
     rows = "".join(
-        legend_swatch(STATUS_COLOURS[s], f"{STATUS_LABELS[s]} ({int(counts.get(s.value, 0))})")
+        _outline_row(s.value, f"{STATUS_LABELS[s]} ({int(counts.get(s.value, 0))})")
         for s in BandStatus
         if s != BandStatus.UNKNOWN or counts.get(s.value, 0)
     )
+    sample = "".join(
+        f'<span class="gp-sw" style="background:{c};opacity:{COMMUNITY_FILL_OPACITY + 0.2}"></span>'
+        for c in list(dict.fromkeys(fills))[:6]
+    )
     head = f"Communities: band {escape(band.label())}" if band is not None else "Communities"
-    canvas.legend.append(f'<div class="gp-sec" data-layer="communities"><b>{head}</b>{rows}</div>')
+    canvas.legend.append(
+        f'<div class="gp-sec" data-layer="communities"><b>{head}</b>'
+        f'<div class="gp-row">{sample}</div>'
+        '<div class="gp-note">fill: each community its own colour (neighbours always '
+        "differ)</div>"
+        '<div class="gp-note">outline and badge: band status</div>'
+        f"{rows}</div>"
+    )
+    return _Drawn(layer, communities, shown, status, fills, bounds_of(shown))
+
+
+def _add_boundaries(canvas: MapCanvas, drawn: _Drawn) -> None:
+    """The community outlines again, above grids and findings (shown with the communities)."""
+    keys = [str(s) for s in drawn.status]
+    styles = {k: {**status_style(k), "fill": False} for k in sorted(set(keys))}
+    layer = geojson_layer(
+        canvas,
+        drawn.shown,
+        pd.DataFrame({"_s": keys}),
+        name="Community boundaries",
+        styles=styles,
+        tooltip=None,
+        popup=None,
+        highlight=None,
+        pane=PANE_BOUNDS,
+        interactive=False,
+        control=False,
+        show=False,
+    )
+    layer.add_to(canvas.map)
+    canvas.follow(drawn.layer, layer)
+
+
+def _add_community_labels(canvas: MapCanvas, drawn: _Drawn, band: Band | None) -> None:
+    field = band.field if band is not None else "households"
+    unit = "人" if field == "residents" else "户"
+    names = text_column(drawn.frame, "name", fallback=drawn.frame["area_id"].astype(str))
+    values = _numeric(drawn.frame, field)
+    places = label_places(drawn.shown)
+    areas = shapely.area(np.asarray(drawn.shown.geometry.values, dtype=object))
+    items = []
+    for i in np.argsort(-np.nan_to_num(areas, nan=0.0), kind="stable"):
+        if not places[i]:
+            continue
+        count = MISSING if np.isnan(values[i]) else format_count(values[i])
+        text = f"<b>{names.iloc[i]}</b><br>{count}{unit} {_badge(str(drawn.status[i]))}"
+        lat, lon = places[i][0]
+        items.append((lat, lon, text, drawn.boxes[i], places[i][1:]))
+    canvas.labels(drawn.layer, items, class_name="gp-community-label", min_zoom=0)
+
+
+def _add_community_panel(
+    canvas: MapCanvas, layers: MapLayers, drawn: _Drawn, band: Band | None
+) -> None:
+    """The table of communities: one row each, clicking a row zooms to it."""
+    frame = drawn.frame
+    ids = frame["area_id"].astype(str).tolist()
+    grids = _grid_counts(layers.grids, ids)
+    found, outside = _finding_counts(layers, ids)
+    names = text_column(frame, "name", fallback=frame["area_id"].astype(str))
+    codes = text_column(frame, "code")
+    households = _counts(frame, "households")
+    residents = _counts(frame, "residents")
+    rows = []
+    for i, area in enumerate(ids):
+        title = f"code {codes.iloc[i]}" if codes.iloc[i] != MISSING else f"id {escape(area)}"
+        rows.append(
+            f'<tr data-area="{escape(area)}" data-bounds="{panel_bounds(drawn.boxes[i])}" '
+            f'title="{title}: click to zoom">'
+            f'<td><span class="gp-dot" style="background:{drawn.colours[i]}"></span>'
+            f"{names.iloc[i]}</td>"
+            f'<td class="n">{households[i]}</td><td class="n">{residents[i]}</td>'
+            f'<td class="n">{grids.get(area, 0) if layers.grids is not None else MISSING}</td>'
+            f"<td>{_badge(str(drawn.status[i]))}</td>"
+            f'<td class="n">{found.get(area, 0)}</td></tr>'
+        )
+    total_hh = _numeric(frame, "households")
+    summary = f"{len(ids)} communities"
+    if layers.grids is not None:
+        summary += f", {len(layers.grids)} grids"
+    if not np.isnan(total_hh).all():
+        summary += f", {format_count(float(np.nansum(total_hh)))} households"
+    in_band = int((drawn.status == BandStatus.IN.value).sum())
+    if band is not None:
+        summary += f"; {in_band} of {len(ids)} in the band"
+    note = (
+        f'<div class="gp-note">{outside} finding(s) outside every community</div>'
+        if outside
+        else ""
+    )
+    canvas.panel.append(
+        '<div class="gp-sec" id="gridplan-communities">'
+        f'<div class="gp-note">{escape(summary)}</div>'
+        '<div class="gp-tbl"><table><thead><tr><th>community</th><th class="n">households</th>'
+        '<th class="n">residents</th><th class="n">grids</th><th>band</th>'
+        '<th class="n" title="findings on the community and its grids">findings</th></tr>'
+        f"</thead><tbody>{''.join(rows)}</tbody></table></div>{note}</div>"
+    )
+
+
+def _grid_counts(grids: gpd.GeoDataFrame | None, ids: list[str]) -> dict[str, int]:
+    if grids is None or grids.empty or "parent_id" not in grids.columns:
+        return {}
+    parents = grids["parent_id"].dropna().astype(str)
+    return {str(k): int(v) for k, v in parents.value_counts().items()}
+
+
+def _finding_counts(layers: MapLayers, ids: list[str]) -> tuple[dict[str, int], int]:
+    """Findings per community (its own and its grids'; findings without an area are placed by
+    location), and how many lie outside every community."""
+    findings = layers.findings
+    if findings is None or findings.empty:
+        return {}, 0
+    known = set(ids)
+    parent: dict[str, str] = {}
+    if layers.grids is not None and "parent_id" in layers.grids.columns:
+        parent = {
+            str(g): str(p)
+            for g, p in zip(layers.grids["area_id"], layers.grids["parent_id"], strict=True)
+            if p is not None and not pd.isna(p)
+        }
+    levels = (
+        findings["level"].astype(str)
+        if "level" in findings.columns
+        else pd.Series([Level.COMMUNITY.value] * len(findings))
+    )
+    areas = (
+        findings["area_id"].map(lambda v: None if pd.isna(v) else str(v))
+        if "area_id" in findings.columns
+        else pd.Series([None] * len(findings))
+    )
+    owner: list[str | None] = []
+    for level, area in zip(levels, areas, strict=True):
+        if area is None:
+            owner.append(None)
+        elif level == Level.GRID.value:
+            owner.append(parent.get(area))
+        else:
+            owner.append(area if area in known else None)
+    unplaced = [i for i, o in enumerate(owner) if o is None]
+    if unplaced:
+        geoms = findings.iloc[unplaced]
+        drawable = ~(shapely.is_missing(np.asarray(geoms.geometry.values, dtype=object)))
+        holders = np.full(len(unplaced), None, dtype=object)
+        if drawable.any():
+            holders[drawable] = areas_holding(geoms[drawable], layers.communities)
+        for i, h in zip(unplaced, holders, strict=True):
+            owner[i] = None if h is None else str(h)
+    counts = pd.Series([o for o in owner if o is not None], dtype=object).value_counts()
+    return {str(k): int(v) for k, v in counts.items()}, sum(o is None for o in owner)
 
 
 def _add_grids(
@@ -269,7 +474,7 @@ def _add_grids(
     band: Band | None,
     findings: Mapping[tuple[str, str], str],
     label_limit: int,
-    label_min_zoom: int,
+    label_min_zoom: int | None,
 ) -> None:
     field = band.field if band is not None else "households"
     status = band_status(_numeric(grids, field), band)
@@ -299,9 +504,9 @@ def _add_grids(
         }
     )
     # outline only: clicks inside a grid reach its community; the outline opens the grid's popup
-    style = {"color": "#222222", "weight": 1.2, "dashArray": "4 3", "fill": False}
+    style = {"color": "#3d3d3d", "weight": 1.2, "opacity": 0.9, "dashArray": "4 3", "fill": False}
     permanent = len(grids) <= label_limit
-    geojson_layer(
+    layer = geojson_layer(
         canvas,
         shown,
         props,
@@ -313,22 +518,43 @@ def _add_grids(
             ["grid code", "name", "community", "households", "residents", "band", "findings"],
         ),
         highlight={"weight": 2.5, "fillOpacity": 0.1, "fillColor": "#222222"},
-        on_each_feature=_PERMANENT_LABEL if permanent else None,
-    ).add_to(canvas.map)
+        pane=PANE_GRIDS,
+    )
+    layer.add_to(canvas.map)
     if permanent:
-        _LabelZoom(label_min_zoom).add_to(canvas.map)
+        points = label_points(shown)
+        boxes = bounds_of(shown)
+        areas = shapely.area(np.asarray(shown.geometry.values, dtype=object))
+        badges = [_badge(s) if s != BandStatus.UNKNOWN.value else "" for s in status]
+        items = [
+            (points[i][0], points[i][1], f"{code.iloc[i]} {badges[i]}".strip(), boxes[i])
+            for i in np.argsort(-np.nan_to_num(areas, nan=0.0), kind="stable")
+            if points[i] is not None
+        ]
+        canvas.labels(
+            layer,
+            items,
+            class_name="gp-grid-label",
+            min_zoom=label_min_zoom,
+            zoom_offset=1,
+            fit=True,
+        )
     band_text = f": band {escape(band.label())}" if band is not None else ""
+    zoom = "zoomed in" if label_min_zoom is None else f"from zoom {label_min_zoom}"
     canvas.legend.append(
         f'<div class="gp-sec" data-layer="grids"><b>Grids{band_text}</b>'
-        f"{legend_line('#222222', 1.5, '4 3', 'grid boundary, labelled with its code')}</div>"
+        f"{legend_line('#3d3d3d', 1.5, '4 3', f'grid boundary; code and badge shown {zoom}')}"
+        "</div>"
     )
 
 
 def _add_compounds(
-    canvas: MapCanvas, compounds: gpd.GeoDataFrame, communities: gpd.GeoDataFrame
+    canvas: MapCanvas,
+    compounds: gpd.GeoDataFrame,
+    communities: gpd.GeoDataFrame,
+    colours: Mapping[str, str],
 ) -> None:
     holder = compound_communities(compounds, communities)
-    colours = community_colours(to_storage(communities))
     names = dict(
         zip(
             communities["area_id"].astype(str),
@@ -336,7 +562,9 @@ def _add_compounds(
             strict=True,
         )
     )
-    keys = [colours.get(h, "#9e9e9e") if h is not None else "#9e9e9e" for h in holder]
+    keys = [
+        shade(colours[h], 0.82) if h is not None and h in colours else "#9e9e9e" for h in holder
+    ]
     shown = canvas.display(compounds)
     props = pd.DataFrame(
         {
@@ -351,7 +579,13 @@ def _add_compounds(
         }
     )
     styles = {
-        c: {"color": c, "weight": 1.5, "fillColor": c, "fillOpacity": 0.6, "radius": 5}
+        c: {
+            "color": "#555555",
+            "weight": 0.8,
+            "fillColor": c,
+            "fillOpacity": 0.8,
+            "radius": 5,
+        }
         for c in set(keys)
     }
     geojson_layer(
@@ -365,11 +599,12 @@ def _add_compounds(
             ["name", "kind", "households", "residents", "community"],
             ["compound", "kind", "households", "residents", "community"],
         ),
-        highlight={"weight": 3},
+        highlight={"weight": 2.5},
+        pane=PANE_FILL,
     ).add_to(canvas.map)
     canvas.legend.append(
         '<div class="gp-sec" data-layer="compounds"><b>Compounds</b>'
-        f"{legend_swatch('#1b9e77', 'coloured by their community')}"
+        '<div class="gp-note">a deeper shade of the community holding them</div>'
         f"{legend_swatch('#9e9e9e', 'in no community')}</div>"
     )
 
@@ -400,6 +635,7 @@ def _add_roads(canvas: MapCanvas, roads: gpd.GeoDataFrame) -> None:
         tooltip=(["name", "road_class"], ["road", "class"]),
         popup=None,
         highlight=None,
+        pane=PANE_ROADS,
     ).add_to(canvas.map)
     rows = "".join(
         legend_line(road_style(c)["color"], float(road_style(c)["weight"]), None, c)
@@ -419,11 +655,15 @@ def _add_findings(canvas: MapCanvas, findings: gpd.GeoDataFrame) -> None:
         subset = findings[mask & drawable]
         total = int(mask.sum())
         count = f"{total}{_level_counts(findings[mask])}"
-        style = finding_style(rule)
-        rows.append(_finding_swatch(style, f"{rule} ({count})"))
+        kinds = shapely.get_type_id(np.asarray(subset.geometry.values, dtype=object))
+        lines = np.isin(kinds, (1, 2, 5))  # LineString, LinearRing, MultiLineString
+        style = finding_display_style(rule, line=bool(len(kinds)) and bool(lines.all()))
+        off = " (off: shown by outlines and badges)" if rule in _OFF_RULES else ""
+        rows.append(_finding_swatch(style, f"{rule} ({count}){off}"))
         if subset.empty:
             continue
         shown = canvas.display(subset, tolerance_m=min(canvas.tolerance_m, 0.5))
+        keys = ["line" if k else "" for k in lines]
         props = pd.DataFrame(
             {
                 "rule": [rule] * len(subset),
@@ -432,23 +672,32 @@ def _add_findings(canvas: MapCanvas, findings: gpd.GeoDataFrame) -> None:
                 "area_id": text_column(subset, "area_id"),
                 "value": [_value_text(v) for v in _numeric(subset, "value")],
                 "message": text_column(subset, "message"),
+                "_s": keys,
             }
         )
+        styles = {
+            "": {**finding_display_style(rule), "radius": 7},
+            "line": finding_display_style(rule, line=True),
+        }
         geojson_layer(
             canvas,
             shown,
             props,
             name=f"Finding {rule} ({count})",
-            styles={"": {**style, "radius": 7}},
+            show=rule not in _OFF_RULES,
+            styles={k: styles[k] for k in sorted(set(keys))},
             tooltip=(["rule", "message"], ["rule", "finding"]),
             popup=(
                 ["rule", "severity", "level", "area_id", "value", "message"],
                 ["rule", "severity", "level", "area", "value", "message"],
             ),
-            highlight={"weight": float(style.get("weight", 3)) + 2},
+            highlight={"opacity": 1.0},
+            pane=PANE_FINDINGS,
         ).add_to(canvas.map)
     canvas.legend.append(
-        f'<div class="gp-sec" data-layer="findings"><b>Findings</b>{"".join(rows)}</div>'
+        f'<div class="gp-sec" data-layer="findings"><b>Findings</b>'
+        '<div class="gp-note">drawn under the boundaries, thin; one layer per rule</div>'
+        f"{''.join(rows)}</div>"
     )
 
 
@@ -457,6 +706,7 @@ def _add_facilities(
     facilities: gpd.GeoDataFrame,
     speed: float,
     minutes: Sequence[float],
+    show_walks: bool,
 ) -> None:
     wgs = to_storage(facilities, "facilities")
     points = shapely.point_on_surface(np.asarray(wgs.geometry.values, dtype=object))
@@ -465,7 +715,8 @@ def _add_facilities(
     )
     kinds = text_column(wgs, "kind")
     walks = "/".join(format_number(m) for m in minutes)
-    group = folium.FeatureGroup(name=f"Facilities ({len(wgs)}) with {walks}-minute walks")
+    group = folium.FeatureGroup(name=f"Facilities ({len(wgs)})")
+    circles = folium.FeatureGroup(name=f"Walking circles ({walks} minutes)", show=show_walks)
     ordered = sorted(minutes, reverse=True)
     walks_text = ", ".join(_walk_text(m, speed) for m in sorted(minutes))
     for i, pt in enumerate(points):
@@ -485,18 +736,21 @@ def _add_facilities(
                 fill=True,
                 fill_opacity=0.04,
                 interactive=False,  # never hide the areas underneath from the pointer
-            ).add_to(group)
+                pane=PANE_ROADS,
+            ).add_to(circles)
         folium.CircleMarker(
             location=[lat, lon],
-            radius=6,
+            radius=5,
             color="#08306b",
             weight=2,
             fill=True,
             fill_color="#ffffff",
             fill_opacity=1.0,
             tooltip=label + "<br>" + walks_text,
+            pane=PANE_MARKS,
         ).add_to(group)
     group.add_to(canvas.map)
+    circles.add_to(canvas.map)
     rows = "".join(
         legend_swatch(
             _CIRCLE_COLOURS[min(k, len(_CIRCLE_COLOURS) - 1)],
@@ -505,7 +759,8 @@ def _add_facilities(
         for k, m in enumerate(sorted(minutes))
     )
     canvas.legend.append(
-        f'<div class="gp-sec" data-layer="facilities"><b>Service facilities</b>{rows}</div>'
+        f'<div class="gp-sec" data-layer="facilities"><b>Service facilities</b>'
+        f'<div class="gp-note">walking circles: switch on under Layers</div>{rows}</div>'
     )
 
 
@@ -527,6 +782,7 @@ def _add_units(canvas: MapCanvas, units: gpd.GeoDataFrame, show: bool) -> None:
         popup=None,
         highlight=None,
         show=show,
+        pane=PANE_FILL,
     ).add_to(canvas.map)
 
 
@@ -585,7 +841,7 @@ def _numeric(frame: pd.DataFrame, column: str) -> np.ndarray:
 
 
 def _counts(frame: pd.DataFrame, column: str) -> list[str]:
-    return [MISSING if np.isnan(v) else format_number(v) for v in _numeric(frame, column)]
+    return [MISSING if np.isnan(v) else format_count(v) for v in _numeric(frame, column)]
 
 
 def _shares(frame: pd.DataFrame, column: str) -> list[str]:
@@ -632,32 +888,21 @@ def _finding_swatch(style: Mapping[str, Any], label: str) -> str:
     )
 
 
-#: Binds each grid's code as a permanent label at its centre.
-_PERMANENT_LABEL = """function(feature, layer) {
-    layer.bindTooltip(feature.properties.code,
-        {permanent: true, direction: "center", className: "gp-label", interactive: false});
-}"""
-
-
-class _LabelZoom(MacroElement):
-    """Hides the permanent grid labels below a zoom level (CSS class on the map container)."""
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        (function (map) {
-            function gridplanLabels() {
-                map.getContainer().classList.toggle(
-                    "gp-hide-labels", map.getZoom() < {{ this.min_zoom }});
-            }
-            map.on("zoomend", gridplanLabels);
-            map.whenReady(gridplanLabels);
-        })({{ this._parent.get_name() }});
-        {% endmacro %}
-        """
+def _badge(status: str) -> str:
+    """The status badge of a label or panel row (``✓``, ``↓``, ``↑``, ``?``)."""
+    key = BandStatus(status)
+    return (
+        f'<span class="gp-badge gp-b-{key.value}" title="{STATUS_LABELS[key]}">'
+        f"{STATUS_BADGES[key]}</span>"
     )
 
-    def __init__(self, min_zoom: int) -> None:
-        super().__init__()
-        self._name = "GridLabelZoom"
-        self.min_zoom = int(min_zoom)
+
+def _outline_row(status: str, label: str) -> str:
+    """Legend row of a band status: its outline swatch and badge."""
+    colour, weight, dash = status_outline(status)
+    border = "dashed" if dash else "solid"
+    return (
+        f'<div class="gp-row"><span class="gp-sw" style="background:#f4f4f4;'
+        f'border:{max(weight - 0.5, 1):.0f}px {border} {colour}"></span>{_badge(status)}'
+        f"{escape(label)}</div>"
+    )
