@@ -98,6 +98,12 @@ COMMANDS: tuple[CommandEntry, ...] = (
     ),
     CommandEntry("plans", "plans", "List, show, compare and export stored plans."),
     CommandEntry(
+        "reach",
+        "reach",
+        "Walking reach of service facilities per community (network distance, isochrones); "
+        "suggest sites for new service centres.",
+    ),
+    CommandEntry(
         "map",
         "map",
         "Draw a plan as one self-contained HTML map: communities, grids, compounds, roads, "
