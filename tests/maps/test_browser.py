@@ -14,7 +14,8 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 import pytest
-from mapkit import artifacts_dir, js_errors, network_urls, tiny_layers
+import shapely
+from mapkit import artifacts_dir, js_errors, network_urls, providence_wards, tiny_layers
 
 from gridplan.geo.rules import check_areas
 from gridplan.maps.inputs import MapLayers, join_metrics
@@ -116,13 +117,29 @@ def _open(driver: Any, path: Path, timeout: float = 30.0) -> float:
 _MAP = "window[Object.keys(window).find(k => k.startsWith('map_') && window[k].getZoom)]"
 
 
-def _visible_labels(driver: Any) -> int:
+def _visible_labels(driver: Any, kind: str = "grid") -> int:
+    """Labels of ``kind`` (``grid``, ``community``, ...) on screen: neither below their zoom
+    nor hidden for overlapping another."""
     return int(
         driver.execute_script(
-            "return Array.from(document.querySelectorAll('.gp-label'))"
-            ".filter(e => e.offsetParent !== null).length"
+            "return Array.from(document.querySelectorAll(arguments[0]))"
+            ".filter(e => e.offsetParent !== null && !e.classList.contains('gp-hidden')).length",
+            f".gp-{kind}-label",
         )
     )
+
+
+_OVERLAPS = """
+const boxes = Array.from(document.querySelectorAll('.gp-label'))
+    .filter(e => e.offsetParent !== null && !e.classList.contains('gp-hidden'))
+    .map(e => e.firstChild.getBoundingClientRect());
+let n = 0;
+for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+    const a = boxes[i], b = boxes[j];
+    if (a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom) n++;
+}
+return n;
+"""
 
 
 def _wait(driver: Any, script: str, timeout: float = 10.0) -> None:
@@ -165,8 +182,11 @@ def test_providence_map_in_browser(browser: Any, shared_data: Path, tmp_path: Pa
     assert js_errors(browser) == []
     _no_requests(network_urls(browser))
     drawn = browser.execute_script(_PATHS)
-    drawable = len(layers.communities) + len(layers.grids) + len(layers.findings)
-    assert drawn == drawable  # units are hidden until switched on
+    sizes = layers.findings["rule"].isin(["size.under", "size.over"])
+    # communities (fill, and outline on top), grids and findings; units and the size
+    # findings (shown by outlines and badges) are off until switched on
+    drawable = 2 * len(layers.communities) + len(layers.grids) + int((~sizes).sum())
+    assert drawn == drawable
     _toggle(browser, "Grids")
     assert browser.execute_script(_PATHS) == drawn - len(layers.grids)
     _toggle(browser, "Grids")
@@ -175,9 +195,11 @@ def test_providence_map_in_browser(browser: Any, shared_data: Path, tmp_path: Pa
     assert layers.units is not None
     assert browser.execute_script(_PATHS) == drawn + len(layers.units)
     _toggle(browser, "Units")
-    labels = browser.execute_script("return document.querySelectorAll('.gp-label').length")
+    labels = browser.execute_script("return document.querySelectorAll('.gp-grid-label').length")
     assert labels == len(layers.grids)  # every grid has its code label ...
-    assert _visible_labels(browser) == 0  # ... hidden at city zoom (below 15)
+    assert _visible_labels(browser) == 0  # ... hidden at the opening (city) view
+    assert _visible_labels(browser, "community") > 0
+    assert browser.execute_script(_OVERLAPS) == 0
     legend = browser.find_element("id", "gridplan-legend").text
     assert "Communities: band 1,000–3,000 households" in legend
     assert js_errors(browser) == []
@@ -185,6 +207,7 @@ def test_providence_map_in_browser(browser: Any, shared_data: Path, tmp_path: Pa
     browser.execute_script(f"{_MAP}.setZoom(15, {{animate: false}});")
     _wait(browser, _READY)
     assert _visible_labels(browser) > 0  # ... shown when zoomed in
+    assert browser.execute_script(_OVERLAPS) == 0
     browser.save_screenshot(str(artifacts_dir() / "providence_map_zoom15.png"))
     assert js_errors(browser) == []
     assert seconds < 5.0
@@ -227,7 +250,8 @@ def test_tiny_map_popups_chinese_and_circles(browser: Any, tmp_path: Path) -> No
     assert "enclave.exclave: part 2 of 2" in text
     assert browser.find_element("id", "gridplan-title").text == "青阳街道 test plan"
     labels = browser.execute_script(
-        "return Array.from(document.querySelectorAll('.gp-label')).map(e => e.textContent)"
+        "return Array.from(document.querySelectorAll('.gp-grid-label'))"
+        ".map(e => e.textContent.split(' ')[0])"
     )
     assert sorted(labels) == [
         "350582001004001",
@@ -235,11 +259,24 @@ def test_tiny_map_popups_chinese_and_circles(browser: Any, tmp_path: Path) -> No
         "350582001005001",
         "350582001015001",
     ]
+    communities = browser.execute_script(
+        "return Array.from(document.querySelectorAll('.gp-community-label'))"
+        ".map(e => e.textContent)"
+    )
+    assert sorted(communities) == ["锦青社区500户 ↓", "阳光社区3,500户 ↑", "青新社区1,200户 ✓"]
+    assert _visible_labels(browser, "community") == 3
     before = browser.execute_script(_PATHS)
+    _toggle(browser, "Walking circles")  # off when the map opens
+    assert browser.execute_script(_PATHS) == before + 2
+    _toggle(browser, "Walking circles")
     _toggle(browser, "Facilities")
-    # two walking circles and the facility marker disappear
-    assert browser.execute_script(_PATHS) == before - 3
+    assert browser.execute_script(_PATHS) == before - 1  # the facility marker
     _toggle(browser, "Facilities")
+    # the community labels go with their layer
+    _toggle(browser, "Communities")
+    assert _visible_labels(browser, "community") == 0
+    _toggle(browser, "Communities")
+    _wait(browser, "return document.querySelectorAll('.gp-community-label').length == 3")
     assert js_errors(browser) == []
     browser.save_screenshot(str(artifacts_dir() / "tiny_map_popup.png"))
 
@@ -318,8 +355,11 @@ def test_diff_map_in_browser(browser: Any, tmp_path: Path) -> None:
     assert js_errors(browser) == []
     _no_requests(network_urls(browser))
     drawn = browser.execute_script(_PATHS)
-    # 4 before + 4 after + 1 removed + 2 moved pieces + 1 moved compound + 1 move line
-    assert drawn == 13
+    # 4 after (fill, outline) + 4 before + 1 removed + 2 moved pieces + 1 compound marker
+    assert drawn == 16
+    assert _visible_labels(browser, "community") == 4
+    assert _visible_labels(browser, "removed") == 1
+    assert _visible_labels(browser, "move") == 2
     _toggle(browser, "Territory moved")
     assert browser.execute_script(_PATHS) == drawn - 2
     _toggle(browser, "Territory moved")
@@ -339,6 +379,10 @@ def test_demo_map_of_helsinki_in_browser(browser: Any, tmp_path: Path) -> None:
     assert js_errors(browser) == []
     _no_requests(network_urls(browser))
     drawn = browser.execute_script(_PATHS)
+    assert _visible_labels(browser, "community") == browser.execute_script(
+        "return document.querySelectorAll('#gridplan-communities tr[data-area]').length"
+    )
+    assert browser.execute_script(_OVERLAPS) == 0
     _toggle(browser, "Communities")
     hidden = browser.execute_script(_PATHS)
     assert 0 < hidden < drawn
@@ -349,3 +393,40 @@ def test_demo_map_of_helsinki_in_browser(browser: Any, tmp_path: Path) -> None:
     assert browser.execute_script(_PATHS) == drawn
     assert js_errors(browser) == []
     browser.save_screenshot(str(artifacts_dir() / "helsinki_demo_map.png"))
+
+
+@pytest.mark.realdata
+def test_real_subdistrict_readable_at_the_opening_view(
+    browser: Any, shared_data: Path, tmp_path: Path
+) -> None:
+    """Providence as one subdistrict (15 wards, 211 grids): at the opening view every ward is
+    named with its households and band badge, no label overlaps another, grid codes wait for
+    a closer zoom; a click on a panel row zooms to that ward."""
+    layers = providence_wards(shared_data)
+    path = save_map(render_plan_map(layers), tmp_path / "wards.html")
+    _open(browser, path)
+    assert js_errors(browser) == []
+    _no_requests(network_urls(browser))
+    assert _visible_labels(browser, "community") == 15
+    assert _visible_labels(browser) == 0
+    assert browser.execute_script(_OVERLAPS) == 0
+    texts = browser.execute_script(
+        "return Array.from(document.querySelectorAll('.gp-community-label'))"
+        ".map(e => e.textContent)"
+    )
+    assert "Ward 5" + "4,658户 ↓" in texts
+    browser.save_screenshot(str(artifacts_dir() / "providence_wards.png"))
+    zoom = browser.execute_script(f"return {_MAP}.getZoom()")
+    browser.execute_script(
+        "document.querySelector('#gridplan-communities tr[data-area=\"W05\"]').click()"
+    )
+    _wait(browser, f"return {_MAP}.getZoom() > {zoom}")
+    _wait(browser, _READY)
+    time.sleep(0.2)
+    centre = browser.execute_script(f"const c = {_MAP}.getCenter(); return [c.lng, c.lat];")
+    ward = layers.communities.to_crs(4326).set_index("area_id").geometry["W05"]
+    assert ward.envelope.contains(shapely.Point(*centre))
+    assert _visible_labels(browser) > 0  # the ward's grid codes
+    assert browser.execute_script(_OVERLAPS) == 0
+    assert js_errors(browser) == []
+    browser.save_screenshot(str(artifacts_dir() / "providence_wards_w05.png"))

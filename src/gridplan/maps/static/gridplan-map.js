@@ -126,7 +126,8 @@
                 }
                 if (hide && s[1].gpAlts.length) { s[1].setLatLng(s[1].gpHome); }
             }
-            s[2].classList.toggle("gp-hidden", hide);
+            // off screen: hidden until a move brings it in (and it is placed again)
+            s[2].classList.toggle("gp-hidden", hide || !visible);
             if (!hide && visible) { placed.push(r); }
         });
     }
