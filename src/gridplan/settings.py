@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     allowed_hosts
         ``Host`` values (names, without port) trusted to build links when ``public_url`` is
         unset, besides ``localhost``, ``127.0.0.1``, ``::1`` and the server's own address.
+    walking_speed
+        Metres per minute that turn ``minutes=`` into a walking distance
+        (``GET /plans/{id}/reach``; default 50: GB 50180-2018's 10-minute circle is 500 m).
     """
 
     model_config = SettingsConfigDict(env_prefix="GRIDPLAN_", extra="ignore")
@@ -49,3 +52,4 @@ class Settings(BaseSettings):
     page_limit_max: int = 10_000
     public_url: str | None = None
     allowed_hosts: list[str] = Field(default_factory=list)
+    walking_speed: float = Field(default=50.0, gt=0)
