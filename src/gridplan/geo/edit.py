@@ -31,7 +31,7 @@ community; a grid left without units disappears.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import geopandas as gpd
@@ -426,6 +426,68 @@ class EditBase:
             },
         )
 
+    def affected_grids(self, preview: EditPreview) -> pd.DataFrame:
+        """The grids an edit changed: one row per grid that lost or gained units.
+
+        Columns ``id``, ``code``, ``community`` (after; before for a removed grid),
+        ``units_before``, ``units_after``, ``households_before``, ``households_after``,
+        ``in_band`` (after, by the plan's grid band; ``None`` when removed or unknown) and
+        ``status`` (``changed``, ``new`` or ``removed``). Empty for a plan without grids.
+        """
+        cols = [
+            "id",
+            "code",
+            "community",
+            "units_before",
+            "units_after",
+            "households_before",
+            "households_after",
+            "in_band",
+            "status",
+        ]
+        if not self.has_grids:
+            return pd.DataFrame(columns=cols)
+        changed = _changed(self.grid, preview.grid)
+        ids = sorted(
+            {str(g) for g in np.concatenate([self.grid[changed], preview.grid[changed]]) if g}
+        )
+        config = CheckConfig.from_targets(self.plan.targets, Level.GRID)
+        lo, hi = config.band(Level.GRID)
+        values = self.households if config.measure == "households" else self._residents()
+
+        def totals(labels: ObjArray) -> tuple[pd.Series, pd.Series]:
+            frame = pd.DataFrame({"g": labels, "v": values})
+            frame = frame[frame["g"].notna()].astype({"g": str})
+            return frame.groupby("g")["v"].sum(min_count=1), frame.groupby("g").size()
+
+        hh_b, n_b = totals(self.grid)
+        hh_a, n_a = totals(preview.grid)
+        com_after = _parents(preview.grid, preview.community)
+        com_before = _parents(self.grid, self.community)
+        rows = []
+        for g in ids:
+            before, after = int(n_b.get(g, 0)), int(n_a.get(g, 0))
+            value = hh_a.get(g, np.nan) if after else np.nan
+            rows.append(
+                [
+                    g,
+                    self.grid_codes.get(g),
+                    com_after.get(g) if after else com_before.get(g),
+                    before,
+                    after,
+                    float(hh_b.get(g, 0.0)) if before else 0.0,
+                    float(hh_a.get(g, 0.0)) if after else 0.0,
+                    None if not after or pd.isna(value) else bool(lo <= value <= hi),
+                    "new" if not before else ("removed" if not after else "changed"),
+                ]
+            )
+        return pd.DataFrame(rows, columns=cols)
+
+    def _residents(self) -> npt.NDArray[np.float64]:
+        if "residents" not in self.units.columns:
+            return np.full(len(self.units), np.nan)
+        return pd.to_numeric(self.units["residents"], errors="coerce").to_numpy(dtype=float)
+
     # -- preparation -----------------------------------------------------------------------
     def _label(self) -> str:
         return str(self.plan.plan_id) if self.plan.plan_id is not None else repr(self.plan.name)
@@ -532,15 +594,15 @@ class EditBase:
         if box is not None:
             keep = np.array([lab in (unit_areas or ()) for lab in labels], dtype=bool)
             layers = self._layers_near(box, keep)
-        return check_areas(
-            areas,
-            level=state.level,
-            roads=layers.roads,
-            compounds=layers.compounds,
-            outline=outline,
-            units=layers.units,
-            config=state.config,
-        )
+        # every layer a check takes, by its CheckLayers name (as check_plan_levels passes them)
+        given = {
+            f.name: getattr(layers, f.name)
+            if getattr(layers, f.name) is not None and len(getattr(layers, f.name))
+            else None
+            for f in fields(CheckLayers)
+        }
+        given["outline"] = outline
+        return check_areas(areas, level=state.level, config=state.config, **given)
 
     def _layers_near(self, box: Any, in_scope: npt.NDArray[np.bool_]) -> CheckLayers:
         """The check layers cut down to what can matter inside ``box`` (metric CRS): whole
