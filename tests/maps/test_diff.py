@@ -168,7 +168,7 @@ def test_diff_map_layers_and_popups(before: MapLayers, after: MapLayers) -> None
     page = map_html(render_diff_map(before, after, compounds=_compounds()))
     names = list(overlay_names(page))
     assert names == [
-        "Communities after (4), by change",
+        "Communities after (by change)",
         "Boundaries before (4)",
         "Communities removed (1)",
         "Territory moved (2)",

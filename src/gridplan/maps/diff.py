@@ -139,7 +139,8 @@ def render_diff_map(
     compound_layer = (
         _add_moved_compounds(canvas, moved_compounds, names) if not moved_compounds.empty else None
     )
-    # labels, in priority order: communities after, moves, removed communities, compounds
+    # labels, in priority order: communities after, removed communities, moves (most
+    # households first), compounds
     after_names = _name_list(new)
     after_rows = table.reindex(new["area_id"])
     after_text = [
@@ -153,14 +154,7 @@ def render_diff_map(
         )
     ]
     _label_areas(canvas, after_layer, after_shown, after_text, "gp-community-label")
-    if moved_layer is not None and moved_shown is not None:
-        move_text = [
-            f"{names.get(str(f), escape(str(f)))} → {names.get(str(t), escape(str(t)))}"
-            + ("" if np.isnan(float(h)) else f"<br>{format_count(float(h))}户")
-            for f, t, h in zip(moved["from_id"], moved["to_id"], moved["households"], strict=True)
-        ]
-        _label_areas(canvas, moved_layer, moved_shown, move_text, "gp-move-label", fit=True)
-    # removed communities: labelled below their centre, after the moves in priority
+    # removed communities: labelled below their centre, so they rarely meet a label
     if removed_layer is not None and removed_shown is not None:
         _label_areas(
             canvas,
@@ -168,6 +162,21 @@ def render_diff_map(
             removed_shown,
             [f"{CHANGE_BADGES['removed']} <b>{n}</b> (removed)" for n in _name_list(removed)],
             "gp-removed-label",
+        )
+    if moved_layer is not None and moved_shown is not None:
+        move_text = [
+            f"{names.get(str(f), escape(str(f)))} → {names.get(str(t), escape(str(t)))}"
+            + ("" if np.isnan(float(h)) else f"<br>{format_count(float(h))}户")
+            for f, t, h in zip(moved["from_id"], moved["to_id"], moved["households"], strict=True)
+        ]
+        _label_areas(
+            canvas,
+            moved_layer,
+            moved_shown,
+            move_text,
+            "gp-move-label",
+            fit=True,
+            weight=np.nan_to_num(moved["households"].to_numpy(dtype=float), nan=0.0),
         )
     if compound_layer is not None:
         _label_compounds(canvas, compound_layer, moved_compounds, names)
@@ -248,13 +257,16 @@ def _label_areas(
     class_name: str,
     *,
     fit: bool = False,
+    weight: np.ndarray | None = None,
 ) -> None:
+    """Label areas, larger ones first (or those of greater ``weight``, then larger)."""
     places = label_places(shown)
     boxes = bounds_of(shown)
-    areas = shapely.area(np.asarray(shown.geometry.values, dtype=object))
+    areas = np.nan_to_num(shapely.area(np.asarray(shown.geometry.values, dtype=object)))
+    order = np.lexsort((-areas, -weight)) if weight is not None else np.argsort(-areas)
     items = [
         (places[i][0][0], places[i][0][1], texts[i], boxes[i], places[i][1:])
-        for i in np.argsort(-np.nan_to_num(areas, nan=0.0), kind="stable")
+        for i in order
         if places[i]
     ]
     canvas.labels(layer, items, class_name=class_name, min_zoom=0, fit=fit)
@@ -316,7 +328,7 @@ def _add_after(
         canvas,
         shown,
         props,
-        name=f"Communities after ({len(new)}), by change",
+        name="Communities after (by change)",
         styles=styles,
         tooltip=(["name", "change", "before", "after"], aliases[:1] + aliases[2:5]),
         popup=(fields, aliases),
