@@ -36,6 +36,8 @@ _REQUIRED: dict[str, tuple[str, ...]] = {
     "findings": ("rule",),
     "facilities": (),
     "units": ("unit_id",),
+    "isochrones": ("threshold",),
+    "unreached": ("location_id",),
 }
 
 
@@ -63,6 +65,12 @@ class MapLayers:
         Service facilities (points): ``name``, ``kind``. Each gets walking circles.
     units
         The plan's building blocks (drawn thin, hidden until switched on).
+    isochrones
+        Walking isochrones along the network per facility and threshold
+        (:meth:`gridplan.geo.reach.ReachResult.isochrones`); when given they replace the
+        facilities' walking circles (:mod:`gridplan.maps.reach`).
+    unreached
+        Household locations beyond reach of their community's service centre.
     bands
         The size band per level (``community``, ``grid``).
     title
@@ -76,6 +84,8 @@ class MapLayers:
     findings: gpd.GeoDataFrame | None = None
     facilities: gpd.GeoDataFrame | None = None
     units: gpd.GeoDataFrame | None = None
+    isochrones: gpd.GeoDataFrame | None = None
+    unreached: gpd.GeoDataFrame | None = None
     bands: Mapping[str, Band] = field(default_factory=lambda: dict(DEFAULT_BANDS))
     title: str = ""
 

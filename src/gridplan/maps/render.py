@@ -77,6 +77,7 @@ from gridplan.maps.canvas import (
     text_column,
 )
 from gridplan.maps.inputs import MapLayers
+from gridplan.maps.reach import add_reach, has_reach
 from gridplan.maps.simplify import DISPLAY_DECIMALS, DISPLAY_TOLERANCE_M
 from gridplan.maps.style import (
     COMMUNITY_FILL_OPACITY,
@@ -199,8 +200,11 @@ def render_plan_map(
             label_min_zoom,
         )
     _add_boundaries(canvas, communities)
+    network = has_reach(layers.isochrones)  # isochrones along the network replace circles
     if layers.facilities is not None and not layers.facilities.empty:
-        _add_facilities(canvas, layers.facilities, walk_speed_m_per_min, walk_minutes, show_walks)
+        minutes = () if network else walk_minutes
+        _add_facilities(canvas, layers.facilities, walk_speed_m_per_min, minutes, show_walks)
+    add_reach(canvas, layers.isochrones, layers.unreached, show_isochrones=show_walks)
     _add_community_panel(canvas, layers, communities, band)
     canvas.script(f"gridplan.panel({canvas.map.get_name()}, [{communities.layer.get_name()}]);")
     return canvas.finish()
@@ -750,7 +754,8 @@ def _add_facilities(
             pane=PANE_MARKS,
         ).add_to(group)
     group.add_to(canvas.map)
-    circles.add_to(canvas.map)
+    if minutes:  # none when the map has network isochrones (gridplan.maps.reach)
+        circles.add_to(canvas.map)
     rows = "".join(
         legend_swatch(
             _CIRCLE_COLOURS[min(k, len(_CIRCLE_COLOURS) - 1)],
@@ -760,8 +765,14 @@ def _add_facilities(
     )
     canvas.legend.append(
         f'<div class="gp-sec" data-layer="facilities"><b>Service facilities</b>'
-        f'<div class="gp-note">walking circles: switch on under Layers</div>{rows}</div>'
+        f'<div class="gp-note">{_circles_note(minutes)}</div>{rows}</div>'
     )
+
+
+def _circles_note(minutes: Sequence[float]) -> str:
+    if minutes:
+        return "walking circles: switch on under Layers"
+    return "walking reach: along the network (below)"
 
 
 def _add_units(canvas: MapCanvas, units: gpd.GeoDataFrame, show: bool) -> None:

@@ -21,6 +21,7 @@ from gridplan.maps.inputs import MapLayers, join_metrics
 from gridplan.maps.sources import config_bands
 from gridplan.ops.checks import PlanCheck, check_drawn, check_plan
 from gridplan.ops.layers import read_layers
+from gridplan.ops.reach import map_reach
 from gridplan.plan import Level, Plan
 
 
@@ -69,11 +70,15 @@ def stored_map_layers(
         units = got.get(LayerKind.UNITS)
         if units is None and not include_units:
             units = read_layers(store, (LayerKind.UNITS,))[LayerKind.UNITS]
+        reach = read_layers(store, (LayerKind.PATHS, LayerKind.BUILDINGS))
         layers = CheckLayers(
             roads=got[LayerKind.ROADS],
             compounds=got[LayerKind.COMPOUNDS],
             outline=got[LayerKind.OUTLINE],
             units=units,
+            facilities=got[LayerKind.FACILITIES],
+            paths=reach[LayerKind.PATHS],
+            buildings=reach[LayerKind.BUILDINGS],
         )
         result = check_plan(plan, layers, config=config)
         findings = result.findings if len(result.findings) else None
@@ -88,6 +93,10 @@ def stored_map_layers(
         units=got.get(LayerKind.UNITS),
         title=title,
     )
+    # walking reach along the network (replaces the facilities' Euclidean circles)
+    cfg = config if config is not None else CheckConfig()
+    isochrones, unreached = map_reach(store, plan, metres=cfg.reach_metres)
+    layers_out = replace(layers_out, isochrones=isochrones, unreached=unreached)
     if config is not None:
         return replace(layers_out, bands=config_bands(config))
     return layers_out

@@ -85,8 +85,11 @@ class ReachInputs:
     locations: gpd.GeoDataFrame
 
 
-def read_reach_inputs(store: Store, plan_id: int | None = None) -> ReachInputs:
-    """The plan's communities and the store's facilities, walking network and households.
+def read_reach_inputs(
+    store: Store, plan_id: int | None = None, *, plan: Plan | None = None
+) -> ReachInputs:
+    """The plan's communities and the store's facilities, walking network and households
+    (``plan`` given: that plan instead of loading ``plan_id``).
 
     Raises
     ------
@@ -95,7 +98,8 @@ def read_reach_inputs(store: Store, plan_id: int | None = None) -> ReachInputs:
     InputError
         If the plan has no communities.
     """
-    plan = store.load_plan(plan_id)
+    if plan is None:
+        plan = store.load_plan(plan_id)
     communities = plan.areas_at(Level.COMMUNITY)
     if communities.empty:
         raise InputError(f"plan {plan.plan_id} has no communities to measure reach in")
@@ -233,6 +237,7 @@ def plan_reach(
     minutes: Sequence[float] | None = None,
     speed: float = WALKING_SPEED,
     kind: str | None = None,
+    plan: Plan | None = None,
 ) -> PlanReach:
     """Walking reach of a stored plan's communities (default: the latest plan).
 
@@ -248,6 +253,9 @@ def plan_reach(
         Metres per minute.
     kind
         The facility kind "any facility" counts (default: every facility).
+    plan
+        A plan to measure instead of loading ``plan_id`` (e.g. one whose communities were
+        dissolved from its grids).
 
     Raises
     ------
@@ -257,7 +265,7 @@ def plan_reach(
         If a threshold is bad or the plan has no communities.
     """
     ts = thresholds_of(metres, minutes, speed)
-    inputs = read_reach_inputs(store, plan_id)
+    inputs = read_reach_inputs(store, plan_id, plan=plan)
     facilities = inputs.facilities if inputs.facilities is not None else _no_facilities()
     result = service_reach(
         inputs.communities,
@@ -269,6 +277,22 @@ def plan_reach(
     )
     mins = tuple(t / speed for t in ts) if minutes else None
     return PlanReach(inputs.plan.plan_id, result, inputs.network_layer, mins, speed)
+
+
+def map_reach(
+    store: Store, plan: Plan, *, metres: float, thresholds: Sequence[float] = DEFAULT_THRESHOLDS
+) -> tuple[gpd.GeoDataFrame | None, gpd.GeoDataFrame | None]:
+    """What the map draws of a plan's reach: the isochrones at ``thresholds`` and the
+    household locations beyond ``metres`` of their service centre (EPSG:4326), or
+    ``(None, None)`` when the store has no facilities or no walking network."""
+    if plan.areas_at(Level.COMMUNITY).empty:
+        return None, None
+    if not store.count(LayerKind.FACILITIES) or not (
+        store.count(LayerKind.PATHS) or store.count(LayerKind.ROADS)
+    ):
+        return None, None
+    reach = plan_reach(store, metres=[*thresholds, metres], plan=plan)
+    return reach.isochrones(), reach.unreached(metres)
 
 
 @dataclass(frozen=True)
@@ -497,6 +521,7 @@ __all__ = [
     "ReachInputs",
     "SiteSuggestion",
     "feature_collection",
+    "map_reach",
     "plan_reach",
     "read_reach_inputs",
     "site_centres",
