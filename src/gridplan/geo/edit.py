@@ -30,7 +30,8 @@ community; a grid left without units disappears.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -263,12 +264,10 @@ class EditBase:
             if self.layers.units is not None and len(self.layers.units)
             else None
         )
-        self.levels: dict[str, _LevelState] = {}
-        labels = {Level.COMMUNITY: self.community, Level.GRID: self.grid}
-        for level in (Level.COMMUNITY, Level.GRID):
-            if level is Level.GRID and not self.has_grids:
-                continue
-            self.levels[level.value] = self._prepare_level(level, labels[level])
+        names = (Level.COMMUNITY, Level.GRID) if self.has_grids else (Level.COMMUNITY,)
+        #: The base's check per level, prepared on first use (the grids only when asked).
+        self.levels: Mapping[str, _LevelState] = _Levels(self, names)
+        self.levels["community"]
 
     # -- public ------------------------------------------------------------------------
     def resolve(self, ref: str) -> str | None:
@@ -362,9 +361,10 @@ class EditBase:
         checks: dict[str, LevelCheck] = {}
         touched: dict[str, tuple[str, ...]] = {}
         wanted = {Level(lv).value for lv in levels}
-        for name, state in self.levels.items():
+        for name in self.levels:
             if name not in wanted:
                 continue
+            state = self.levels[name]
             base_labels = self.community if name == "community" else self.grid
             t = _touched(base_labels, labels[name])
             touched[name] = tuple(sorted(t))
@@ -861,6 +861,35 @@ class EditBase:
             out[cid] = str(nxt).zfill(width)
             nxt += 1
         return out
+
+
+class _Levels(Mapping[str, _LevelState]):
+    """The levels of a base, each prepared (dissolved and checked) on first use."""
+
+    def __init__(self, base: EditBase, levels: Sequence[Level]) -> None:
+        self._base = base
+        self._names = [lv.value for lv in levels]
+        self._states: dict[str, _LevelState] = {}
+        self._lock = threading.Lock()
+
+    def __getitem__(self, name: str) -> _LevelState:
+        if name not in self._names:
+            raise KeyError(name)
+        with self._lock:
+            if name not in self._states:
+                level = Level(name)
+                labels = self._base.community if level is Level.COMMUNITY else self._base.grid
+                self._states[name] = self._base._prepare_level(level, labels)
+            return self._states[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
 
 
 def _described(

@@ -22,7 +22,9 @@ import shapely
 
 from gridplan.data.crs import STORAGE_CRS
 from gridplan.geo.edit import EditBase
+from gridplan.geo.rules import CheckConfig
 from gridplan.maps.style import COMMUNITY_PALETTE, community_colours
+from gridplan.plan import Level
 
 #: Asset path -> (file under ``maps/static``, media type).
 ASSETS: dict[str, tuple[str, str]] = {
@@ -127,7 +129,7 @@ def editor_data(base: EditBase) -> dict[str, Any]:
     bounds = base.units.to_crs(STORAGE_CRS).total_bounds
     grid_band = None
     if "grid" in base.levels:
-        grid_band = base.levels["grid"].band
+        grid_band = CheckConfig.from_targets(base.plan.targets, Level.GRID).band(Level.GRID)
     plan = base.plan
     return {
         "plan": {
