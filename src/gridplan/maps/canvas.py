@@ -127,7 +127,7 @@ class MapCanvas:
         # page is first looked at, or screenshotted)
         self.script(
             f"gridplan.panes({name}, {json.dumps(panes)});"
-            f"{name}.fitBounds({json.dumps(self.bounds)}, {{animate: false}});"
+            f"{name}.fitBounds({json.dumps(self.bounds)}, {{animate: false, padding: [16, 16]}});"
         )
 
     def display(
@@ -202,7 +202,6 @@ class MapCanvas:
             "className": class_name,
             "minZoom": min_zoom,
             "zoomOffset": zoom_offset,
-            "bounds": self.bounds,
             "fit": fit,
         }
         data = [

@@ -37,7 +37,8 @@
         var minZoom = options.minZoom;
         if (minZoom === null || minZoom === undefined) {
             // one zoom closer than the opening view
-            minZoom = map.getBoundsZoom(L.latLngBounds(options.bounds)) + (options.zoomOffset || 0);
+            // (the map opened on its extent, without animation, before any label set)
+            minZoom = map.getZoom() + (options.zoomOffset || 0);
         }
         var set = {map: map, group: group, labels: [], minZoom: minZoom, fit: !!options.fit};
         items.forEach(function (it) {
