@@ -393,6 +393,25 @@ def test_demo_map_of_helsinki_in_browser(browser: Any, tmp_path: Path) -> None:
     assert browser.execute_script(_PATHS) == drawn
     assert js_errors(browser) == []
     browser.save_screenshot(str(artifacts_dir() / "helsinki_demo_map.png"))
+    # the scenario's diff map: names after, every removed community seen, moves labelled
+    diff = result.map.parent / "scenario-diff.html"
+    _open(browser, diff)
+    assert js_errors(browser) == []
+    _no_requests(network_urls(browser))
+    page = diff.read_text(encoding="utf-8")
+    removed = browser.execute_script(
+        "return document.querySelectorAll('#gridplan-communities tr td .gp-c-removed').length"
+    )
+    assert removed > 0 and f"✕ removed ({removed})" in page
+    assert _visible_labels(browser, "removed") == removed
+    after = browser.execute_script(
+        "return document.querySelectorAll('#gridplan-communities tr[data-area]').length"
+    )
+    assert _visible_labels(browser, "community") == after - removed
+    assert _visible_labels(browser, "move") > 0
+    assert browser.execute_script(_OVERLAPS) == 0
+    assert js_errors(browser) == []
+    browser.save_screenshot(str(artifacts_dir() / "helsinki_demo_diff.png"))
 
 
 @pytest.mark.realdata
