@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Path, Query, Request
+from pydantic import Field
 from starlette.responses import Response
 
 from gridplan.api.service import PLAN_ID_MAX, Service, SharedResults
@@ -90,12 +91,20 @@ def make_router(service: Service) -> APIRouter:
         request: Request,
         plan_id: PlanId,
         metres: Annotated[
-            list[float] | None,
-            Query(description="walking threshold(s) in metres (default 300, 500, 1000)"),
+            list[Annotated[float, Field(gt=0, le=100_000)]] | None,
+            Query(
+                max_length=10,
+                description="walking threshold(s) in metres, at most 10 (default 300, 500, "
+                "1000); not with minutes",
+            ),
         ] = None,
         minutes: Annotated[
-            list[float] | None,
-            Query(description="walking threshold(s) in minutes at the configured speed"),
+            list[Annotated[float, Field(gt=0, le=1_000)]] | None,
+            Query(
+                max_length=10,
+                description="walking threshold(s) in minutes at the configured speed, at most "
+                "10; not with metres",
+            ),
         ] = None,
         kind: Annotated[
             str | None,
