@@ -31,10 +31,12 @@ AREA_COLUMNS: tuple[str, ...] = (
 
 
 class Level(StrEnum):
-    """The two levels of a plan."""
+    """The levels of a plan: communities and their grids, and optionally the subdistricts
+    (街道) the communities belong to (a community's ``parent_id``)."""
 
     COMMUNITY = "community"
     GRID = "grid"
+    SUBDISTRICT = "subdistrict"
 
 
 @dataclass(frozen=True)
@@ -62,8 +64,9 @@ class Plan:
         One row per unit: ``unit_id``, ``community_id``, ``grid_id`` (``None`` when the plan
         has no grids, or no units at all for a purely drawn plan).
     areas
-        Community and grid polygons: ``level`` (``community`` | ``grid``), ``area_id``,
-        ``name``, ``code``, ``parent_id`` (a grid's community), ``households``, ``residents``.
+        Community and grid polygons: ``level`` (``community`` | ``grid`` | ``subdistrict``),
+        ``area_id``, ``name``, ``code``, ``parent_id`` (a grid's community; a community's
+        subdistrict, when the plan has subdistricts), ``households``, ``residents``.
     targets
         Bands per level, e.g. ``{"community": {"households": [1000, 3000]}}``.
     metrics

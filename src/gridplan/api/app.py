@@ -33,7 +33,7 @@ from starlette.routing import Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gridplan import __version__
-from gridplan.api import edit, features, locate, plans, reach
+from gridplan.api import edit, features, locate, plans, reach, rollup
 from gridplan.api.errors import error_body, install_error_handlers, json_error, status_for
 from gridplan.api.features import public_base, refuse_unknown_parameters
 from gridplan.api.service import Service
@@ -362,6 +362,7 @@ def create_app(
     app.include_router(features.make_router(service))
     app.include_router(locate.make_router(service))
     app.include_router(plans.make_router(service))
+    app.include_router(rollup.make_router(service))
     app.include_router(reach.make_router(service))
     app.include_router(edit.make_router(service))
 

@@ -98,6 +98,12 @@ COMMANDS: tuple[CommandEntry, ...] = (
     ),
     CommandEntry("plans", "plans", "List, show, compare and export stored plans."),
     CommandEntry(
+        "report",
+        "report",
+        "Roll a plan up: grid → community → subdistrict → district, with staff and service "
+        "figures.",
+    ),
+    CommandEntry(
         "reach",
         "reach",
         "Walking reach of service facilities per community (network distance, isochrones); "

@@ -465,8 +465,9 @@ def code_plan(
     """Code every community and grid of ``plan``, keeping its parent's codes (:func:`keep_codes`).
 
     Communities are numbered ``001``, ``002``, … (or after the prefix their parent's codes
-    share); grids get their community's full code plus a sequence: the 15-digit code of
-    ``scheme`` (default: the scheme the parent was coded with, :func:`infer_scheme`), else
+    share; in a plan with subdistricts, after their subdistrict's 9-digit code); grids get
+    their community's full code plus a sequence: the 15-digit code of ``scheme`` (default:
+    the scheme the parent was coded with, :func:`infer_scheme`), else
     ``<community code>-<sequence>``. Grid ids become their codes (in the areas and the
     assignments), so a grid is found by its code everywhere.
 
@@ -507,11 +508,16 @@ def code_plan(
     prefix = _common_prefix(old_comm, 3) if old_comm is not None else ""
     if not prefix and own:
         prefix = _common_prefix(comm, 3)
+    sub_codes = _code_map(areas[areas["level"] == Level.SUBDISTRICT.value])
+    comm_parent = {
+        str(a): sub_codes.get(str(p), prefix) if sub_codes else prefix
+        for a, p in zip(comm["area_id"], comm["parent_id"], strict=True)
+    }
     comm_codes = _level_codes(
         plan,
         parent,
         Level.COMMUNITY,
-        {a: prefix for a in comm["area_id"].astype(str)},
+        comm_parent,
         history,
         households,
         {**own, **dict(fixed or {})},
@@ -529,6 +535,8 @@ def code_plan(
             if scheme is not None and len(code) == scheme.community_digits:
                 return scheme.prefix + code
             if scheme is not None and len(code) == len(scheme.prefix) + scheme.community_digits:
+                return code
+            if len(code) == 12 and code.isdigit():  # a full community code: 15-digit grids
                 return code
             return f"{code}-"
 

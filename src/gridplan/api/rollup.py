@@ -1,0 +1,79 @@
+"""Roll-ups over HTTP: ``GET /plans/{id}/rollup`` (:func:`gridplan.ops.report.report_plan`).
+
+Query parameters: ``level`` (``grid``, ``community``, ``subdistrict`` or ``district``; default
+all four), ``subdistrict`` (only that subdistrict, by code), ``format`` (``json``, default, or
+``csv``). The JSON is :meth:`gridplan.ops.report.PlanReport.to_json`: the policy, and per
+level one row per area with households, residents, units, buildings, compounds, grids, staff
+(on the roster, needed, short), registered volunteers (target, short), funding and findings
+by rule. Computed once per (plan, latest import, level, subdistrict) however many clients ask.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Path, Query, Request
+from starlette.responses import Response
+
+from gridplan.api.service import PLAN_ID_MAX, Service, SharedResults
+from gridplan.errors import InputError
+from gridplan.ops.report import levels_of, report_plan
+
+#: Roll-ups kept per (plan, import, level, subdistrict).
+ROLLUP_CACHE_SIZE = 16
+
+_PARAMETERS = ("level", "subdistrict", "format")
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "A bad parameter (unknown level or subdistrict, unknown parameter)"},
+    404: {"description": "No such plan"},
+    422: {"description": "A parameter of the wrong type or out of range"},
+    503: {"description": "The database cannot be reached"},
+}
+
+
+def make_router(service: Service) -> APIRouter:
+    """The roll-up route of one app."""
+    router = APIRouter(tags=["plans"])
+    results = SharedResults(max_entries=ROLLUP_CACHE_SIZE)
+
+    @router.get(
+        "/plans/{plan_id}/rollup",
+        summary="A plan rolled up: grid → community → subdistrict → district",
+        responses=_ERRORS,
+    )
+    def rollup(
+        request: Request,
+        plan_id: Annotated[int, Path(ge=1, le=PLAN_ID_MAX, description="Plan id")],
+        level: Annotated[
+            str | None, Query(description="grid, community, subdistrict or district")
+        ] = None,
+        subdistrict: Annotated[str | None, Query(description="a subdistrict code")] = None,
+        format: Annotated[str, Query(description="json or csv")] = "json",
+    ) -> Response:
+        unknown = sorted(k for k in request.query_params if k not in _PARAMETERS)
+        if unknown:
+            raise InputError(
+                f"unknown query parameter(s) {', '.join(map(repr, unknown))}; "
+                f"{request.url.path} takes {', '.join(_PARAMETERS)}"
+            )
+        if format not in ("json", "csv"):
+            raise InputError(f"format={format}: expected json or csv")
+        levels = levels_of(level)
+        key = (plan_id, service.latest_import(), levels, subdistrict, format)
+
+        def compute() -> bytes:
+            report = service.call(lambda s: report_plan(s, plan_id, subdistrict=subdistrict))
+            if format == "csv":
+                return str(report.frame(levels).to_csv(index=False)).encode("utf-8")
+            return orjson.dumps(report.to_json(levels), option=orjson.OPT_SERIALIZE_NUMPY)
+
+        body = results.get(key, compute)
+        media = "text/csv; charset=utf-8" if format == "csv" else "application/json"
+        return Response(body, media_type=media)
+
+    return router
+
+
+__all__ = ["make_router"]

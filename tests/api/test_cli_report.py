@@ -1,0 +1,119 @@
+"""``gridplan report`` and ``GET /plans/{id}/rollup`` on the demo store (real Helsinki data)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import openpyxl
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from gridplan.api.app import create_app
+from gridplan.api.cli import app
+from gridplan.ops.demo import DemoConfig, run_demo
+from gridplan.settings import Settings
+
+pytestmark = pytest.mark.slow
+
+LEVELS = ["grid", "community", "subdistrict", "district"]
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("report-demo")
+    run_demo(DemoConfig(out_dir=out))
+    return out / "gridplan.gpkg"
+
+
+def _run(*args: str) -> str:
+    result = CliRunner().invoke(app, ["report", *args])
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def test_report_prints_the_four_levels_with_the_policy_figures(demo_db: Path) -> None:
+    text = _run("--db", str(demo_db))
+    for level in LEVELS:
+        assert f"{level} (" in text and f"{level}: policy figures" in text
+    flat = " ".join(text.split())
+    assert "volunteers ≥ 8% of residents" in flat and "¥10/household/yr" in flat
+
+
+def test_report_json_sums_and_roster(demo_db: Path, tmp_path: Path) -> None:
+    doc = json.loads(_run("--db", str(demo_db), "--format", "json"))
+    levels = doc["levels"]
+    assert list(levels) == LEVELS
+    district = levels["district"][0]
+    assert district["households"] == pytest.approx(sum(r["households"] for r in levels["grid"]))
+    assert district["grids"] == len(levels["grid"])
+    grid = levels["grid"][0]["code"]
+    roster = tmp_path / "staff.csv"
+    roster.write_text(
+        f"name,role,grid_code\n王芳,专职网格员,{grid}\n李强,part-time,{grid}\n"
+        "赵敏,full-time,000000001999001\n",
+        encoding="utf-8",
+    )
+    service = tmp_path / "service.csv"
+    community = levels["community"][0]["code"]
+    service.write_text(f"code,volunteers,new_households,model\n{community},100,10,是\n", "utf-8")
+    doc = json.loads(
+        _run(
+            "--db",
+            str(demo_db),
+            "--format",
+            "json",
+            "--staff",
+            str(roster),
+            "--service",
+            str(service),
+            "--staff-per-households",
+            "250",
+        )
+    )
+    g = {r["code"]: r for r in doc["levels"]["grid"]}
+    assert g[grid]["staff"] == 2 and g[grid]["staff_full_time"] == 1
+    assert g[grid]["staff_needed"] == 1 + -(-g[grid]["households"] // 250)
+    c = {r["code"]: r for r in doc["levels"]["community"]}[community]
+    assert c["model_communities"] == 1 and c["volunteers"] == 100
+    assert c["volunteers_target"] == -(-c["residents"] * 0.10 // 1)
+    assert c["new_household_funding_yuan"] == 3000
+    assert doc["roster"]["unknown"][0]["name"] == "赵敏"
+    assert len(doc["roster"]["grids_without_full_time"]) == len(g) - 1
+
+
+def test_report_csv_and_xlsx(demo_db: Path, tmp_path: Path) -> None:
+    rows = list(csv.DictReader(io.StringIO(_run("--db", str(demo_db), "--format", "csv"))))
+    assert {r["level"] for r in rows} == set(LEVELS)
+    out = tmp_path / "report.xlsx"
+    _run("--db", str(demo_db), "--format", "xlsx", "--out", str(out))
+    book = openpyxl.load_workbook(out)
+    assert book.sheetnames[:4] == LEVELS
+
+
+def test_report_bad_input_is_one_line(demo_db: Path) -> None:
+    result = CliRunner().invoke(app, ["report", "--db", str(demo_db), "--level", "street"])
+    assert result.exit_code != 0 and "expected one of grid" in result.output
+    result = CliRunner().invoke(app, ["report", "--db", str(demo_db), "--subdistrict", "777"])
+    assert result.exit_code != 0 and "subdistrict 777" in result.output
+
+
+def test_http_rollup(demo_db: Path) -> None:
+    with TestClient(create_app(Settings(database_url=str(demo_db)))) as client:
+        plan = client.get("/plans").json()
+        plan_id = max(p["plan_id"] for p in (plan["plans"] if isinstance(plan, dict) else plan))
+        r = client.get(f"/plans/{plan_id}/rollup")
+        assert r.status_code == 200
+        doc = r.json()
+        assert list(doc["levels"]) == LEVELS
+        one = client.get(f"/plans/{plan_id}/rollup", params={"level": "community"}).json()
+        assert list(one["levels"]) == ["community"]
+        assert one["levels"]["community"] == doc["levels"]["community"]
+        csv_text = client.get(f"/plans/{plan_id}/rollup", params={"format": "csv"}).text
+        assert csv_text.startswith("level,code,name")
+        for params, status in (({"level": "x"}, 400), ({"bogus": "1"}, 400)):
+            assert client.get(f"/plans/{plan_id}/rollup", params=params).status_code == status
+        assert client.get("/plans/999/rollup").status_code == 404
