@@ -221,9 +221,13 @@
     apply();
   }
   function freshColour(indices) {
-    var used = {};
-    indices.forEach(function (i) { data.units.neighbours[i].forEach(function (j) { used[colourOf(current[j])] = true; }); used[colourOf(current[i])] = true; });
-    var free = data.palette.filter(function (c) { return !used[c]; });
+    // a colour no community has yet, else one none of the units' neighbours has
+    var taken = {}, near = {};
+    Object.keys(info).forEach(function (c) { if (current.indexOf(c) >= 0) { taken[info[c].colour] = true; } });
+    indices.forEach(function (i) { data.units.neighbours[i].forEach(function (j) { near[colourOf(current[j])] = true; }); near[colourOf(current[i])] = true; });
+    var unused = data.palette.filter(function (c) { return !taken[c]; });
+    if (unused.length) { return unused[0]; }
+    var free = data.palette.filter(function (c) { return !near[c]; });
     return free.length ? free[0] : data.palette[Object.keys(info).length % data.palette.length];
   }
   function recompute() {
