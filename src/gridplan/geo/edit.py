@@ -264,6 +264,7 @@ class EditBase:
             if self.layers.units is not None and len(self.layers.units)
             else None
         )
+        self._shape_cache: dict[tuple[str, str, bytes], Any] = {}
         names = (Level.COMMUNITY, Level.GRID) if self.has_grids else (Level.COMMUNITY,)
         #: The base's check per level, prepared on first use (the grids only when asked).
         self.levels: Mapping[str, _LevelState] = _Levels(self, names)
@@ -541,7 +542,7 @@ class EditBase:
     def _dissolve(self, labels: ObjArray, only: set[str] | None) -> gpd.GeoDataFrame:
         """Stored-form areas of ``labels`` (all, or only the ids in ``only``)."""
         if only is not None:
-            mask = np.array([lab in only for lab in labels], dtype=bool)
+            mask = _isin(labels, only)
             units, labs = self.units[mask], labels[mask]
         else:
             units, labs = self.units, labels
@@ -552,6 +553,32 @@ class EditBase:
                 crs=STORAGE_CRS,
             )
         return stored_areas(dissolve_units(units, labs), "areas")
+
+    def _shapes(self, state: _LevelState, labels: ObjArray, ids: set[str]) -> dict[str, Any]:
+        """The geometry (metric CRS) of the areas ``ids`` of ``labels``, dissolved as
+        :func:`~gridplan.geo.plans.plan_from_units` dissolves them; an area made of the same
+        units as in an earlier preview (undo, redo, further moves) is not dissolved again."""
+        out: dict[str, Any] = {}
+        keys: dict[str, tuple[str, str, bytes]] = {}
+        for a in sorted(ids):
+            members = np.flatnonzero(labels == a)
+            if len(members) == 0:
+                continue
+            key = (state.level.value, a, members.astype(np.int64).tobytes())
+            hit = self._shape_cache.get(key)
+            if hit is not None:
+                out[a] = hit
+            else:
+                keys[a] = key
+        if keys:
+            fresh = self._dissolve(labels, set(keys))
+            metric = np.asarray(fresh.to_crs(state.crs).geometry.values, dtype=object)
+            if len(self._shape_cache) > 4096:
+                self._shape_cache.clear()
+            for a, geom in zip((str(x) for x in fresh["area_id"]), metric, strict=True):
+                out[a] = geom
+                self._shape_cache[keys[a]] = geom
+        return out
 
     # -- checking --------------------------------------------------------------------------
     def _run(
@@ -571,7 +598,7 @@ class EditBase:
         on the layers near it only, and the units of ``unit_areas`` only."""
         order = sorted(ids)
         wanted = set(order)
-        in_scope = np.array([lab in wanted for lab in labels], dtype=bool)
+        in_scope = _isin(labels, wanted)
         hh = _sums(self.households, labels, in_scope)
         res = _sums(
             pd.to_numeric(self.units["residents"], errors="coerce").to_numpy(dtype=float)
@@ -592,7 +619,7 @@ class EditBase:
         )
         layers = self.layers
         if box is not None:
-            keep = np.array([lab in (unit_areas or ()) for lab in labels], dtype=bool)
+            keep = _isin(labels, unit_areas or set())
             layers = self._layers_near(box, keep)
         # every layer a check takes, by its CheckLayers name (as check_plan_levels passes them)
         given = {
@@ -630,11 +657,8 @@ class EditBase:
         incremental: bool,
     ) -> LevelCheck:
         present = _present(labels)
-        fresh = self._dissolve(labels, touched)
-        fresh_ids = [str(a) for a in fresh["area_id"]]
-        fresh_m = np.asarray(fresh.to_crs(state.crs).geometry.values, dtype=object)
         geoms = {a: state.geoms[a] for a in present if a not in touched}
-        geoms.update(dict(zip(fresh_ids, fresh_m, strict=True)))
+        geoms.update(self._shapes(state, labels, touched))
         if not touched:
             return self._as_check(state, state.rows, state.findings, present, names, parents)
         if incremental:
@@ -1019,6 +1043,11 @@ def _parents(grid: ObjArray, community: ObjArray) -> dict[str, str | None]:
 def _touched(before: ObjArray, after: ObjArray) -> set[str]:
     diff = _changed(before, after)
     return {str(v) for v in np.concatenate([before[diff], after[diff]]) if v is not None}
+
+
+def _isin(labels: ObjArray, ids: set[str]) -> npt.NDArray[np.bool_]:
+    """Which labels are one of ``ids`` (``None`` never is)."""
+    return np.asarray(pd.Index(labels, dtype=object).isin(sorted(ids)), dtype=bool)
 
 
 def _present(labels: ObjArray) -> list[str]:
