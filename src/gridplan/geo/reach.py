@@ -76,6 +76,7 @@ import shapely
 from pyproj import CRS
 from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components, dijkstra
+from scipy.spatial import cKDTree
 
 from gridplan.data.crs import metric_crs, require_crs
 from gridplan.errors import InputError
@@ -107,6 +108,8 @@ ISOCHRONE_WIDTH = 25.0
 _SEPARATED_NO = frozenset({"", "no", "0", "false", "none", "nan", "building_passage"})
 _SPLIT = re.compile(r"[;,]")
 _CHUNK_CELLS = 20_000_000
+#: Networks larger than this search per source only the disc a walk can reach.
+LOCAL_MIN_NODES = 2_000
 
 
 def facility_kind(value: object) -> str:
@@ -202,6 +205,10 @@ class WalkingNetwork:
             return np.empty(0, dtype=object)
         pairs = np.stack([self.xy[self.u], self.xy[self.v]], axis=1)
         return np.asarray(shapely.linestrings(pairs), dtype=object)
+
+    @cached_property
+    def _kdtree(self) -> cKDTree:
+        return cKDTree(self.xy)
 
     @cached_property
     def _tree(self) -> tuple[shapely.STRtree, Ints]:
@@ -392,18 +399,34 @@ def attach(network: WalkingNetwork, points: Sequence[shapely.Geometry] | Geoms) 
 
 def _source_graph(network: WalkingNetwork, sources: Attachment) -> tuple[csr_matrix, Ints]:
     """The network with one extra node per source, joined *from* it to its edge's two nodes
-    (a walk never passes through another source's access)."""
-    n, k = network.n, len(sources)
-    extra = np.arange(n, n + k, dtype=np.int64)
-    base = network.graph.tocoo()
-    to_u = sources.access + sources.offset
-    to_v = sources.access + network.length[sources.edge] - sources.offset
-    rows = np.concatenate([base.row, extra, extra])
-    cols = np.concatenate([base.col, network.u[sources.edge], network.v[sources.edge]])
+    (a walk never passes through another source's access). The extra rows are appended to
+    the network's CSR arrays as they are: no sort, no copy of the index structure beyond one
+    concatenation."""
+    return _with_sources(
+        network.graph,
+        network.u[sources.edge],
+        network.v[sources.edge],
+        sources.access + sources.offset,
+        sources.access + network.length[sources.edge] - sources.offset,
+    )
+
+
+def _with_sources(
+    graph: csr_matrix, u: Ints, v: Ints, to_u: Floats, to_v: Floats
+) -> tuple[csr_matrix, Ints]:
+    """``graph`` (``n × n`` CSR) grown by one row and column per source ``i``, whose only
+    edges go to ``u[i]`` and ``v[i]`` (weights ``to_u``, ``to_v``)."""
+    n, k = graph.shape[0], len(u)
     # csgraph ignores explicit zeros: a source exactly on a node gets a nanometre
-    data = np.concatenate([base.data, np.maximum(to_u, 1e-9), np.maximum(to_v, 1e-9)])
-    graph = csr_matrix((data, (rows, cols)), shape=(n + k, n + k))
-    return graph, extra
+    pairs = np.stack([np.maximum(to_u, 1e-9), np.maximum(to_v, 1e-9)], axis=1).reshape(-1)
+    ends = np.stack([u, v], axis=1).reshape(-1)
+    data = np.concatenate([graph.data, pairs])
+    indices = np.concatenate([graph.indices.astype(np.int64), ends])
+    indptr = np.concatenate(
+        [graph.indptr.astype(np.int64), graph.nnz + 2 * np.arange(1, k + 1, dtype=np.int64)]
+    )
+    grown = csr_matrix((data, indices, indptr), shape=(n + k, n + k))
+    return grown, np.arange(n, n + k, dtype=np.int64)
 
 
 def node_distances(network: WalkingNetwork, sources: Attachment, *, limit: float) -> Floats:
@@ -453,7 +476,11 @@ def network_distances(
     k, t = len(sources), len(targets)
     if k == 0 or t == 0:
         return np.full(t, np.inf) if min_only else np.full((k, t), np.inf)
-    graph, extra = _source_graph(network, sources)
+    graph, extra = (
+        _source_graph(network, sources)
+        if min_only or network.n <= LOCAL_MIN_NODES
+        else (network.graph, np.empty(0, dtype=np.int64))
+    )
     tu, tv = network.u[targets.edge], network.v[targets.edge]
     t_off = targets.offset
     t_rest = network.length[targets.edge] - t_off
@@ -469,6 +496,9 @@ def network_distances(
         d = dijkstra(graph, directed=True, indices=extra, limit=limit, min_only=True)
         out = to_targets(np.asarray(d, dtype=float))
         np.minimum.at(out, pairs[1], direct)
+    elif network.n > LOCAL_MIN_NODES:
+        out = _local_distances(network, sources, targets, limit)
+        np.minimum.at(out, (pairs[0], pairs[1]), direct)
     else:
         out = np.empty((k, t))
         step = max(1, _CHUNK_CELLS // max(network.n + k, 1))
@@ -479,6 +509,98 @@ def network_distances(
         np.minimum.at(out, (pairs[0], pairs[1]), direct)
     out[out > limit] = np.inf
     return out
+
+
+def _local_distances(
+    network: WalkingNetwork, sources: Attachment, targets: Attachment, limit: float
+) -> Floats:
+    """Per-source distances on the part of a large network a walk of ``limit`` can reach.
+
+    A node within ``limit`` on foot of a source is within ``limit`` of its attachment point
+    as the crow flies, so each search runs on the nodes of a square around it (a grid of
+    cells ``limit / 1.5`` wide) instead of the whole city, and only the targets within
+    reach as the crow flies (:class:`scipy.spatial.cKDTree`) are looked at: sources close
+    together (in one cell) share one square and one multi-source search. Same answers as
+    the whole-graph search.
+    """
+    k, t = len(sources), len(targets)
+    out = np.full((k, t), np.inf)
+    foot = _foot_points(network, sources)
+    target_tree = cKDTree(_foot_points(network, targets))
+    cell = limit / 2
+    # the nodes sorted by grid cell (column, then row): a square of cells is a few slices
+    origin = network.xy.min(axis=0)
+    ncell = np.floor((network.xy - origin) / cell).astype(np.int64)
+    span = int(ncell[:, 1].max()) + 1
+    keys = ncell[:, 0] * span + ncell[:, 1]
+    order = np.argsort(keys, kind="stable")
+    keys = keys[order]
+    position = np.full(network.n, -1, dtype=np.int64)
+    graph_rows = network.graph
+    cells = np.floor((foot - origin) / cell).astype(np.int64)
+    _, group = np.unique(cells, axis=0, return_inverse=True)
+    group = group.reshape(-1)
+    for g in range(int(group.max()) + 1):
+        mine = np.flatnonzero(group == g)
+        centre = foot[mine].mean(axis=0)
+        radius = limit + float(np.hypot(*(foot[mine] - centre).T).max()) + SNAP
+        near = np.asarray(target_tree.query_ball_point(centre, radius), dtype=np.int64)
+        if not len(near):
+            continue
+        lo = np.floor((centre - radius - origin) / cell).astype(np.int64)
+        hi = np.floor((centre + radius - origin) / cell).astype(np.int64)
+        row_lo, row_hi = max(int(lo[1]), 0), min(int(hi[1]), span - 1)
+        columns = np.arange(max(int(lo[0]), 0), int(hi[0]) + 1, dtype=np.int64)
+        starts = np.searchsorted(keys, columns * span + row_lo, side="left")
+        stops = np.searchsorted(keys, columns * span + row_hi, side="right")
+        nodes = np.sort(np.concatenate([order[a:b] for a, b in zip(starts, stops, strict=True)]))
+        # the square's rows, their columns renumbered (edges leaving the square dropped)
+        position[nodes] = np.arange(len(nodes))
+        rows = graph_rows[nodes]
+        cols = position[rows.indices]
+        keep = cols >= 0
+        row_of = np.repeat(np.arange(len(nodes)), np.diff(rows.indptr))
+        counts = np.bincount(row_of[keep], minlength=len(nodes))
+        sub = csr_matrix(
+            (rows.data[keep], cols[keep], np.concatenate([[0], np.cumsum(counts)])),
+            shape=(len(nodes), len(nodes)),
+        )
+        position[nodes] = -1
+        edges = sources.edge[mine]
+        graph, extra = _with_sources(
+            sub,
+            np.searchsorted(nodes, network.u[edges]),
+            np.searchsorted(nodes, network.v[edges]),
+            sources.access[mine] + sources.offset[mine],
+            sources.access[mine] + network.length[edges] - sources.offset[mine],
+        )
+        d = np.asarray(dijkstra(graph, directed=True, indices=extra, limit=limit), dtype=float)
+        te = targets.edge[near]
+        # an edge end outside the disc is farther than ``limit`` from every source: inf
+        du = _gather(d, nodes, network.u[te])
+        dv = _gather(d, nodes, network.v[te])
+        off = targets.offset[near]
+        out[np.ix_(mine, near)] = (
+            np.minimum(du + off, dv + (network.length[te] - off)) + targets.access[near]
+        )
+    return out
+
+
+def _gather(d: Floats, nodes: Ints, wanted: Ints) -> Floats:
+    """Columns ``wanted`` (network node ids) of ``d`` (columns ``nodes``), ``inf`` for a node
+    outside ``nodes``."""
+    m = len(nodes)
+    pos = np.searchsorted(nodes, wanted)
+    ok = (pos < m) & (nodes[np.minimum(pos, m - 1)] == wanted)
+    cols = d[:, np.where(ok, pos, 0)]
+    cols[:, ~ok] = np.inf
+    return cols
+
+
+def _foot_points(network: WalkingNetwork, at: Attachment) -> Floats:
+    """Where points join their edges."""
+    a, b = network.xy[network.u[at.edge]], network.xy[network.v[at.edge]]
+    return a + (b - a) * (at.offset / network.length[at.edge])[:, None]
 
 
 def _same_edge_pairs(a: Ints, b: Ints) -> tuple[Ints, Ints]:
