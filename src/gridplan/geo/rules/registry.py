@@ -53,10 +53,11 @@ The two rules DESIGN.md names next:
   ``volunteers`` column of the areas: ``service.py`` + ``__init__.py`` + ``config.py`` (the
   target share): three files.
 * ``reach.outside`` (households beyond the walking threshold of their service centre) needs
-  the facilities and the walking network: ``reach.py`` + ``__init__.py`` + ``config.py``
-  (the threshold) + ``engine.py``, ``context.py``, ``levels.py`` (the facilities layer): six
-  files in ``geo/rules``, besides the walking-distance computation itself
-  (``gridplan.geo.reach``) and the adapters that read facilities from a file or the store.
+  the facilities, the walking network and the buildings: ``reach.py`` + ``__init__.py`` +
+  ``config.py`` (minutes, walking speed, target share) + ``engine.py``, ``context.py``,
+  ``levels.py`` (the three layers): six files in ``geo/rules``, plus
+  ``gridplan/ops/layers.py`` (the store's layers every check reads), besides the
+  walking-distance computation itself (``gridplan.geo.reach``). That is how it was added.
 
 Neither touches the engine's loop, the report, the JSON contract or the map styles.
 
