@@ -124,3 +124,21 @@ def test_check_on_the_store_reports_reach_findings(town_store: str) -> None:
     assert len(found) == 1
     assert found[0]["value"] == pytest.approx(300.0)
     assert "300 of 500 households (60%)" in found[0]["message"]
+
+
+def test_check_files_with_facilities_and_paths(tmp_path: Path) -> None:
+    files = town.write_files(tmp_path)
+    base = [
+        "check", "--areas", str(files["areas"]), "--compounds", str(files["compounds"]),
+        "--facilities", str(files["facilities"]), "--paths", str(files["paths"]),
+    ]  # fmt: skip
+    doc = _json(base)
+    found = [f for f in doc["findings"] if f["rule"] == "reach.outside"]
+    assert [f["value"] for f in found] == [pytest.approx(300.0)]
+    assert "10-minute walk (500 m)" in found[0]["message"]
+    # 30 minutes reach N across the bridge; a 40 % target is met at 10 minutes
+    for extra in (["--reach-minutes", "30"], ["--reach-target", "0.4"]):
+        doc = _json([*base, *extra])
+        assert "reach.outside" not in [f["rule"] for f in doc["findings"]], extra
+    result = runner.invoke(app, ["check", "--db", str(tmp_path / "x.gpkg"), "--paths", "p.gpkg"])
+    assert result.exit_code == 2 and "--paths" in result.output

@@ -108,6 +108,38 @@ def check_command(
         Path | None,
         typer.Option("--units", help="units (polygons) to sum households from"),
     ] = None,
+    facilities: Annotated[
+        Path | None,
+        typer.Option(
+            "--facilities",
+            help="service facilities (points with kind): rule reach.outside",
+        ),
+    ] = None,
+    paths: Annotated[
+        Path | None,
+        typer.Option("--paths", help="walkable ways (lines; default: --roads) for reach"),
+    ] = None,
+    buildings: Annotated[
+        Path | None,
+        typer.Option("--buildings", help="buildings with households: where reach is measured to"),
+    ] = None,
+    reach_minutes: Annotated[
+        float,
+        typer.Option(
+            "--reach-minutes",
+            min=0.1,
+            help="walking minutes to the community's service centre (rule reach.outside)",
+        ),
+    ] = 10.0,
+    reach_target: Annotated[
+        float,
+        typer.Option(
+            "--reach-target",
+            min=0.0,
+            max=1.0,
+            help="share of households that must be within --reach-minutes",
+        ),
+    ] = 1.0,
     level: Annotated[
         Level | None,
         typer.Option(
@@ -162,7 +194,10 @@ def check_command(
     ] = None,
 ) -> None:
     """Run the checks and print the report."""
-    frames = frames_by_input(coords or [], ("areas", "roads", "compounds", "outline", "units"))
+    frames = frames_by_input(
+        coords or [],
+        ("areas", "roads", "compounds", "outline", "units", "facilities", "paths", "buildings"),
+    )
     fields = {
         k: v
         for k, v in (("name", name_field), ("households", households_field),
@@ -170,11 +205,20 @@ def check_command(
         if v
     }  # fmt: skip
     chosen = measure or ("residents" if residents_field and not households_field else "households")
-    explicit = band is not None or measure is not None or road_class or road_tolerance != 15.0
+    explicit = (
+        band is not None
+        or measure is not None
+        or road_class
+        or road_tolerance != 15.0
+        or reach_minutes != 10.0
+        or reach_target != 1.0
+    )
     config = CheckConfig(
         measure=chosen,
         road_tolerance=road_tolerance,
         road_classes=frozenset(road_class) if road_class else None,
+        reach_minutes=reach_minutes,
+        reach_target_share=reach_target,
     )
     if band is not None:
         config = config.with_band(level or Level.COMMUNITY, band[0], band[1])
@@ -185,14 +229,18 @@ def check_command(
         task = progress.add_task("reading", total=None)
         if areas is None:
             if (
-                any(p is not None for p in (roads, compounds, outline, units))
+                any(
+                    p is not None
+                    for p in (roads, compounds, outline, units, facilities, paths, buildings)
+                )
                 or fields
                 or store
                 or any(f is not Coords.WGS84 for f in frames.values())
             ):
                 raise InputError(
-                    "--roads, --compounds, --outline, --units, the field options, --coords and "
-                    "--store go with --areas FILE; a stored plan is checked against the store's "
+                    "--roads, --compounds, --outline, --units, --facilities, --paths, "
+                    "--buildings, the field options, --coords and --store go with --areas "
+                    "FILE; a stored plan is checked against the store's "
                     "layers"
                 )
             url = resolve_db(db)
@@ -227,6 +275,11 @@ def check_command(
                 compounds=read_input(compounds, LayerKind.COMPOUNDS, coords=frames["compounds"]),
                 outline=read_input(outline, LayerKind.OUTLINE, coords=frames["outline"]),
                 units=read_input(units, LayerKind.UNITS, coords=frames["units"]),
+                facilities=read_input(
+                    facilities, LayerKind.FACILITIES, coords=frames["facilities"]
+                ),
+                paths=read_input(paths, LayerKind.PATHS, coords=frames["paths"]),
+                buildings=read_input(buildings, LayerKind.BUILDINGS, coords=frames["buildings"]),
             )
             written = written_band(area_layer, lv.value) if band is None and not measure else None
             if written is not None:  # a file gridplan wrote: judged by the band it was planned in
