@@ -137,9 +137,13 @@ def test_bad_paging_is_422(client: TestClient, params: dict, fragment: str) -> N
 
 
 def test_plan_parameter(client: TestClient, providence: Any) -> None:
-    r = client.get("/collections/units/items", params={"plan": providence.plan_id})
-    assert r.status_code == 400
-    assert "plan= applies to the plan collections" in r.json()["description"]
+    # a layer collection is the same under every plan: plan= must name one, changes nothing
+    r = client.get("/collections/units/items", params={"plan": providence.plan_id, "limit": 5})
+    assert r.status_code == 200
+    plain = client.get("/collections/units/items", params={"limit": 5}).json()
+    assert r.json()["features"] == plain["features"]
+    r = client.get("/collections/units/items", params={"plan": 999})
+    assert r.status_code == 404 and "plan 999" in r.json()["description"]
     r = client.get("/collections/communities/items", params={"plan": 999})
     assert r.status_code == 404
     assert "plan 999" in r.json()["description"]

@@ -445,7 +445,7 @@ def test_post_scenario_bad_documents(
     assert len(store.list_plans()) == 1
 
 
-def test_post_scenario_failing_step_is_422_naming_it(drawn: tuple[Any, TestClient]) -> None:
+def test_post_scenario_failing_step_is_409_naming_it(drawn: tuple[Any, TestClient]) -> None:
     store, client = drawn
     store.save_plan(_plan("before", {"u1": "A", "u2": "A", "u3": "B"}))
     doc = {
@@ -456,7 +456,7 @@ def test_post_scenario_failing_step_is_422_naming_it(drawn: tuple[Any, TestClien
         ],
     }
     r = client.post("/scenarios", json=doc, headers=AUTH)
-    assert r.status_code == 422
+    assert r.status_code == 409
     body = r.json()
     assert (body["code"], body["step"], body["action"]) == ("ScenarioError", 2, "move_units")
     assert "u9" in body["reason"]
@@ -515,3 +515,20 @@ def test_locate_picks_up_another_writers_plan_in_the_background(postgis_store: A
             time.sleep(0.05)
         assert seen[-1] == second and doc["community"]["id"] == "B"
         assert set(seen) <= {first, second}
+
+
+@pytest.mark.parametrize("crs", ["EPSG:0", "nonsense", "{", ""])
+def test_post_scenario_area_in_an_unknown_crs_is_409_naming_it(
+    drawn: tuple[Any, TestClient], crs: str
+) -> None:
+    """A well-formed step whose area CRS pyproj does not know fails as that step (it used to
+    escape as a pyproj error)."""
+    store, client = drawn
+    store.save_plan(_plan("before", {"u1": "A", "u2": "A", "u3": "B"}))
+    area = {"bbox": [0, 0, 1, 1], "crs": crs}
+    doc = {**SCENARIO, "steps": [{"action": "create", "name": "新社区", "area": area}]}
+    r = client.post("/scenarios", json=doc, headers=AUTH)
+    assert r.status_code == 409, r.text
+    body = r.json()
+    assert (body["code"], body["step"], body["action"]) == ("ScenarioError", 1, "create")
+    assert "crs" in body["reason"] or "placed" in body["reason"]

@@ -46,8 +46,8 @@ from gridplan.settings import Settings
         (NotFoundError("plan 9 not found"), 404),
         (ConflictError("already stored"), 409),
         (AuthError("no token"), 401),
-        (ScenarioError(2, "merge", "no community X"), 422),
-        (InfeasibleError("unit u1 alone exceeds 3000"), 422),
+        (ScenarioError(2, "merge", "no community X"), 409),
+        (InfeasibleError("unit u1 alone exceeds 3000"), 409),
         (StoreError("down"), 503),
     ],
 )

@@ -7,8 +7,9 @@
   community;
 * ``ConflictError`` -> 409: the request contradicts stored state;
 * ``AuthError`` -> 401: a write without a valid bearer token;
-* ``ScenarioError`` -> 422: a scenario step failed (the body names the step and action);
-* ``InfeasibleError`` -> 422: no plan satisfies the constraints;
+* ``ScenarioError`` -> 409: a well-formed scenario step cannot be applied to its base plan
+  (a community or compound the plan does not have; the body names the step and action);
+* ``InfeasibleError`` -> 409: no plan of the stored units satisfies the constraints;
 * ``StoreError`` -> 503: the store cannot be reached or written (also a SQLAlchemy
   connection failure the store did not wrap);
 * FastAPI request validation -> 422: a parameter of the wrong type or out of range;
@@ -52,8 +53,8 @@ STATUS: tuple[tuple[type[GridplanError], int], ...] = (
     (NotFoundError, 404),
     (ConflictError, 409),
     (AuthError, 401),
-    (ScenarioError, 422),
-    (InfeasibleError, 422),
+    (ScenarioError, 409),
+    (InfeasibleError, 409),
     (StoreError, 503),
 )
 

@@ -656,7 +656,16 @@ _CRS_HELP = (
     "Output CRS, one of " + ", ".join(SUPPORTED_CRS) + " (default CRS84, longitude/latitude; "
     "EPSG:4326 and EPSG:4490 answer latitude, longitude)"
 )
+#: What ``crs`` and ``bbox-crs`` accept, in the OpenAPI schema: the URIs and their short forms.
+_CRS_ENUM: dict[str, Any] = {
+    "enum": [*SUPPORTED_CRS, "OGC:CRS84", "CRS84", "EPSG:4326", "EPSG:4490", "EPSG:3857"]
+}
 _BBOX_CRS_HELP = "CRS of bbox, one of " + ", ".join(SUPPORTED_CRS) + " (default CRS84)"
+
+_PLAN_HELP = (
+    "Plan id: which plan's areas the plan collections (communities, grids, findings) hold "
+    "(default: the latest); on a layer collection it must name a stored plan and changes nothing"
+)
 
 #: The query parameters of each route (beside the queryables of ``/items``).
 _ITEMS_PARAMETERS = frozenset({"bbox", "bbox-crs", "crs", "limit", "offset", "plan"})
@@ -679,11 +688,16 @@ def make_router(service: Service) -> APIRouter:
             return None
 
     def _check_plan(c: Collection, plan: int | None) -> None:
+        """``plan=`` on a layer collection (units, roads, ...): the layer is the same under
+        every plan, so it changes nothing, but it must name a stored plan (plans are numbered
+        from 1 and never deleted, so that is one comparison with the latest id)."""
         if plan is not None and not c.from_plan:
-            raise InputError(
-                f"plan= applies to the plan collections (communities, grids, findings), "
-                f"not to {c.name}"
-            )
+            try:
+                latest = service.plans.latest_id()
+            except NotFoundError:
+                latest = 0
+            if plan > latest:
+                raise NotFoundError(f"plan {plan} not found")
 
     def _load(c: Collection, plan: int | None) -> tuple[int | None, _Rendered, str]:
         if c.from_plan:
@@ -725,7 +739,7 @@ def make_router(service: Service) -> APIRouter:
         name: Annotated[str, Path(description="Collection id")],
         plan: Annotated[
             int | None,
-            Query(ge=1, le=PLAN_ID_MAX, description="Plan id (plan collections; default: latest)"),
+            Query(ge=1, le=PLAN_ID_MAX, description=_PLAN_HELP),
         ] = None,
     ) -> Response:
         c = collection_for(name)
@@ -768,15 +782,20 @@ def make_router(service: Service) -> APIRouter:
             str | None,
             Query(description="minx,miny,maxx,maxy in bbox-crs (default CRS84 lon/lat)"),
         ] = None,
-        bbox_crs: Annotated[str | None, Query(alias="bbox-crs", description=_BBOX_CRS_HELP)] = None,
-        crs: Annotated[str | None, Query(description=_CRS_HELP)] = None,
+        bbox_crs: Annotated[
+            str | None,
+            Query(alias="bbox-crs", description=_BBOX_CRS_HELP, json_schema_extra=_CRS_ENUM),
+        ] = None,
+        crs: Annotated[
+            str | None, Query(description=_CRS_HELP, json_schema_extra=_CRS_ENUM)
+        ] = None,
         limit: Annotated[
             int | None, Query(ge=1, description="Page size (clamped to the maximum)")
         ] = None,
         offset: Annotated[int, Query(ge=0, description="Features to skip")] = 0,
         plan: Annotated[
             int | None,
-            Query(ge=1, le=PLAN_ID_MAX, description="Plan id (plan collections; default: latest)"),
+            Query(ge=1, le=PLAN_ID_MAX, description=_PLAN_HELP),
         ] = None,
     ) -> Response:
         c = collection_for(name)
@@ -821,10 +840,12 @@ def make_router(service: Service) -> APIRouter:
         request: Request,
         name: Annotated[str, Path(description="Collection id")],
         feature_id: Annotated[str, Path(description="Feature id (percent-encoded)")],
-        crs: Annotated[str | None, Query(description=_CRS_HELP)] = None,
+        crs: Annotated[
+            str | None, Query(description=_CRS_HELP, json_schema_extra=_CRS_ENUM)
+        ] = None,
         plan: Annotated[
             int | None,
-            Query(ge=1, le=PLAN_ID_MAX, description="Plan id (plan collections; default: latest)"),
+            Query(ge=1, le=PLAN_ID_MAX, description=_PLAN_HELP),
         ] = None,
     ) -> Response:
         c = collection_for(name)

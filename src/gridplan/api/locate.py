@@ -330,6 +330,10 @@ _BATCH_SCHEMA: dict[str, Any] = {
                 "type": "array",
                 "minItems": 2,
                 "maxItems": 2,
+                "prefixItems": [
+                    {"type": "number", "minimum": -180, "maximum": 180},
+                    {"type": "number", "minimum": -90, "maximum": 90},
+                ],
                 "items": {"type": "number"},
             },
         }

@@ -187,7 +187,11 @@ def make_router(service: Service) -> APIRouter:
             400: {"description": "A malformed scenario document"},
             401: {"description": "No or a wrong bearer token (or writes are disabled)"},
             404: {"description": "The base plan does not exist"},
-            422: {"description": "A step failed (the body names the step and the action)"},
+            409: {
+                "description": "A step cannot be applied to the base plan, or no plan meets the "
+                "targets (the body names the step and the action)"
+            },
+            422: {"description": "The body is larger than the limit"},
             503: {"description": "The database cannot be reached"},
         },
     )

@@ -125,8 +125,23 @@ class BaseSpec(_Strict):
 class Band(_Strict):
     """A band per level: households and/or residents."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["households"], "properties": {"households": {"type": "array"}}},
+                {"required": ["residents"], "properties": {"residents": {"type": "array"}}},
+            ]
+        }
+    )
+
     households: tuple[float, float] | None = Field(default=None, description="low, high")
     residents: tuple[float, float] | None = Field(default=None, description="low, high")
+
+    @model_validator(mode="after")
+    def _some(self) -> Band:
+        if self.households is None and self.residents is None:
+            raise ValueError("give a households or a residents band (low, high)")
+        return self
 
 
 class Targets(_Strict):
@@ -142,8 +157,14 @@ class AssignCompound(_Strict):
     model_config = ConfigDict(
         json_schema_extra={
             "anyOf": [
-                {"required": ["compound"], "properties": {"compound": {"minLength": 1}}},
-                {"required": ["compounds"], "properties": {"compounds": {"minItems": 1}}},
+                {
+                    "required": ["compound"],
+                    "properties": {"compound": {"type": "string", "minLength": 1}},
+                },
+                {
+                    "required": ["compounds"],
+                    "properties": {"compounds": {"type": "array", "minItems": 1}},
+                },
             ]
         }
     )
@@ -186,7 +207,9 @@ class Split(_Strict):
 
     action: Literal["split"]
     community: str = Field(description="the community to split (id or name)")
-    parts: int | None = Field(default=None, ge=2, description="how many parts (default 2)")
+    parts: int | None = Field(
+        default=None, ge=2, le=1000, description="how many parts (default 2, at most 1000)"
+    )
     into: list[str] | None = Field(
         default=None, description="names of the parts (default: the old id, then id-2, ...)"
     )
@@ -199,8 +222,14 @@ class Create(_Strict):
         json_schema_extra={
             "anyOf": [
                 {"required": ["area"], "properties": {"area": {"type": "object"}}},
-                {"required": ["compounds"], "properties": {"compounds": {"minItems": 1}}},
-                {"required": ["units"], "properties": {"units": {"minItems": 1}}},
+                {
+                    "required": ["compounds"],
+                    "properties": {"compounds": {"type": "array", "minItems": 1}},
+                },
+                {
+                    "required": ["units"],
+                    "properties": {"units": {"type": "array", "minItems": 1}},
+                },
             ]
         }
     )
@@ -231,7 +260,10 @@ class Redistrict(_Strict):
     keep_names: bool = Field(default=True, description="keep the old ids where areas persist")
     minimal_change: bool = Field(default=True, description="move the fewest households")
     k: int | None = Field(
-        default=None, ge=1, description="how many communities (default: as the band allows)"
+        default=None,
+        ge=1,
+        le=100_000,
+        description="how many communities (default: as the band allows)",
     )
     time_limit: float | None = Field(default=None, gt=0, description="seconds to search")
 
@@ -269,7 +301,12 @@ class Scenario(_Strict):
     targets: Targets = Field(
         default=Targets(), description="a band per level: households or residents, low to high"
     )
-    seed: int = Field(default=0, json_schema_extra={"minimum": 0}, description="random seed")
+    seed: int = Field(
+        default=0,
+        le=2**53 - 1,
+        json_schema_extra={"minimum": 0},
+        description="random seed (0 to 2**53 - 1, exact in JSON)",
+    )
     steps: list[Step] = Field(min_length=1, description="run in order")
     # the scenario file's folder: set by parse_scenario, never read from the document
     _folder: str = PrivateAttr(default=".")

@@ -16,6 +16,7 @@ import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import pyproj
 import shapely
 from pyproj import CRS
 
@@ -577,7 +578,16 @@ class _Runner:
                 geom = shapely.from_wkt(spec.wkt)
             except shapely.errors.GEOSException as exc:
                 raise _StepFailedError(f"area wkt is not valid WKT ({exc})") from exc
-        area = gpd.GeoSeries([geom], crs=spec.crs).to_crs(self.units.crs).iloc[0]
+        try:
+            crs = pyproj.CRS.from_user_input(spec.crs)
+        except pyproj.exceptions.CRSError as exc:
+            raise _StepFailedError(f"area crs {spec.crs!r} is not a known CRS ({exc})") from exc
+        try:
+            area = gpd.GeoSeries([geom], crs=crs).to_crs(self.units.crs).iloc[0]
+        except pyproj.exceptions.ProjError as exc:
+            raise _StepFailedError(f"the area cannot be placed from {spec.crs} ({exc})") from exc
+        if area is None or area.is_empty or not np.isfinite(shapely.get_coordinates(area)).all():
+            raise _StepFailedError(f"the area lies outside where {spec.crs} can be placed")
         cand = self.tree.query(area, predicate="intersects")
         return np.asarray(cand[shapely.contains(area, self.reps[cand])], dtype=np.int64)
 
