@@ -114,6 +114,10 @@ def test_http_rollup(demo_db: Path) -> None:
         assert one["levels"]["community"] == doc["levels"]["community"]
         csv_text = client.get(f"/plans/{plan_id}/rollup", params={"format": "csv"}).text
         assert csv_text.startswith("level,code,name")
-        for params, status in (({"level": "x"}, 400), ({"bogus": "1"}, 400)):
+        for params, status in (
+            ({"level": "x"}, 422),
+            ({"bogus": "1"}, 400),
+            ({"subdistrict": "9"}, 404),
+        ):
             assert client.get(f"/plans/{plan_id}/rollup", params=params).status_code == status
         assert client.get("/plans/999/rollup").status_code == 404

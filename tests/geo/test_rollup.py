@@ -190,3 +190,27 @@ def test_findings_roll_up_by_rule() -> None:
         "roads.off_road": 1,
         "size.under": 2,
     }
+
+
+def test_rule_volunteers_short_on_area_files() -> None:
+    """Rule ``service.volunteers_short`` reads the areas' own ``volunteers`` and ``model``."""
+    from gridplan.geo.rules import check_areas
+
+    areas = gpd.GeoDataFrame(
+        {
+            "area_id": ["a", "b", "c"],
+            "name": ["青新社区", "锦青社区", "青华社区"],
+            "households": 1500.0,
+            "residents": [4000.0, 4000.0, 4000.0],
+            "volunteers": [300, 350, 500],
+            "model": ["", "是", "1"],
+        },
+        geometry=[box(i * 1000, 0, i * 1000 + 1000, 1000) for i in range(3)],
+        crs=32650,
+    )
+    report = check_areas(areas, level="community")
+    found = report.findings[report.findings["rule"] == "service.volunteers_short"]
+    # a: 300 < 8 % of 4000 = 320; b (model): 350 < 400; c (model): 500 >= 400
+    assert found["area_id"].tolist() == ["a", "b"]
+    assert found["value"].tolist() == [20.0, 50.0]
+    assert "model community b" in found["message"].iloc[1]

@@ -51,6 +51,7 @@ BUILT_IN = (
     "compound.unassigned",
     "compound.override_violated",
     "reach.outside",
+    "service.volunteers_short",
 )
 
 SCRATCH_STYLE = {"color": "#123456", "weight": 7, "fill": False, "dashArray": "1 9"}

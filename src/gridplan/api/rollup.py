@@ -10,7 +10,7 @@ by rule. Computed once per (plan, latest import, level, subdistrict) however man
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Path, Query, Request
@@ -26,8 +26,8 @@ ROLLUP_CACHE_SIZE = 16
 _PARAMETERS = ("level", "subdistrict", "format")
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"description": "A bad parameter (unknown level or subdistrict, unknown parameter)"},
-    404: {"description": "No such plan"},
+    400: {"description": "An unknown query parameter"},
+    404: {"description": "No such plan, or no such subdistrict in it"},
     422: {"description": "A parameter of the wrong type or out of range"},
     503: {"description": "The database cannot be reached"},
 }
@@ -47,10 +47,11 @@ def make_router(service: Service) -> APIRouter:
         request: Request,
         plan_id: Annotated[int, Path(ge=1, le=PLAN_ID_MAX, description="Plan id")],
         level: Annotated[
-            str | None, Query(description="grid, community, subdistrict or district")
+            Literal["grid", "community", "subdistrict", "district"] | None,
+            Query(description="one level (default: all four)"),
         ] = None,
         subdistrict: Annotated[str | None, Query(description="a subdistrict code")] = None,
-        format: Annotated[str, Query(description="json or csv")] = "json",
+        format: Annotated[Literal["json", "csv"], Query(description="json or csv")] = "json",
     ) -> Response:
         unknown = sorted(k for k in request.query_params if k not in _PARAMETERS)
         if unknown:
@@ -58,8 +59,6 @@ def make_router(service: Service) -> APIRouter:
                 f"unknown query parameter(s) {', '.join(map(repr, unknown))}; "
                 f"{request.url.path} takes {', '.join(_PARAMETERS)}"
             )
-        if format not in ("json", "csv"):
-            raise InputError(f"format={format}: expected json or csv")
         levels = levels_of(level)
         key = (plan_id, service.latest_import(), levels, subdistrict, format)
 

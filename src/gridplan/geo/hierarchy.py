@@ -25,7 +25,7 @@ import pandas as pd
 import shapely
 
 from gridplan.data.crs import metric_crs
-from gridplan.errors import InputError
+from gridplan.errors import InputError, NotFoundError
 from gridplan.geo.codes import CodeScheme, reading_order
 from gridplan.plan import AREA_COLUMNS, Level, Plan
 
@@ -257,7 +257,7 @@ def within_subdistrict(plan: Plan, code: str) -> Plan:
 
     Raises
     ------
-    InputError
+    NotFoundError
         If no community of the plan lies in that subdistrict (the message lists those
         there are).
 
@@ -283,7 +283,7 @@ def within_subdistrict(plan: Plan, code: str) -> Plan:
     keep = {a for a, c in of.items() if c in chosen}
     if not keep:
         have = ", ".join(sorted(set(of.values()))) or "none"
-        raise InputError(
+        raise NotFoundError(
             f"subdistrict {code}: no community of the plan in it (subdistricts: {have})"
         )
     areas = plan.areas

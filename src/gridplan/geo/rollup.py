@@ -15,7 +15,9 @@ findings by rule, and the policy figures (:class:`RollupPolicy`, every number co
 Everything is counted on units (a building or compound belongs to the unit holding its
 representative point; a unit to its grid and community; a community to its subdistrict), so
 the sums of a level equal the level above exactly: households, residents, units, buildings,
-compounds, grids, staff, volunteers and money are additive. Findings are counted where they
+compounds, grids, staff, volunteers and money are additive. A community short of
+volunteers (given a service table) counts a ``service.volunteers_short`` finding, the rule
+:mod:`gridplan.geo.rules.service` applies to area files. Findings are counted where they
 are: a grid's row counts the grid findings, a community's its own findings and its grids',
 a subdistrict's and the district's those of everything in them.
 """
@@ -40,6 +42,9 @@ ROLLUP_LEVELS: tuple[str, ...] = ("grid", "community", "subdistrict", "district"
 
 #: Roster roles that count as a full-time grid worker (专职网格员), compared case-insensitively.
 FULL_TIME_ROLES: tuple[str, ...] = ("full-time", "full_time", "fulltime", "专职", "专职网格员")
+
+#: The rule id of a community's volunteer shortfall (:mod:`gridplan.geo.rules.service`).
+SERVICE_RULE = "service.volunteers_short"
 
 #: Columns of each roll-up table (plus ``findings_by_rule``, a dict per row).
 ROLLUP_COLUMNS: tuple[str, ...] = (
@@ -343,7 +348,10 @@ def rollup(
             t["new_household_funding_yuan"] = (
                 t["new_households"] * policy.service.funding_per_new_household
             )
-    _findings(findings, g, c, s, d, grid_code, comm_code)
+    short = c.loc[
+        c["code"].isin(list(svc["volunteers"].index)) & (c["volunteers_short"] > 0), "code"
+    ]
+    _findings(findings, g, c, s, d, grid_code, comm_code, list(short))
     tables: dict[str, pd.DataFrame] = {}
     for name, t in (("grid", g), ("community", c), ("subdistrict", s), ("district", d)):
         t = t.copy()
@@ -555,8 +563,10 @@ def _findings(
     d: pd.DataFrame,
     grid_code: Mapping[str, str],
     comm_code: Mapping[str, str],
+    volunteers_short: list[str],
 ) -> None:
-    """Fill ``findings`` and ``findings_by_rule`` of each table (in place)."""
+    """Fill ``findings`` and ``findings_by_rule`` of each table (in place); communities in
+    ``volunteers_short`` (codes) count a ``service.volunteers_short`` finding."""
     rules: dict[tuple[str, str], dict[str, int]] = {}
 
     def add(table: str, code: object, rule: str) -> None:
@@ -586,6 +596,10 @@ def _findings(
             add("community", comm, str(rule))
             add("subdistrict", parent_of_comm.get(comm), str(rule))
             add("district", district, str(rule))
+    for comm in volunteers_short:
+        add("community", comm, SERVICE_RULE)
+        add("subdistrict", parent_of_comm.get(comm), SERVICE_RULE)
+        add("district", district, SERVICE_RULE)
     for name, table in (("grid", g), ("community", c), ("subdistrict", s), ("district", d)):
         by_rule = [dict(sorted(rules.get((name, str(k)), {}).items())) for k in table["code"]]
         table["findings_by_rule"] = pd.Series(by_rule, index=table.index, dtype=object)

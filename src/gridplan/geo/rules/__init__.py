@@ -16,6 +16,7 @@ from gridplan.geo.rules import (  # noqa: F401
     overrides,
     reach,
     roads,
+    service,
     size,
 )
 from gridplan.geo.rules.config import DEFAULT_BANDS, RULES, CheckConfig

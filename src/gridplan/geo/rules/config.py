@@ -117,6 +117,9 @@ class CheckConfig:
     reach_target_share
         The share of a community's households that must live within ``reach_minutes`` of its
         service centre (default 1.0: every household).
+    volunteer_share, model_volunteer_share
+        Registered volunteers rule ``service.volunteers_short`` asks for, as a share of
+        residents (default 8 %; 10 % in model communities, 示范社区).
     severities
         Severity per rule id (default: each registered rule's own); a rule left out has its
         registered severity.
@@ -136,6 +139,8 @@ class CheckConfig:
     reach_minutes: float = 10.0
     walking_speed: float = 50.0
     reach_target_share: float = 1.0
+    volunteer_share: float = 0.08
+    model_volunteer_share: float = 0.10
     severities: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_SEVERITIES))
 
     def __post_init__(self) -> None:
@@ -157,6 +162,9 @@ class CheckConfig:
                 raise InputError(f"{name} must be a positive number")
         if not 0 <= self.reach_target_share <= 1:
             raise InputError("reach_target_share must be in [0, 1]")
+        for name in ("volunteer_share", "model_volunteer_share"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise InputError(f"{name} must be in [0, 1]")
 
     @property
     def reach_metres(self) -> float:
