@@ -421,3 +421,26 @@ def test_gdal_reads_cgcs2000(server: str) -> None:
     west = frame[frame["unit_id"] == IDS[0]].geometry.iloc[0]
     # GDAL hands lon/lat to GIS code although the server sent EPSG:4490 as lat, lon
     assert west.bounds == pytest.approx((118.55, 24.78, 118.56, 24.79), abs=1e-6)
+
+
+def test_owslib_reads_the_service(server: str) -> None:
+    """OWSLib's OGC API – Features client: landing, conformance, collections, queryables,
+    paged and bbox item lists, one feature by (percent-encoded) OSM id, and the CRS list."""
+    from owslib.ogcapi.features import Features
+
+    api = Features(server.removeprefix("OAPIF:"))
+    assert any(c.endswith("/conf/core") for c in api.conformance()["conformsTo"])
+    names = {c["id"] for c in api.collections()["collections"]}
+    assert {"communities", "grids", "units", "roads", "findings"} <= names
+    units = api.collection("units")
+    assert "http://www.opengis.net/def/crs/EPSG/0/4490" in units["crs"]
+    assert api.collection_queryables("units")["type"] == "object"
+    first = api.collection_items("units", limit=1)
+    assert first["numberReturned"] == 1
+    assert any(link["rel"] == "next" for link in first["links"])
+    east = api.collection_items("units", bbox=[118.565, 24.7, 118.6, 24.8])
+    assert [f["id"] for f in east["features"]] == [IDS[1]]
+    one = api.collection_item("units", quote("way/123", safe=""))
+    assert one["id"] == "way/123"
+    cgcs = api.collection_items("units", crs="http://www.opengis.net/def/crs/EPSG/0/4490")
+    assert cgcs["numberReturned"] >= 1
