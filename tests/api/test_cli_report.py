@@ -121,3 +121,53 @@ def test_http_rollup(demo_db: Path) -> None:
         ):
             assert client.get(f"/plans/{plan_id}/rollup", params=params).status_code == status
         assert client.get("/plans/999/rollup").status_code == 404
+
+
+def test_subdistricts_by_band_then_scoped_report_and_check(demo_db: Path, tmp_path: Path) -> None:
+    db = tmp_path / "copy.gpkg"
+    db.write_bytes(demo_db.read_bytes())
+    result = CliRunner().invoke(
+        app,
+        [
+            "subdistricts",
+            "--db",
+            str(db),
+            "--plan",
+            "2",
+            "--band",
+            "2000",
+            "3200",
+            "--county",
+            "110105",
+            "--format",
+            "json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    made = json.loads(result.stdout)
+    codes = [s["code"] for s in made["subdistricts"]]
+    assert codes == ["110105001", "110105002"]
+    assert sum(s["communities"] for s in made["subdistricts"]) == 4
+    doc = json.loads(_run("--db", str(db), "--format", "json"))
+    levels = doc["levels"]
+    assert [r["code"] for r in levels["subdistrict"]] == codes
+    assert all(len(r["code"]) == 12 and r["code"][:9] in codes for r in levels["community"])
+    assert all(len(r["code"]) == 15 for r in levels["grid"])
+    for sub in levels["subdistrict"]:
+        part = [r for r in levels["community"] if r["parent_code"] == sub["code"]]
+        assert sub["households"] == pytest.approx(sum(r["households"] for r in part))
+    one = json.loads(_run("--db", str(db), "--format", "json", "--subdistrict", "002"))
+    assert [r["code"] for r in one["levels"]["subdistrict"]] == ["110105002"]
+    assert one["levels"]["district"][0]["households"] == pytest.approx(
+        levels["subdistrict"][1]["households"]
+    )
+    checked = CliRunner().invoke(
+        app, ["check", "--db", str(db), "--subdistrict", "110105001", "--format", "json"]
+    )
+    assert checked.exit_code == 0, checked.output
+    assert json.loads(checked.stdout)["levels"]["community"]["summary"]["areas"] == 2
+    shown = CliRunner().invoke(
+        app, ["plans", "show", "--db", str(db), "--subdistrict", "001", "--format", "json"]
+    )
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.stdout)["communities"] == 2

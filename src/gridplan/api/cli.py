@@ -98,6 +98,11 @@ COMMANDS: tuple[CommandEntry, ...] = (
     ),
     CommandEntry("plans", "plans", "List, show, compare and export stored plans."),
     CommandEntry(
+        "subdistricts",
+        "subdistricts",
+        "Put a plan's communities into subdistricts (街道): from polygons, or drawn in a band.",
+    ),
+    CommandEntry(
         "report",
         "report",
         "Roll a plan up: grid → community → subdistrict → district, with staff and service "

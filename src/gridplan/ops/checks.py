@@ -24,6 +24,7 @@ from gridplan.data.importer import areas_plan
 from gridplan.data.layers import LayerKind, validate
 from gridplan.data.store.base import Store
 from gridplan.errors import InputError, InvalidFeaturesError
+from gridplan.geo.hierarchy import within_subdistrict
 from gridplan.geo.rules import CheckConfig, CheckLayers, CheckReport, check_plan_levels
 from gridplan.geo.rules import plan_findings as _plan_findings
 from gridplan.ops.layers import read_check_layers
@@ -140,6 +141,7 @@ def check_stored_plan(
     config: CheckConfig | None = None,
     overrides: pd.DataFrame | None = None,
     save: bool = False,
+    subdistrict: str | None = None,
 ) -> PlanCheck:
     """Check a stored plan (default: the latest) against the store's layers.
 
@@ -156,6 +158,9 @@ def check_stored_plan(
     save
         Replace the plan's stored findings with these (findings are derived; the plan itself
         never changes).
+    subdistrict
+        Only the part of the plan in this subdistrict
+        (:func:`gridplan.geo.hierarchy.within_subdistrict`); not with ``save``.
 
     Raises
     ------
@@ -165,6 +170,10 @@ def check_stored_plan(
         If ``level`` is given and the plan has no areas at it.
     """
     plan = store.load_plan(plan_id)
+    if subdistrict is not None:
+        if save:
+            raise InputError("the findings of one subdistrict are not the plan's: no save")
+        plan = within_subdistrict(plan, subdistrict)
     levels = (level,) if level is not None else (Level.COMMUNITY, Level.GRID)
     result = check_plan(
         plan, read_check_layers(store), config=config, overrides=overrides, levels=levels

@@ -86,6 +86,10 @@ def check_command(
     plan: Annotated[
         int | None, typer.Option("--plan", help="store: the plan to check (default: the latest)")
     ] = None,
+    subdistrict: Annotated[
+        str | None,
+        typer.Option("--subdistrict", help="store: only this subdistrict of the plan (code)"),
+    ] = None,
     layer_name: Annotated[
         str | None,
         typer.Option("--layer", help="layer of a multi-layer --areas file (default: by --level)"),
@@ -252,6 +256,7 @@ def check_command(
                     level=level,
                     config=config if explicit else None,
                     overrides=override_table,
+                    subdistrict=subdistrict,
                 )
             reports = list(result.reports.values())
             document = result.to_json()

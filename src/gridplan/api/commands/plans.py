@@ -32,6 +32,7 @@ from gridplan.api.console import (
     resolve_db,
 )
 from gridplan.data.store.base import open_store
+from gridplan.geo.hierarchy import within_subdistrict
 from gridplan.ops.plans import (
     area_table,
     compare_plans,
@@ -93,19 +94,28 @@ def list_command(db: str | None = DbOption, output: OutputFormat = FormatOption)
 
 @guarded
 def show_command(
-    plan: PlanArg = None, db: str | None = DbOption, output: OutputFormat = FormatOption
+    plan: PlanArg = None,
+    db: str | None = DbOption,
+    subdistrict: Annotated[
+        str | None, typer.Option("--subdistrict", help="only this subdistrict (code)")
+    ] = None,
+    output: OutputFormat = FormatOption,
 ) -> None:
     """Show one plan."""
     with open_store(resolve_db(db), create=False) as store:
         loaded = store.load_plan(plan)
-        data = plan_summary(loaded)
         assert loaded.plan_id is not None
         findings = plan_findings(store, loaded)  # stored, else checked now
+        if subdistrict is not None:
+            loaded = within_subdistrict(loaded, subdistrict)
+            ids = set(loaded.areas["area_id"].astype(str))
+            findings = findings[findings["area_id"].astype(str).isin(ids)]
+        data = plan_summary(loaded)
         counts = (findings["level"].astype(str) + " " + findings["rule"].astype(str)).value_counts()
         data["findings"] = {str(k): int(v) for k, v in counts.sort_index().items()}
         tables = {
             lv.value: area_table(loaded, lv, findings)
-            for lv in (Level.COMMUNITY, Level.GRID)
+            for lv in (Level.SUBDISTRICT, Level.COMMUNITY, Level.GRID)
             if not loaded.areas_at(lv).empty
         }
     data["levels"] = {
