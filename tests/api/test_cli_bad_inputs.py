@@ -185,3 +185,27 @@ def test_swapped_latitude_longitude_is_named(corpus: dict[str, Path], tmp_path: 
         result = runner.invoke(app, _entry(entry, path, corpus, tmp_path))
         assert result.exit_code == 2, result.output
         assert "look swapped" in result.stderr, result.stderr
+
+
+def test_the_store_is_byte_identical_after_every_refusal(
+    corpus: dict[str, Path], tmp_path: Path
+) -> None:
+    """A store holding a good import, then every refused file imported into it: not one byte
+    of the store changes, and no temporary file is left beside it."""
+    import hashlib
+
+    store = tmp_path / "kept.gpkg"
+    good = runner.invoke(
+        app, ["import", str(corpus["areas"]), "--kind", "areas", "--db", str(store)]
+    )
+    assert good.exit_code == 0, good.output
+    before = hashlib.sha256(store.read_bytes()).hexdigest()
+    listing = sorted(p.name for p in tmp_path.iterdir())
+    refused = [case for case, (_, expected) in CORPUS.items() if expected is not None]
+    assert len(refused) >= 8
+    for case in refused:
+        cmd = ["import", str(corpus[case]), "--kind", "areas", "--db", str(store)]
+        result = runner.invoke(app, cmd)
+        assert result.exit_code == 2, (case, result.output)
+        assert hashlib.sha256(store.read_bytes()).hexdigest() == before, case
+    assert sorted(p.name for p in tmp_path.iterdir()) == listing

@@ -64,3 +64,69 @@ def test_a_writer_gives_up_on_a_held_lock(postgis_store: PostGISStore, postgis_u
     finally:
         holder.dispose()
         store.close()
+
+
+def test_concurrent_imports_of_the_same_ids(postgis_store: PostGISStore) -> None:
+    """Two processes importing the same ids at once: one loads, the other gets the ordinary
+    "already stored" message (it used to die on the primary key with a database error)."""
+    import threading
+
+    from gridplan.errors import InputError
+
+    ids = [f"f{i}" for i in range(200)]
+    results: list[object] = []
+    barrier = threading.Barrier(2)
+
+    def load() -> None:
+        store = PostGISStore(postgis_store.url)
+        try:
+            barrier.wait()
+            results.append(store.import_layers({LayerKind.FACILITIES: _facilities(*ids)}))
+        except InputError as exc:
+            results.append(exc)
+        finally:
+            store.close()
+
+    threads = [threading.Thread(target=load) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    errors = [r for r in results if isinstance(r, InputError)]
+    assert len(results) == 2 and len(errors) == 1, results
+    assert "facility_id(s) already stored" in str(errors[0])
+    assert "nothing was loaded" in str(errors[0])
+    assert postgis_store.count(LayerKind.FACILITIES) == 200
+    assert len(postgis_store.read_imports()) == 1
+
+
+def test_concurrent_plans_take_distinct_ids(postgis_store: PostGISStore) -> None:
+    import threading
+
+    from shapely import box
+
+    from gridplan.plan import Plan, empty_assignments
+
+    area = gpd.GeoDataFrame(
+        {"level": ["community"], "area_id": ["C"], "households": [12.0]},
+        geometry=[box(0, 0, 0.02, 0.01)],
+        crs=4326,
+    )
+    got: list[int] = []
+    barrier = threading.Barrier(4)
+
+    def save() -> None:
+        store = PostGISStore(postgis_store.url)
+        try:
+            barrier.wait()
+            got.append(store.save_plan(Plan("p", empty_assignments(), area)))
+        finally:
+            store.close()
+
+    threads = [threading.Thread(target=save) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(got) == [1, 2, 3, 4]
+    assert [p.plan_id for p in postgis_store.list_plans()] == [1, 2, 3, 4]

@@ -206,6 +206,17 @@ class PostGISStore(Store):
                 first = False
                 stop.wait(1.0)
 
+    def _write_lock(self, conn: Connection) -> None:
+        """One writer at a time per store, until ``conn``'s transaction ends.
+
+        Without it two imports of the same ids could both pass the "already stored" check and
+        one die on the primary key, and two plans could take the same next id. Waiting for it
+        honours :attr:`lock_timeout` (then "locked by another writer")."""
+        conn.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+            {"key": f"gridplan-write:{self.schema}"},
+        )
+
     def _notify(self, conn: Connection, what: str) -> None:
         """Announce ``what`` on :attr:`channel` when ``conn``'s transaction commits."""
         conn.execute(
@@ -226,6 +237,7 @@ class PostGISStore(Store):
         now = datetime.now(UTC)
         loaded = {k.value: len(r) for k, r in rows.items()}
         with self._begin("import") as conn:
+            self._write_lock(conn)
             if not replace:
                 for kind, frame in rows.items():
                     self._reject_existing(conn, kind, frame)
@@ -322,6 +334,7 @@ class PostGISStore(Store):
         found = records.finding_rows(findings)
         t = self._t
         with self._begin("save a plan") as conn:
+            self._write_lock(conn)
             if plan.parent_id is not None:
                 self._require_plan(conn, plan.parent_id, what="parent plan")
             plan_id = self._next_id(conn, t.plans.c.plan_id)
@@ -416,6 +429,7 @@ class PostGISStore(Store):
     def save_findings(self, plan_id: int, findings: gpd.GeoDataFrame) -> None:
         found = records.finding_rows(findings)
         with self._begin("save findings") as conn:
+            self._write_lock(conn)
             self._require_plan(conn, plan_id)
             conn.execute(delete(self._t.findings).where(self._t.findings.c.plan_id == plan_id))
             self._write_findings(conn, plan_id, found)
@@ -484,6 +498,13 @@ class PostGISStore(Store):
                     f"(waited {self.lock_timeout:g} s); cannot {action}, nothing changed "
                     "(try again, or raise GRIDPLAN_LOCK_TIMEOUT)"
                 ) from exc
+            if state == _UNIQUE_VIOLATION:  # a writer that bypassed the write lock
+                detail = getattr(getattr(exc, "orig", None), "diag", None)
+                what = getattr(detail, "message_detail", None) or _reason(exc)
+                raise InputError(
+                    f"cannot {action} in {self._shown} (schema {self.schema}): {what}; "
+                    "nothing was changed"
+                ) from exc
             if state in _READ_ONLY_STATES:
                 raise StoreError(
                     f"store {self._shown} (schema {self.schema}) is read-only "
@@ -508,8 +529,10 @@ class PostGISStore(Store):
 
 _log = logging.getLogger("gridplan.store")
 
-#: SQLSTATEs: lock_not_available; read_only_sql_transaction and insufficient_privilege.
+#: SQLSTATEs: lock_not_available; unique_violation; read_only_sql_transaction and
+#: insufficient_privilege.
 _LOCK_NOT_AVAILABLE = "55P03"
+_UNIQUE_VIOLATION = "23505"
 _READ_ONLY_STATES = frozenset({"25006", "42501"})
 
 
