@@ -532,3 +532,25 @@ def test_post_scenario_area_in_an_unknown_crs_is_409_naming_it(
     body = r.json()
     assert (body["code"], body["step"], body["action"]) == ("ScenarioError", 1, "create")
     assert "crs" in body["reason"] or "placed" in body["reason"]
+
+
+def test_post_scenario_on_a_read_only_store_is_503_naming_it(gpkg_store: Any) -> None:
+    """A GeoPackage made read-only (``chmod 0444``, respected even for root): the scenario's
+    plan cannot be stored, so the answer is a 503 saying so (it used to be a 500), and the
+    store keeps its one plan and its mode."""
+    import os
+    import stat
+
+    gpkg_store.import_layers({LayerKind.UNITS: _units(), LayerKind.COMPOUNDS: _compounds()})
+    gpkg_store.save_plan(_plan("before", {"u1": "A", "u2": "A", "u3": "B"}))
+    os.chmod(gpkg_store.path, 0o444)
+    before = gpkg_store.path.read_bytes()
+    app = create_app(Settings(api_token="t"), store=gpkg_store)
+    with TestClient(app) as client:
+        r = client.post("/scenarios", json=SCENARIO, headers=AUTH)
+    assert r.status_code == 503, r.text
+    assert r.json()["code"] == "StoreError"
+    assert "read-only" in r.json()["description"]
+    assert gpkg_store.path.read_bytes() == before
+    assert stat.S_IMODE(gpkg_store.path.stat().st_mode) == 0o444
+    assert len(gpkg_store.list_plans()) == 1
