@@ -171,3 +171,44 @@ def test_subdistricts_by_band_then_scoped_report_and_check(demo_db: Path, tmp_pa
     )
     assert shown.exit_code == 0, shown.output
     assert json.loads(shown.stdout)["communities"] == 2
+
+
+def test_stored_roster_and_service_feed_report_check_and_http(
+    demo_db: Path, tmp_path: Path
+) -> None:
+    db = tmp_path / "roster.gpkg"
+    db.write_bytes(demo_db.read_bytes())
+    doc = json.loads(_run("--db", str(db), "--format", "json"))
+    grids = [r["code"] for r in doc["levels"]["grid"]]
+    community = doc["levels"]["community"][0]["code"]
+    roster = tmp_path / "staff.csv"
+    roster.write_text(
+        f"name,role,grid_code\n王芳,专职网格员,{grids[0]}\n李强,part-time,{grids[0]}\n"
+        "赵敏,full-time,NOSUCH\n",
+        encoding="utf-8",
+    )
+    service = tmp_path / "service.csv"
+    service.write_text(f"code,volunteers,new_households,model\n{community},1,2,\n", "utf-8")
+    for args in (["staff", str(roster)], ["service", str(service)]):
+        result = CliRunner().invoke(app, ["roster", *args, "--db", str(db)])
+        assert result.exit_code == 0, result.output
+    result = CliRunner().invoke(app, ["roster", "check", "--db", str(db), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    check = json.loads(result.stdout)
+    assert check["staff"] == 3 and len(check["grids_without_full_time"]) == len(grids) - 1
+    assert check["unknown"] == [
+        {"name": "赵敏", "role": "full-time", "grid_code": "NOSUCH", "why": "unknown"}
+    ]
+    report = json.loads(_run("--db", str(db), "--format", "json"))
+    c = {r["code"]: r for r in report["levels"]["community"]}[community]
+    assert c["volunteers"] == 1 and c["new_household_funding_yuan"] == 600
+    assert c["findings_by_rule"]["service.volunteers_short"] == 1
+    assert report["levels"]["district"][0]["staff"] == 2
+    with TestClient(create_app(Settings(database_url=str(db)))) as client:
+        plan_id = report["plan_id"]
+        served = client.get(f"/plans/{plan_id}/rollup", params={"level": "district"}).json()
+        assert served["levels"]["district"][0]["staff"] == 2
+    bad = tmp_path / "bad.csv"
+    bad.write_text("name,grid_code\n,\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["roster", "staff", str(bad), "--db", str(db)])
+    assert result.exit_code != 0 and "role" in result.output

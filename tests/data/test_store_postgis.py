@@ -29,7 +29,14 @@ GEOMETRY_TABLES = {
     "areas",
     "findings",
 }
-ALL_TABLES = GEOMETRY_TABLES | {"imports", "plans", "assignments", "alembic_version"}
+ALL_TABLES = GEOMETRY_TABLES | {
+    "imports",
+    "plans",
+    "assignments",
+    "staff",
+    "service",
+    "alembic_version",
+}
 
 
 def _head() -> str:
@@ -40,7 +47,7 @@ def _head() -> str:
     return head
 
 
-#: The newest shipped revision (0002 added ``paths``).
+#: The newest shipped revision (0002 added ``paths``, 0003 ``staff`` and ``service``).
 HEAD = _head()
 
 
@@ -181,15 +188,27 @@ def test_bad_schema_name_and_unreachable_database() -> None:
 
 
 def test_revision_0002_adds_the_paths_table(postgis_store: PostGISStore) -> None:
-    """Downgrading to 0001 drops ``paths`` only; upgrading again brings it back, empty."""
+    """Downgrading to 0001 drops ``paths`` (and 0003's tables) only; upgrading again brings
+    it back, empty."""
     with postgis_store._engine.begin() as conn:
         command.downgrade(postgis_store._alembic_config(conn), "0001")
     assert postgis_store.revision() == "0001"
     names = {t[0] for t in _rows(postgis_store, _TABLES)}
-    assert names == ALL_TABLES - {"paths"}
+    assert names == ALL_TABLES - {"paths", "staff", "service"}
     postgis_store.initialise()
     assert "paths" in {t[0] for t in _rows(postgis_store, _TABLES)}
     assert postgis_store.count("paths") == 0
+
+
+def test_revision_0003_adds_the_staff_and_service_tables(postgis_store: PostGISStore) -> None:
+    """Downgrading to 0002 drops ``staff`` and ``service`` only; upgrading brings them back."""
+    with postgis_store._engine.begin() as conn:
+        command.downgrade(postgis_store._alembic_config(conn), "0002")
+    assert postgis_store.revision() == "0002"
+    assert {t[0] for t in _rows(postgis_store, _TABLES)} == ALL_TABLES - {"staff", "service"}
+    postgis_store.initialise()
+    assert postgis_store.revision() == HEAD == "0003"
+    assert postgis_store.read_staff().empty and postgis_store.read_service().empty
 
 
 _TABLES = "SELECT table_name FROM information_schema.tables WHERE table_schema = :schema"

@@ -103,6 +103,11 @@ COMMANDS: tuple[CommandEntry, ...] = (
         "Put a plan's communities into subdistricts (街道): from polygons, or drawn in a band.",
     ),
     CommandEntry(
+        "roster",
+        "roster",
+        "The grid staff roster (一格多员) and per-community service figures: import, check.",
+    ),
+    CommandEntry(
         "report",
         "report",
         "Roll a plan up: grid → community → subdistrict → district, with staff and service "

@@ -5,7 +5,9 @@ all four), ``subdistrict`` (only that subdistrict, by code), ``format`` (``json`
 ``csv``). The JSON is :meth:`gridplan.ops.report.PlanReport.to_json`: the policy, and per
 level one row per area with households, residents, units, buildings, compounds, grids, staff
 (on the roster, needed, short), registered volunteers (target, short), funding and findings
-by rule. Computed once per (plan, latest import, level, subdistrict) however many clients ask.
+by rule, with the store's staff roster and service figures (``gridplan roster``). Computed
+once per (plan, latest import, roster and figures, level, subdistrict) however many clients
+ask.
 """
 
 from __future__ import annotations
@@ -60,7 +62,9 @@ def make_router(service: Service) -> APIRouter:
                 f"{request.url.path} takes {', '.join(_PARAMETERS)}"
             )
         levels = levels_of(level)
-        key = (plan_id, service.latest_import(), levels, subdistrict, format)
+        # the roster and service figures are replaced by their own imports: part of the key
+        figures = service.call(lambda s: (s.read_staff().to_json(), s.read_service().to_json()))
+        key = (plan_id, service.latest_import(), figures, levels, subdistrict, format)
 
         def compute() -> bytes:
             report = service.call(lambda s: report_plan(s, plan_id, subdistrict=subdistrict))

@@ -120,9 +120,9 @@ def report_plan(
     if subdistrict is not None:
         plan = within_subdistrict(plan, subdistrict)
     if staff is None:
-        staff = _stored(store, "read_staff")
+        staff = _nonempty(store.read_staff())
     if service is None:
-        service = _stored(store, "read_service")
+        service = _nonempty(store.read_service())
 
     def layer(kind: LayerKind) -> Any:
         return store.read_layer(kind) if store.count(kind) else None
@@ -210,12 +210,8 @@ def read_csv_table(path: Path, what: str, required: tuple[str, ...]) -> pd.DataF
     return frame
 
 
-def _stored(store: Store, method: str) -> pd.DataFrame | None:
-    reader = getattr(store, method, None)
-    if reader is None:
-        return None
-    frame = reader()
-    return frame if frame is not None and len(frame) else None
+def _nonempty(frame: pd.DataFrame) -> pd.DataFrame | None:
+    return frame if len(frame) else None
 
 
 __all__ = [

@@ -3,7 +3,8 @@
 Both stores keep geometry in EPSG:4326 and hold the same tables: ``outline``, ``roads``,
 ``buildings``, ``compounds``, ``facilities``, ``units`` (layers), ``plans`` (immutable, with
 parent and targets), ``assignments`` and ``areas`` (a plan's rows), ``findings`` (a plan's
-check results) and ``imports`` (what was loaded, and what was skipped and why).
+check results), ``imports`` (what was loaded, and what was skipped and why), ``staff`` (the
+grid staff roster) and ``service`` (per-community service figures).
 
 Guarantees, identical in both stores:
 
@@ -33,6 +34,7 @@ from datetime import datetime
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 
 from gridplan.data.layers import LayerKind
 from gridplan.errors import FeatureProblem, InputError, NotFoundError
@@ -242,6 +244,36 @@ class Store(ABC):
         ``None``: this store has no change feed (see :meth:`change_stamp`).
         """
         return None
+
+    @abstractmethod
+    def save_staff(self, staff: pd.DataFrame) -> int:
+        """Replace the staff roster (``name``, ``role``, ``grid_code``) in one transaction;
+        return the number of staff stored.
+
+        Raises
+        ------
+        InputError
+            If a column is missing or a row lacks a name or grid code; nothing changes.
+        """
+
+    @abstractmethod
+    def read_staff(self) -> pd.DataFrame:
+        """The staff roster (``name``, ``role``, ``grid_code``), in roster order."""
+
+    @abstractmethod
+    def save_service(self, service: pd.DataFrame) -> int:
+        """Replace the per-community service figures (``code``, ``volunteers``,
+        ``new_households``, ``model``) in one transaction; return the rows stored.
+
+        Raises
+        ------
+        InputError
+            If a code repeats or a count is not a number >= 0; nothing changes.
+        """
+
+    @abstractmethod
+    def read_service(self) -> pd.DataFrame:
+        """The service figures by community code."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""

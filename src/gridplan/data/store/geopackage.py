@@ -76,7 +76,7 @@ from gridplan.errors import (
 from gridplan.plan import Plan, PlanInfo
 
 #: Version of the table layout written by :meth:`GeoPackageStore.initialise`.
-STORE_VERSION = "0002"
+STORE_VERSION = "0003"
 _BATCH = 500
 _ERRORS = (OSError, sqlite3.Error, DataSourceError, DataLayerError, FieldError, GeometryError)
 #: errno values of a write refused by permissions or a read-only file system.
@@ -129,6 +129,22 @@ def _attribute_templates() -> dict[str, pd.DataFrame]:
                 "unit_id": pd.Series([], dtype=text),
                 "community_id": pd.Series([], dtype=text),
                 "grid_id": pd.Series([], dtype=text),
+            }
+        ),
+        "staff": pd.DataFrame(
+            {
+                "staff_id": pd.Series([], dtype=i64),
+                "name": pd.Series([], dtype=text),
+                "role": pd.Series([], dtype=text),
+                "grid_code": pd.Series([], dtype=text),
+            }
+        ),
+        "service": pd.DataFrame(
+            {
+                "code": pd.Series([], dtype=text),
+                "volunteers": pd.Series([], dtype=float),
+                "new_households": pd.Series([], dtype=float),
+                "model": pd.Series([], dtype=i64),
             }
         ),
     }
@@ -202,7 +218,8 @@ def _create_tables(path: Path) -> None:
                 ("version", STORE_VERSION),
             )
         elif version[0] < STORE_VERSION:
-            # An older store: its missing tables (e.g. ``paths``, 0002) were just created.
+            # An older store: its missing tables (``paths``, 0002; ``staff`` and ``service``,
+            # 0003) were just created.
             con.execute(
                 "UPDATE gridplan_store SET value = ? WHERE key = ?", (STORE_VERSION, "version")
             )
@@ -507,6 +524,52 @@ class GeoPackageStore(Store):
         )
         frame = frame.sort_values("seq", kind="stable").reset_index(drop=True)
         return records.finding_frame(frame, np.asarray(frame.geometry.values))
+
+    def save_staff(self, staff: pd.DataFrame) -> int:
+        rows = records.staff_rows(staff)
+        with (
+            self._writing("save the staff roster") as tmp,
+            closing(sqlite3.connect(tmp)) as con,
+            con,
+        ):
+            con.execute("DELETE FROM staff")
+            con.executemany(
+                "INSERT INTO staff (staff_id, name, role, grid_code) VALUES (?, ?, ?, ?)",
+                [(r["staff_id"], r["name"], r["role"], r["grid_code"]) for r in rows],
+            )
+        return len(rows)
+
+    def read_staff(self) -> pd.DataFrame:
+        with self._reading() as con:
+            found = con.execute(
+                "SELECT staff_id, name, role, grid_code FROM staff ORDER BY staff_id"
+            ).fetchall()
+        return records.staff_frame(
+            dict(zip(("staff_id", *records.STAFF_COLUMNS), r, strict=True)) for r in found
+        )
+
+    def save_service(self, service: pd.DataFrame) -> int:
+        rows = records.service_rows(service)
+        with (
+            self._writing("save the service figures") as tmp,
+            closing(sqlite3.connect(tmp)) as con,
+            con,
+        ):
+            con.execute("DELETE FROM service")
+            con.executemany(
+                "INSERT INTO service (code, volunteers, new_households, model) VALUES (?, ?, ?, ?)",
+                [(r["code"], r["volunteers"], r["new_households"], int(r["model"])) for r in rows],
+            )
+        return len(rows)
+
+    def read_service(self) -> pd.DataFrame:
+        with self._reading() as con:
+            found = con.execute(
+                "SELECT code, volunteers, new_households, model FROM service ORDER BY code"
+            ).fetchall()
+        return records.service_frame(
+            dict(zip(records.SERVICE_COLUMNS, r, strict=True)) for r in found
+        )
 
     # ------------------------------------------------------------------ plumbing
 

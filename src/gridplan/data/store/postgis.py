@@ -448,6 +448,34 @@ class PostGISStore(Store):
         frame = pd.DataFrame([tuple(r[:-1]) for r in rows], columns=list(records.FINDING_COLUMNS))
         return records.finding_frame(frame, _from_wkb([r[-1] for r in rows]))
 
+    def save_staff(self, staff: pd.DataFrame) -> int:
+        rows = records.staff_rows(staff)
+        with self._begin("save the staff roster") as conn:
+            self._write_lock(conn)
+            conn.execute(delete(self._t.staff))
+            _insert(conn, self._t.staff, rows)
+        return len(rows)
+
+    def read_staff(self) -> pd.DataFrame:
+        t = self._t.staff
+        with self._connect("read the staff roster") as conn:
+            rows = conn.execute(select(t).order_by(t.c.staff_id)).mappings().all()
+        return records.staff_frame(dict(r) for r in rows)
+
+    def save_service(self, service: pd.DataFrame) -> int:
+        rows = records.service_rows(service)
+        with self._begin("save the service figures") as conn:
+            self._write_lock(conn)
+            conn.execute(delete(self._t.service))
+            _insert(conn, self._t.service, rows)
+        return len(rows)
+
+    def read_service(self) -> pd.DataFrame:
+        t = self._t.service
+        with self._connect("read the service figures") as conn:
+            rows = conn.execute(select(t).order_by(t.c.code)).mappings().all()
+        return records.service_frame(dict(r) for r in rows)
+
     def _write_findings(self, conn: Connection, plan_id: int, found: gpd.GeoDataFrame) -> None:
         attrs = found.drop(columns=found.geometry.name)
         rows = _records(attrs)

@@ -527,3 +527,104 @@ def _names(values: Sequence[str], limit: int = 10) -> str:
     shown = ", ".join(repr(v) for v in values[:limit])
     more = f" (and {len(values) - limit} more)" if len(values) > limit else ""
     return shown + more
+
+
+#: Columns of the staff roster (``staff`` table, after its ``staff_id``).
+STAFF_COLUMNS: tuple[str, ...] = ("name", "role", "grid_code")
+#: Columns of the per-community service figures (``service`` table).
+SERVICE_COLUMNS: tuple[str, ...] = ("code", "volunteers", "new_households", "model")
+_TRUE_TEXT = frozenset({"1", "1.0", "true", "yes", "y", "是"})
+
+
+def staff_rows(staff: pd.DataFrame) -> list[dict[str, Any]]:
+    """Validated roster rows: ``staff_id`` (1, 2, … in roster order), ``name``, ``role``,
+    ``grid_code`` (text, stripped).
+
+    Raises
+    ------
+    InputError
+        If a column is missing, or a row has no name or no grid code (rows named).
+
+    Examples
+    --------
+    >>> roster = pd.DataFrame({"name": ["王芳"], "role": ["专职"], "grid_code": [350582001004001]})
+    >>> staff_rows(roster)
+    [{'staff_id': 1, 'name': '王芳', 'role': '专职', 'grid_code': '350582001004001'}]
+    """
+    missing = [c for c in ("name", "grid_code") if c not in staff.columns]
+    if missing:
+        raise InputError(f"staff roster: no column(s) {', '.join(missing)} (name, role, grid_code)")
+    rows, bad = [], []
+    roles = staff["role"] if "role" in staff.columns else pd.Series("", index=staff.index)
+    for i, (name, role, code) in enumerate(
+        zip(staff["name"], roles, staff["grid_code"], strict=True), start=1
+    ):
+        name_t, code_t = _plain(name), _plain(code)
+        if not name_t or not code_t:
+            bad.append(str(i))
+            continue
+        rows.append({"staff_id": i, "name": name_t, "role": _plain(role), "grid_code": code_t})
+    if bad:
+        raise InputError(f"staff roster: row(s) {_names(bad)} lack a name or a grid code")
+    return rows
+
+
+def service_rows(service: pd.DataFrame) -> list[dict[str, Any]]:
+    """Validated service rows: ``code`` (text), ``volunteers`` and ``new_households``
+    (numbers >= 0, ``None`` when blank), ``model`` (``1``/``true``/``yes``/``是``).
+
+    Raises
+    ------
+    InputError
+        If there is no ``code`` column, a code repeats or is blank, or a count is not a
+        number >= 0 (rows named).
+    """
+    if "code" not in service.columns:
+        raise InputError("service table: no 'code' column (the community code)")
+    rows: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    bad: list[str] = []
+    for i, rec in enumerate(service.to_dict(orient="records"), start=1):
+        code = _plain(rec.get("code"))
+        if not code or code in seen:
+            bad.append(f"{i} (code {code or 'blank'}{' twice' if code else ''})")
+            continue
+        seen.add(code)
+        row: dict[str, Any] = {"code": code}
+        for col in ("volunteers", "new_households"):
+            text = _plain(rec.get(col))
+            try:
+                value = float(text) if text else None
+            except ValueError:
+                value = -1.0
+            if value is not None and not (value >= 0 and math.isfinite(value)):
+                bad.append(f"{i} ({col} {text!r})")
+            row[col] = value
+        row["model"] = _plain(rec.get("model")).lower() in _TRUE_TEXT
+        rows.append(row)
+    if bad:
+        raise InputError(f"service table: bad row(s) {_names(bad)}")
+    return rows
+
+
+def staff_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    """The roster as stored: ``name``, ``role``, ``grid_code`` in roster order."""
+    frame = pd.DataFrame(list(rows), columns=["staff_id", *STAFF_COLUMNS])
+    frame = frame.sort_values("staff_id", kind="stable").reset_index(drop=True)
+    return frame[list(STAFF_COLUMNS)].astype(object)
+
+
+def service_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    """The service figures as stored, by code."""
+    frame = pd.DataFrame(list(rows), columns=list(SERVICE_COLUMNS))
+    frame["volunteers"] = pd.to_numeric(frame["volunteers"], errors="coerce")
+    frame["new_households"] = pd.to_numeric(frame["new_households"], errors="coerce")
+    frame["model"] = frame["model"].astype(bool)
+    return frame.sort_values("code", kind="stable").reset_index(drop=True)
+
+
+def _plain(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return ""
+    text = str(value).strip()
+    return text[:-2] if text.endswith(".0") and text[:-2].isdigit() else text

@@ -20,6 +20,8 @@ areas       ``plan_id``, ``seq``, ``level``, ``area_id``, ``name``, ``code``, ``
             ``households``, ``residents``, ``attrs``, ``geometry`` (MultiPolygon)
 findings    ``finding_id`` serial, ``plan_id``, ``rule``, ``severity``, ``level``,
             ``area_id``, ``value``, ``message``, ``geometry``
+staff       ``staff_id``, ``name``, ``role``, ``grid_code`` (the staff roster)
+service     ``code`` (community), ``volunteers``, ``new_households``, ``model``
 =========== ==========================================================================
 """
 
@@ -31,6 +33,7 @@ from typing import Any
 from geoalchemy2 import Geometry
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Float,
@@ -64,6 +67,8 @@ class StoreTables:
     assignments: Table
     areas: Table
     findings: Table
+    staff: Table
+    service: Table
 
 
 def store_tables(schema: str) -> StoreTables:
@@ -140,4 +145,20 @@ def store_tables(schema: str) -> StoreTables:
         Column("message", Text),
         Column("geometry", geometry_type()),
     )
-    return StoreTables(md, imports, layers, plans, assignments, areas, findings)
+    staff = Table(
+        "staff",
+        md,
+        Column("staff_id", Integer, primary_key=True, autoincrement=False),
+        Column("name", Text, nullable=False),
+        Column("role", Text, nullable=False),
+        Column("grid_code", Text, nullable=False),
+    )
+    service = Table(
+        "service",
+        md,
+        Column("code", Text, primary_key=True),
+        Column("volunteers", Float),
+        Column("new_households", Float),
+        Column("model", Boolean, nullable=False),
+    )
+    return StoreTables(md, imports, layers, plans, assignments, areas, findings, staff, service)
