@@ -39,7 +39,7 @@ def test_roster_round_trip_and_replace(store: Store) -> None:
 
 def test_bad_roster_changes_nothing(store: Store) -> None:
     store.save_staff(ROSTER)
-    bad = ROSTER.assign(grid_code=["350582001004001", "", None])
+    bad = ROSTER.assign(grid_code=pd.Series(["350582001004001", "", None], dtype=object))
     with pytest.raises(InputError, match=r"row\(s\) '2', '3'|row\(s\) 2, 3"):
         store.save_staff(bad)
     with pytest.raises(InputError, match="no column"):
