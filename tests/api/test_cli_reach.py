@@ -50,9 +50,12 @@ def test_reach_summary_json(town_store: str) -> None:
 
 def test_reach_summary_table_and_isochrones_file(town_store: str, tmp_path: Path) -> None:
     out = tmp_path / "iso.geojson"
+    gone = tmp_path / "unreached.gpkg"
     result = runner.invoke(
-        app, ["reach", "summary", "--db", town_store, "--metres", "500", "--isochrones", str(out)]
-    )
+        app,
+        ["reach", "summary", "--db", town_store, "--metres", "500", "--isochrones", str(out),
+         "--unreached", str(gone)],
+    )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "河畔社区" in result.stdout and "40.0%" in result.stdout
     iso = gpd.read_file(out)
@@ -60,6 +63,8 @@ def test_reach_summary_table_and_isochrones_file(town_store: str, tmp_path: Path
     points = gpd.GeoSeries([town.pt(350, 0), town.pt(550, 300)], crs=town.CRS).to_crs(iso.crs)
     assert iso.geometry.iloc[0].contains(points.iloc[0])  # S, 200 m along the street
     assert not iso.geometry.iloc[0].contains(points.iloc[1])  # N, across the river
+    beyond = gpd.read_file(gone)
+    assert list(beyond["location_id"]) == ["N"] and list(beyond["households"]) == [300.0]
 
 
 def test_reach_bad_input_is_one_line(town_store: str) -> None:

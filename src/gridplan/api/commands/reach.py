@@ -3,7 +3,7 @@
 ::
 
     gridplan reach summary [--db S] [--plan ID] [--metres M ... | --minutes T ...]
-        [--speed 50] [--kind K] [--isochrones FILE] [--format table|json]
+        [--speed 50] [--kind K] [--isochrones FILE] [--unreached FILE] [--format table|json]
     gridplan reach site --community C [--db S] [--plan ID] [--candidates FILE|buildings]
         [--minutes 10 | --metres M] [--count K] [--method exact|greedy] [--from-scratch]
 
@@ -19,6 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
+import geopandas as gpd
 import typer
 from rich.table import Table
 
@@ -71,6 +72,13 @@ def _num(value: object) -> str:
     return "" if value is None else f"{float(value):,.0f}"  # type: ignore[arg-type]
 
 
+def _write(frame: gpd.GeoDataFrame, path: Path) -> None:
+    try:
+        frame.to_file(path)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot write {path}: {exc}") from exc
+
+
 @guarded
 def summary_command(
     db: str | None = DbOption,
@@ -96,6 +104,14 @@ def summary_command(
             "(.gpkg, .geojson, …)",
         ),
     ] = None,
+    unreached: Annotated[
+        Path | None,
+        typer.Option(
+            "--unreached",
+            help="write the household locations beyond the smallest threshold of their "
+            "service centre (buildings or compounds, with households and distance) to a file",
+        ),
+    ] = None,
     output: OutputFormat = FormatOption,
 ) -> None:
     """Print the walking reach of a stored plan's communities."""
@@ -103,10 +119,9 @@ def summary_command(
         result = plan_reach(store, plan, metres=metres, minutes=minutes, speed=speed, kind=kind)
         doc = result.to_json(geometry=False)
         if isochrones is not None:
-            try:
-                result.isochrones().to_file(isochrones)
-            except (OSError, ValueError) as exc:
-                raise InputError(f"cannot write {isochrones}: {exc}") from exc
+            _write(result.isochrones(), isochrones)
+        if unreached is not None:
+            _write(result.unreached(min(result.result.thresholds)), unreached)
     if output is OutputFormat.JSON:
         print_json(doc)
         return
@@ -133,8 +148,9 @@ def summary_command(
     console.print(table)
     for text in doc["notes"]:
         console.print(f"note: {text}", markup=False, highlight=False)
-    if isochrones is not None:
-        console.print(f"isochrones written to {isochrones}", markup=False, highlight=False)
+    for what, path in (("isochrones", isochrones), ("unreached households", unreached)):
+        if path is not None:
+            console.print(f"{what} written to {path}", markup=False, highlight=False)
 
 
 @guarded
