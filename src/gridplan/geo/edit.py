@@ -265,6 +265,7 @@ class EditBase:
             else None
         )
         self._shape_cache: dict[tuple[str, str, bytes], Any] = {}
+        self._resident_counts = self._residents()
         names = (Level.COMMUNITY, Level.GRID) if self.has_grids else (Level.COMMUNITY,)
         #: The base's check per level, prepared on first use (the grids only when asked).
         self.levels: Mapping[str, _LevelState] = _Levels(self, names)
@@ -600,13 +601,7 @@ class EditBase:
         wanted = set(order)
         in_scope = _isin(labels, wanted)
         hh = _sums(self.households, labels, in_scope)
-        res = _sums(
-            pd.to_numeric(self.units["residents"], errors="coerce").to_numpy(dtype=float)
-            if "residents" in self.units.columns
-            else np.full(len(self.units), np.nan),
-            labels,
-            in_scope,
-        )
+        res = _sums(self._resident_counts, labels, in_scope)
         areas = gpd.GeoDataFrame(
             {
                 "area_id": order,
@@ -930,7 +925,7 @@ def _described(
     inside one other area (``embedded``), its finding count and whether the edit changed it."""
     rows = check.areas.copy()
     ids = rows["id"].astype(str)
-    counts = pd.Series(labels[pd.notna(labels)]).astype(str).value_counts()
+    counts = pd.Series(labels[pd.notna(labels)], dtype=object).value_counts()
     values = rows["households" if check.measure == "households" else "residents"]
     if check.band is not None:
         lo, hi = check.band
@@ -1025,11 +1020,13 @@ def _rule_ids() -> tuple[str, ...]:
 def _sums(
     values: npt.NDArray[np.float64], labels: ObjArray, mask: npt.NDArray[np.bool_]
 ) -> dict[str, float]:
-    frame = pd.DataFrame({"l": labels[mask], "v": values[mask]})
-    if frame.empty:
+    """The sum of the known ``values`` per label among ``mask`` (labels with none left out)."""
+    keep = mask & ~np.isnan(values)
+    if not keep.any():
         return {}
-    known = frame.dropna(subset=["v"]).groupby("l")["v"].sum()
-    return {str(k): float(v) for k, v in known.items()}
+    codes, uniques = pd.factorize(labels[keep])
+    totals = np.bincount(codes, weights=values[keep])
+    return {str(u): float(t) for u, t in zip(uniques, totals, strict=True)}
 
 
 def _parents(grid: ObjArray, community: ObjArray) -> dict[str, str | None]:
