@@ -527,7 +527,7 @@ def _local_distances(
     out = np.full((k, t), np.inf)
     foot = _foot_points(network, sources)
     target_tree = cKDTree(_foot_points(network, targets))
-    cell = limit / 2
+    cell = limit / 1.5
     # the nodes sorted by grid cell (column, then row): a square of cells is a few slices
     origin = network.xy.min(axis=0)
     ncell = np.floor((network.xy - origin) / cell).astype(np.int64)
