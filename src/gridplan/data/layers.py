@@ -292,6 +292,23 @@ def max_feature_vertices(value: int | None = None) -> int:
     return int(value)
 
 
+#: Geometry type names by shapely type id (index -1, the last: a missing geometry).
+_TYPE_NAMES = np.array(
+    [
+        "Point",
+        "LineString",
+        "LinearRing",
+        "Polygon",
+        "MultiPoint",
+        "MultiLineString",
+        "MultiPolygon",
+        "GeometryCollection",
+        "None",
+    ],
+    dtype=object,
+)
+
+
 def validate(
     kind: LayerKind | str,
     gdf: gpd.GeoDataFrame,
@@ -299,6 +316,7 @@ def validate(
     required: Iterable[str] = (),
     source: str = "",
     max_vertices: int | None = None,
+    valid: npt.NDArray[np.bool_] | None = None,
 ) -> tuple[gpd.GeoDataFrame, list[FeatureProblem]]:
     """Split a normalised layer into valid features and a list of problems.
 
@@ -315,6 +333,9 @@ def validate(
     max_vertices
         The most vertices one feature may have (:func:`max_feature_vertices`); a feature with
         more is a problem, and its geometry is not examined further (so it costs nothing).
+    valid
+        Validity by row when the caller knows it already (:attr:`RepairResult.valid`); a row
+        marked invalid is examined again.
 
     Returns
     -------
@@ -346,15 +367,16 @@ def validate(
         raise CRSError(f"{layer}: the layer has no CRS; set one (e.g. EPSG:4326) and retry")
     reasons: list[list[str]] = [[] for _ in range(len(gdf))]
     geoms = np.asarray(gdf.geometry.values, dtype=object)
-    missing = np.array([g is None for g in geoms], dtype=bool)
+    types = shapely.get_type_id(geoms)  # -1 for a missing geometry
+    missing = types < 0
     empty = missing | shapely.is_empty(geoms)
-    types = shapely.get_type_id(geoms)
-    type_names = np.array([g.geom_type if g is not None else "None" for g in geoms], dtype=object)
+    type_names = _TYPE_NAMES[types]
     limit = max_feature_vertices(max_vertices)
     vertices = shapely.get_num_coordinates(geoms)
     huge = vertices > limit
     valid_geom = np.ones(len(geoms), dtype=bool)
-    valid_geom[~huge] = shapely.is_valid(geoms[~huge])
+    examine = ~huge if valid is None else ~huge & ~np.asarray(valid, dtype=bool)
+    valid_geom[examine] = shapely.is_valid(geoms[examine])
     for i in np.flatnonzero(huge):
         reasons[i].append(
             f"{int(vertices[i]):,} vertices, more than the limit of {limit:,} "
@@ -513,11 +535,16 @@ class RepairResult:
     unrepaired
         Why an invalid polygon was left as it is, by feature label (its id, else ``row N``,
         as in :func:`validate`'s problems).
+    valid
+        Whether each geometry of ``layer`` is valid, by row, when the repair had to find out
+        (``None`` otherwise): :func:`check_layer` hands it to :func:`validate`, so validity is
+        computed once.
     """
 
     layer: gpd.GeoDataFrame
     repaired: list[FeatureProblem]
     unrepaired: dict[str, str]
+    valid: npt.NDArray[np.bool_] | None = None
 
 
 def repair_geometries(
@@ -594,8 +621,10 @@ def repair_geometries(
     present = np.array([g is not None for g in geoms], dtype=bool) & (
         shapely.get_num_coordinates(geoms) <= max_feature_vertices()
     )
+    valid = np.ones(len(geoms), dtype=bool)
+    valid[present] = shapely.is_valid(geoms[present])
     candidates = np.zeros(len(geoms), dtype=bool)
-    candidates[present] = ~shapely.is_valid(geoms[present]) & np.isin(
+    candidates[present] = ~valid[present] & np.isin(
         shapely.get_type_id(geoms[present]), [3, 6]
     )
     ids = gdf[sch.id_column].astype(object).to_numpy()
@@ -614,9 +643,11 @@ def repair_geometries(
             unrepaired[fid] = why
             continue
         new[i] = fixed
+        valid[i] = bool(shapely.is_valid(fixed))
         repaired.append(FeatureProblem(layer, fid, why))
     out = out.set_geometry(gpd.GeoSeries(new, index=out.index, crs=out.crs))
-    return RepairResult(out, repaired, unrepaired)
+    # rows not examined (missing, or over the vertex limit) are left to validate
+    return RepairResult(out, repaired, unrepaired, np.where(present, valid, False))
 
 
 @dataclass(frozen=True)
@@ -664,7 +695,7 @@ def check_layer(
     """
     layer = source or schema(kind).kind.value
     fixed = repair_geometries(kind, gdf, source=layer, exclude=exclude)
-    ok, bad = validate(kind, fixed.layer, source=layer)
+    ok, bad = validate(kind, fixed.layer, source=layer, valid=fixed.valid)
     why = fixed.unrepaired
     problems = [
         FeatureProblem(p.layer, p.feature, f"{p.reason}; not repaired: {why[p.feature]}")
