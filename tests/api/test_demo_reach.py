@@ -31,7 +31,8 @@ def _json(args: list[str]) -> dict:  # type: ignore[type-arg]
 
 
 def test_the_demo_keeps_the_walking_network(demo: tuple[dict, Path]) -> None:  # type: ignore[type-arg]
-    _, store_path = demo
+    report, store_path = demo
+    assert report["summary"]["walking network (paths)"] == "2321 ways"
     with open_store(store_path) as store:
         paths = store.read_layer(LayerKind.PATHS)
     assert len(paths) == 2321

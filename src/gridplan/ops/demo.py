@@ -139,6 +139,7 @@ class DemoRun:
         self.summary += [
             ("OSM extract", pbf.name),
             ("roads", f"{loaded.get('roads', 0)} segments"),
+            ("walking network (paths)", f"{loaded.get('paths', 0)} ways"),
             ("buildings", str(loaded.get("buildings", 0))),
             ("compounds (residential landuse)", str(loaded.get("compounds", 0))),
             ("facilities", str(loaded.get("facilities", 0))),
