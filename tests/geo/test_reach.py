@@ -350,3 +350,28 @@ def test_siting_in_the_river_town_puts_the_centre_across_the_river() -> None:
     assert best.chosen == (0,) and best.gained == 300.0 and best.covered == 500.0
     with pytest.raises(InputError, match="count"):
         site_mclp(cover, w, 3)
+
+
+@pytest.mark.realdata
+def test_local_searches_equal_whole_graph_searches(
+    helsinki_pbf: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a network larger than LOCAL_MIN_NODES each source searches only the square a walk
+    can reach: the distances are exactly those of a search of the whole graph."""
+    import gridplan.geo.reach as reach
+
+    layers = read_osm(helsinki_pbf)
+    net = walking_network(layers[LayerKind.PATHS])
+    assert net.n > reach.LOCAL_MIN_NODES
+    buildings = estimate_households(layers[LayerKind.BUILDINGS]).buildings
+    homes = household_locations(buildings=buildings).to_crs(net.crs).representative_point()
+    # every building as a source too: many sources per cell, on the edge of the extract
+    src = attach(net, np.asarray(homes.values)[::7])
+    dst = attach(net, np.asarray(homes.values))
+    for limit in (250.0, 1000.0):
+        local = network_distances(net, src, dst, limit=limit)
+        with monkeypatch.context() as m:
+            m.setattr(reach, "LOCAL_MIN_NODES", 10**9)
+            whole = network_distances(net, src, dst, limit=limit)
+        np.testing.assert_array_equal(np.isfinite(local), np.isfinite(whole))
+        np.testing.assert_allclose(local[np.isfinite(local)], whole[np.isfinite(whole)])
