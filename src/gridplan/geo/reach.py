@@ -517,8 +517,8 @@ def _local_distances(
     """Per-source distances on the part of a large network a walk of ``limit`` can reach.
 
     A node within ``limit`` on foot of a source is within ``limit`` of its attachment point
-    as the crow flies, so each search runs on the nodes of a square around it (a grid of
-    cells ``limit / 1.5`` wide) instead of the whole city, and only the targets within
+    as the crow flies, so each search runs on the nodes of a disc around it (picked from a
+    grid of cells ``limit / 1.5`` wide) instead of the whole city, and only the targets within
     reach as the crow flies (:class:`scipy.spatial.cKDTree`) are looked at: sources close
     together (in one cell) share one square and one multi-source search. Same answers as
     the whole-graph search.
@@ -553,7 +553,9 @@ def _local_distances(
         columns = np.arange(max(int(lo[0]), 0), int(hi[0]) + 1, dtype=np.int64)
         starts = np.searchsorted(keys, columns * span + row_lo, side="left")
         stops = np.searchsorted(keys, columns * span + row_hi, side="right")
-        nodes = np.sort(np.concatenate([order[a:b] for a, b in zip(starts, stops, strict=True)]))
+        nodes = np.concatenate([order[a:b] for a, b in zip(starts, stops, strict=True)])
+        offsets = network.xy[nodes] - centre
+        nodes = np.sort(nodes[np.einsum("ij,ij->i", offsets, offsets) <= radius * radius])
         # the square's rows, their columns renumbered (edges leaving the square dropped)
         position[nodes] = np.arange(len(nodes))
         rows = graph_rows[nodes]
