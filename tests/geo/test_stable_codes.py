@@ -219,3 +219,39 @@ def test_drawn_plan_codes_by_overlap() -> None:
     coded = code_plan(drawn, base, history=CodeHistory.from_plans([base]))
     assert _codes(coded, Level.COMMUNITY) == {"x": "001", "y": "002", "w": "003"}
     assert np.all(coded.areas["code"].notna())
+
+
+def test_a_child_of_a_plan_with_subdistricts_stays_in_them() -> None:
+    """b and c in subdistrict 002, a in 001; the split child (no subdistricts of its own)
+    is put in its parent's: untouched communities keep their 12-digit codes."""
+    from gridplan.geo.hierarchy import with_subdistricts
+
+    base = _base()
+    with_subs = code_plan(
+        with_subdistricts(
+            base, {"a": "W", "b": "E", "c": "E"}, codes={"W": "001", "E": "002"}, scheme=SCHEME
+        ),
+        None,
+        keep_own=True,
+    ).with_id(2, _NOW)
+    before = _codes(with_subs, Level.COMMUNITY)
+    assert before == {"a": "350582001001", "b": "350582002002", "c": "350582002003"}
+    split = _plan(
+        {0: "a", 1: "a", 2: "b", 3: "d", 4: "c", 5: "c"},
+        {(x, y): f"g{x}{y}" for x in range(6) for y in (0, 1)},
+        parent_id=2,
+    )
+    child = code_plan(
+        split,
+        with_subs,
+        history=CodeHistory.from_plans([base, with_subs]),
+        households=_households(base),
+    )
+    after = _codes(child, Level.COMMUNITY)
+    assert after["a"] == before["a"] and after["c"] == before["c"]
+    assert after["b"] == before["b"] and after["d"] == "350582002004"
+    subs = child.areas_at(Level.SUBDISTRICT)
+    assert sorted(subs["code"]) == ["350582001", "350582002"]
+    grids = child.areas_at(Level.GRID)
+    pairs = zip(grids["code"], grids["parent_id"], strict=True)
+    assert all(str(c).startswith(after[str(p)]) for c, p in pairs)

@@ -490,6 +490,9 @@ def code_plan(
         Keep the codes the plan already carries (a drawn plan's own codes), filling in the
         missing ones, and its grid ids.
 
+    A plan derived from one with subdistricts, but without its own, is put in its parent's
+    subdistricts first (:func:`gridplan.geo.hierarchy.carry_subdistricts`).
+
     Returns
     -------
     Plan
@@ -497,7 +500,10 @@ def code_plan(
         ``kept`` from the parent and the ``new`` ones, and ``metrics["code_scheme"]`` when a
         scheme is known.
     """
+    from gridplan.geo.hierarchy import carry_subdistricts  # hierarchy builds on codes
+
     history = history or CodeHistory.empty()
+    plan = carry_subdistricts(plan, parent, households)
     scheme = scheme or infer_scheme(parent) or infer_scheme(plan)
     areas = plan.areas.copy()
     assignments = plan.assignments.copy()

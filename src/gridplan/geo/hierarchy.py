@@ -121,6 +121,10 @@ def with_subdistricts(
     dissolved = frame.dissolve(
         by="_sub", aggfunc={"households": "sum", "residents": "sum"}
     ).reset_index()
+    # a subdistrict none of whose communities has a count has an unknown count, not 0
+    counts = frame.groupby("_sub")[["households", "residents"]].sum(min_count=1)
+    dissolved["households"] = dissolved["_sub"].map(counts["households"]).to_numpy()
+    dissolved["residents"] = dissolved["_sub"].map(counts["residents"]).to_numpy()
     sub_ids = dissolved["_sub"].astype(str).tolist()
     given = dict(codes or {})
     full: dict[str, str] = {}
@@ -304,7 +308,69 @@ def within_subdistrict(plan: Plan, code: str) -> Plan:
     )
 
 
+def carry_subdistricts(
+    plan: Plan, parent: Plan | None, households: Mapping[str, float] | None = None
+) -> Plan:
+    """``plan`` in its parent's subdistricts, when the parent has subdistricts and the plan
+    none (a scenario or a regrid of a plan with subdistricts).
+
+    Each community goes to the subdistrict of the parent community it holds most households
+    of (by unit; for drawn plans, the parent subdistrict holding most of its area).
+    """
+    if parent is None or plan.areas_at(Level.COMMUNITY).empty:
+        return plan
+    old_subs = parent.areas_at(Level.SUBDISTRICT)
+    if old_subs.empty or not plan.areas_at(Level.SUBDISTRICT).empty:
+        return plan
+    old_comm = parent.areas_at(Level.COMMUNITY)
+    sub_of_old = {
+        str(a): str(p)
+        for a, p in zip(old_comm["area_id"], old_comm["parent_id"], strict=True)
+        if p is not None and not pd.isna(p)
+    }
+    mapping: dict[str, str] = {}
+    if len(plan.assignments) and len(parent.assignments):
+        joined = plan.assignments[["unit_id", "community_id"]].merge(
+            parent.assignments[["unit_id", "community_id"]].rename(columns={"community_id": "old"}),
+            on="unit_id",
+        )
+        joined = joined.dropna(subset=["community_id", "old"])
+        joined["sub"] = joined["old"].astype(str).map(sub_of_old)
+        weights = dict(households or {})
+        joined["w"] = [float(weights.get(str(u), 0.0)) + 1e-6 for u in joined["unit_id"]]
+        best = (
+            joined.dropna(subset=["sub"])
+            .groupby(["community_id", "sub"])["w"]
+            .sum()
+            .reset_index()
+            .sort_values(["community_id", "w", "sub"], ascending=[True, False, True])
+            .drop_duplicates("community_id")
+        )
+        mapping = {str(c): str(s) for c, s in zip(best["community_id"], best["sub"], strict=True)}
+    comm = plan.areas_at(Level.COMMUNITY)
+    rest = comm[~comm["area_id"].astype(str).isin(mapping)]
+    if len(rest):
+        mapping.update(subdistricts_by_location(rest, old_subs))
+    fallback = str(pd.Series(list(sub_of_old.values())).value_counts().index[0])
+    for a in comm["area_id"].astype(str):
+        mapping.setdefault(a, fallback)
+    codes = {
+        str(a): str(c)
+        for a, c in zip(old_subs["area_id"], old_subs["code"], strict=True)
+        if c is not None and not pd.isna(c)
+    }
+    names = {
+        str(a): str(n)
+        for a, n in zip(old_subs["area_id"], old_subs["name"], strict=True)
+        if n is not None and not pd.isna(n)
+    }
+    some = next(iter(codes.values()), "")
+    scheme = CodeScheme(some[:6], some[6:9]) if len(some) == 9 and some.isdigit() else None
+    return with_subdistricts(plan, mapping, names=names, codes=codes, scheme=scheme)
+
+
 __all__ = [
+    "carry_subdistricts",
     "subdistrict_codes",
     "subdistricts_by_location",
     "with_subdistricts",

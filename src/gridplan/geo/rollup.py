@@ -337,7 +337,7 @@ def rollup(
     # subdistricts and the district: sums of the communities
     s = _rollup_rows(c, "parent_code", "subdistrict")
     s["parent_code"] = d_code
-    s["name"] = s["code"].map({**_names(subs, sub_code), only_sub[0]: only_sub[1]})
+    s["name"] = s["code"].map({only_sub[0]: only_sub[1], **_names(subs, sub_code)})
     d = _rollup_rows(s.assign(_d=d_code), "_d", "district")
     d["parent_code"] = None
     d["name"] = d_name

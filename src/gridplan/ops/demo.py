@@ -273,6 +273,7 @@ class DemoRun:
                 f"{len(result.before)} → {len(after)} communities, {in_band} in "
                 f"{lo:.0f}–{hi:.0f}; {comparison.diff.households_moved:,.0f} households moved",
             ),
+            ("scenario codes", _code_counts(comparison.diff.codes)),
             ("scenario diff map", str(self.diff_path)),
         ]
 
@@ -307,6 +308,22 @@ def run_demo(config: DemoConfig, progress: Callable[[str], None] | None = None) 
     seconds = time.perf_counter() - start
     run.summary.append(("time", f"{seconds:.1f} s"))
     return DemoResult(run.store_path, run.map_path, run.plan_id, run.summary, seconds, run.skipped)
+
+
+def _code_counts(codes: pd.DataFrame | None) -> str:
+    """``community: 2 kept, 2 changed, …; grid: …`` (the codes a scenario kept)."""
+    if codes is None or codes.empty:
+        return "no codes"
+    parts = []
+    for level, rows in codes.groupby("level", sort=False):
+        counts = rows["status"].value_counts()
+        parts.append(
+            f"{level}: "
+            + ", ".join(
+                f"{int(counts.get(s, 0))} {s}" for s in ("kept", "changed", "new", "retired")
+            )
+        )
+    return "; ".join(parts)
 
 
 def _by_rule(findings: pd.DataFrame) -> str:
