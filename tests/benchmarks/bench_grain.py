@@ -52,6 +52,18 @@ def run_grain(pbf: Path, grain: str, folder: Path, seed: int = 1) -> dict[str, A
             scheme=CodeScheme("000000", "001"),
         )
         seconds = time.perf_counter() - t0
+        along = boundary_along(store, grids.plan)
+        if grain == "cell":  # the same communities cut without the lanes and footways
+            plain = grid_store(
+                store,
+                GridParams(300, 500, seed=seed, time_limit=10),
+                plan_id=part.plan_id,
+                scheme=CodeScheme("000000", "001"),
+                follow_paths=False,
+            )
+            along_plain = boundary_along(store, plain.plan)
+        else:
+            along_plain = along
     assert grids.check is not None
     areas = grids.plan.areas_at(Level.GRID)
     grid_report = grids.check.reports["grid"]
@@ -72,7 +84,41 @@ def run_grain(pbf: Path, grain: str, folder: Path, seed: int = 1) -> dict[str, A
         "road_share": float(community_report.areas["road_boundary_share"].mean()),
         "households": float(areas["households"].sum()),
         "seconds": seconds,
+        "along": along,
+        "along_without_paths": along_plain,
     }
+
+
+def boundary_along(store: Any, plan: Any, tolerance: float = 15.0) -> dict[str, float]:
+    """Metres of grid boundary inside communities (not on a community boundary), and the
+    shares of it within ``tolerance`` m of a road, else of a path (lane, footway), else
+    of neither."""
+    import shapely
+
+    from gridplan.data.crs import metric_crs
+    from gridplan.data.layers import LayerKind
+
+    grids = plan.areas_at(Level.GRID)
+    crs = metric_crs(grids)
+    grids = grids.to_crs(crs)
+    comms = plan.areas_at(Level.COMMUNITY).to_crs(crs)
+    inner = shapely.difference(
+        shapely.union_all(grids.boundary.to_numpy()),
+        shapely.union_all(comms.boundary.buffer(1.0).to_numpy()),
+    )
+    total = float(inner.length)
+    roads = store.read_layer(LayerKind.ROADS).to_crs(crs)
+    paths = store.read_layer(LayerKind.PATHS).to_crs(crs)
+    near_road = shapely.union_all(roads.buffer(tolerance).to_numpy())
+    on_road = shapely.intersection(inner, near_road)
+    rest = shapely.difference(inner, near_road)
+    near_path = shapely.union_all(paths.buffer(tolerance).to_numpy()) if len(paths) else None
+    on_path = 0.0 if near_path is None else float(shapely.intersection(rest, near_path).length)
+    if total <= 0:
+        return {"metres": 0.0, "road": 0.0, "path": 0.0, "neither": 0.0}
+    road = float(on_road.length) / total
+    path = on_path / total
+    return {"metres": total, "road": road, "path": path, "neither": 1.0 - road - path}
 
 
 def main() -> None:
@@ -100,6 +146,18 @@ def main() -> None:
                     f"{r['in_band']:>8.0%} {r['empty']:>5} {r['split_grids']:>5} {cs:>13} "
                     f"{r['road_share']:>8.2f} {r['seconds']:>6.1f}"
                 )
+            for r in rows:
+                if "error" in r:
+                    continue
+                for label, key in (("", "along"), (" (paths ignored)", "along_without_paths")):
+                    if r["grain"] == "block" and key != "along":
+                        continue
+                    a = r[key]
+                    print(
+                        f"  {r['grain']:6} grid boundary inside communities{label}: "
+                        f"{a['metres']:,.0f} m — along roads {a['road']:.0%}, along lanes/"
+                        f"footways {a['path']:.0%}, along neither {a['neither']:.0%}"
+                    )
             ok = [r for r in rows if "error" not in r]
             if len(ok) == 2:
                 print(

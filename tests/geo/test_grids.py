@@ -344,3 +344,54 @@ def test_providence_tracts_grids_in_band_or_explained(shared_data: Path) -> None
     over = blocks[blocks["households"] > 500]
     for unit in over.itertuples():
         assert unit.GEOID10 in comm.loc[unit.area_id, "explanation"]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_grids_cut_along_a_footway_rather_than_across_nothing(seed: int) -> None:
+    """One road block of eight 100-household cells (2 x 4, 200 m x 400 m) with a footway down
+    its middle: without the footway the engine cuts across (200 m along nothing); with it,
+    the two 400-household grids meet along the footway (400 m, but along a walkable way)::
+
+        +----+----+
+        | 03 | 13 |
+        +----+----+
+        | 02 | 12 |      footway on x = 100
+        +----+----+
+        | 01 | 11 |
+        +----+----+
+        | 00 | 10 |
+        +----+----+
+    """
+    from shapely import LineString
+
+    from gridplan.geo.grids import grid_ways
+
+    cells = [
+        box(c * 100, r * 100, c * 100 + 100, r * 100 + 100) for c in range(2) for r in range(4)
+    ]
+    ids = [f"c{c}{r}" for c in range(2) for r in range(4)]
+    units = gpd.GeoDataFrame(
+        {"unit_id": ids, "households": 100.0, "residents": 250.0, "area_id": "A"},
+        geometry=cells,
+        crs=32650,
+    )
+    block = box(0, 0, 200, 400)
+    communities = gpd.GeoDataFrame({"area_id": ["A"], "code": ["001"]}, geometry=[block], crs=32650)
+    roads = gpd.GeoDataFrame({"road_class": ["local"]}, geometry=[block.exterior], crs=32650)
+    paths = gpd.GeoDataFrame(
+        {"path_id": ["way/1"], "path_class": ["footway"]},
+        geometry=[LineString([(100, 0), (100, 400)])],
+        crs=32650,
+    )
+
+    def grids_of(ways: gpd.GeoDataFrame | None) -> set[frozenset[str]]:
+        result = divide_into_grids(
+            units, communities, params=GridParams(300, 500, seed=seed), roads=ways
+        )
+        a = result.assignments
+        return {frozenset(a.loc[a["grid_id"] == g, "unit_id"]) for g in a["grid_id"].unique()}
+
+    across = {frozenset({"c00", "c01", "c10", "c11"}), frozenset({"c02", "c03", "c12", "c13"})}
+    along = {frozenset({"c00", "c01", "c02", "c03"}), frozenset({"c10", "c11", "c12", "c13"})}
+    assert grids_of(roads) == across
+    assert grids_of(grid_ways(roads, paths)) == along

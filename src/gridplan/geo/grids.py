@@ -37,6 +37,7 @@ from pyproj import CRS
 
 from gridplan.data.crs import metric_crs
 from gridplan.data.layers import feature_ids, parse_counts
+from gridplan.data.road_classes import road_class_from_values
 from gridplan.errors import InputError
 from gridplan.geo.adjacency import DEFAULT_TOLERANCE, build_unit_graph
 from gridplan.geo.assign import assign_compounds
@@ -487,6 +488,48 @@ def divide_into_grids(
         unplaced_units=unplaced,
         band=(p.lo, p.hi),
     )
+
+
+def grid_ways(
+    roads: gpd.GeoDataFrame | None, paths: gpd.GeoDataFrame | None
+) -> gpd.GeoDataFrame | None:
+    """The ways a grid boundary may follow: the roads, and the walkable ways inside blocks
+    (lanes, service ways, footways, pedestrian streets) with their ``path_class`` read as a
+    road class (``service``, ``path``; a street in both layers keeps its road's class).
+
+    Grid cuts then prefer roads, then lanes and footways, then compound edges, then edges
+    along nothing: the order the engine's cut cost follows (:func:`class_rank`).
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely import LineString
+    >>> roads = gpd.GeoDataFrame({"road_class": ["local"]},
+    ...     geometry=[LineString([(0, 0), (1, 0)])], crs=32650)
+    >>> paths = gpd.GeoDataFrame({"path_class": ["footway", "service"]},
+    ...     geometry=[LineString([(0, 1), (1, 1)]), LineString([(0, 2), (1, 2)])], crs=32650)
+    >>> grid_ways(roads, paths)["road_class"].tolist()
+    ['local', 'path', 'service']
+    """
+    if paths is None or paths.empty:
+        return roads
+    if "path_class" in paths.columns:
+        classes = road_class_from_values(paths["path_class"].fillna("path"))
+    else:
+        classes = pd.Series("path", index=paths.index, dtype=object)
+    ways = gpd.GeoDataFrame(
+        {"road_class": classes.to_numpy(dtype=object)},
+        geometry=paths.geometry.to_numpy(),
+        crs=paths.crs,
+    )
+    if roads is None or roads.empty:
+        return ways
+    own = gpd.GeoDataFrame(
+        {"road_class": roads["road_class"].to_numpy(dtype=object)},
+        geometry=roads.geometry.to_numpy(),
+        crs=roads.crs,
+    )
+    return gpd.GeoDataFrame(pd.concat([own, ways.to_crs(roads.crs)], ignore_index=True))
 
 
 def _divide(

@@ -18,7 +18,7 @@ import numpy as np
 from gridplan.data.store.base import Store
 from gridplan.errors import InputError
 from gridplan.geo.codes import CodeScheme
-from gridplan.geo.grids import GridParams, GridsResult, divide_into_grids
+from gridplan.geo.grids import GridParams, GridsResult, divide_into_grids, grid_ways
 from gridplan.geo.plans import area_texts, plan_from_units
 from gridplan.ops.checks import PlanCheck, check_plan
 from gridplan.ops.codes import coded_plan
@@ -126,9 +126,13 @@ def grid_store(
     scheme: CodeScheme | None = None,
     name: str | None = None,
     progress: Callable[[str], None] | None = None,
+    follow_paths: bool = True,
 ) -> GridOutcome:
     """Divide the communities of a stored plan (default: the latest) into grids and store the
     result as its child plan, with its findings.
+
+    Grid cuts prefer roads, then (``follow_paths``) the store's lanes, service ways and
+    footways (:func:`gridplan.geo.grids.grid_ways`), then compound edges.
 
     Raises
     ------
@@ -158,8 +162,9 @@ def grid_store(
         units = units.assign(
             area_id=np.asarray([of.get(u) for u in units["unit_id"].astype(str)], dtype=object)
         )
+    ways = grid_ways(layers.roads, layers.paths if follow_paths else None)
     result = divide_into_grids(
-        units, communities, params=params, scheme=scheme, roads=layers.roads, progress=progress
+        units, communities, params=params, scheme=scheme, roads=ways, progress=progress
     )
     title = name or f"{parent.name}: grids {params.lo:g}–{params.hi:g}"
     targets = {
