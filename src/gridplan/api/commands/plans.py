@@ -220,14 +220,20 @@ def diff_command(
         moves = Table(title="what moved")
         for col in ("from", "to", "units", "households"):
             moves.add_column(col, justify="right" if col in ("units", "households") else "left")
+        before = {r["community_id"]: r["code_before"] for r in data["communities"]}
+        after = {r["community_id"]: r["code_after"] for r in data["communities"]}
         for m in data["moves"][:30]:
             moves.add_row(
-                str(m["from_community"]),
-                str(m["to_community"]),
+                _with_code(m["from_community"], before.get(m["from_community"])),
+                _with_code(m["to_community"], after.get(m["to_community"])),
                 str(m["units"]),
                 _num(m["households"]),
             )
         console.print(moves)
+
+
+def _with_code(community: object, code: object) -> str:
+    return str(community) if code is None else f"{community} ({code})"
 
 
 @guarded
