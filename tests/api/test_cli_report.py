@@ -121,6 +121,17 @@ def test_http_rollup(demo_db: Path) -> None:
         ):
             assert client.get(f"/plans/{plan_id}/rollup", params=params).status_code == status
         assert client.get("/plans/999/rollup").status_code == 404
+        ratio = client.get(
+            f"/plans/{plan_id}/rollup",
+            params={"level": "district", "households_per_staff": 0, "volunteer_share": 0.5},
+        ).json()["levels"]["district"][0]
+        assert ratio["staff_needed"] == ratio["grids"]  # 1 full-time per grid, no extra
+        assert ratio["volunteers_target"] >= 0.5 * ratio["residents"] - len(
+            doc["levels"]["community"]
+        )
+        assert (
+            client.get(f"/plans/{plan_id}/rollup", params={"volunteer_share": 2}).status_code == 422
+        )
 
 
 def test_subdistricts_by_band_then_scoped_report_and_check(demo_db: Path, tmp_path: Path) -> None:

@@ -2,7 +2,10 @@
 
 Query parameters: ``level`` (``grid``, ``community``, ``subdistrict`` or ``district``; default
 all four), ``subdistrict`` (only that subdistrict, by code), ``format`` (``json``, default, or
-``csv``). The JSON is :meth:`gridplan.ops.report.PlanReport.to_json`: the policy, and per
+``csv``), and the policy's numbers (``full_time_per_grid``, ``households_per_staff``,
+``volunteer_share``, ``model_volunteer_share``, ``funding_per_household``,
+``funding_per_new_household``; defaults of :class:`gridplan.geo.rollup.RollupPolicy`). The
+JSON is :meth:`gridplan.ops.report.PlanReport.to_json`: the policy, and per
 level one row per area with households, residents, units, buildings, compounds, grids, staff
 (on the roster, needed, short), registered volunteers (target, short), funding and findings
 by rule, with the store's staff roster and service figures (``gridplan roster``). Computed
@@ -20,12 +23,24 @@ from starlette.responses import Response
 
 from gridplan.api.service import PLAN_ID_MAX, Service, SharedResults
 from gridplan.errors import InputError
+from gridplan.geo.rollup import RollupPolicy, ServicePolicy, StaffPolicy
 from gridplan.ops.report import levels_of, report_plan
 
 #: Roll-ups kept per (plan, import, level, subdistrict).
 ROLLUP_CACHE_SIZE = 16
 
-_PARAMETERS = ("level", "subdistrict", "format")
+_PARAMETERS = (
+    "level",
+    "subdistrict",
+    "format",
+    "full_time_per_grid",
+    "households_per_staff",
+    "volunteer_share",
+    "model_volunteer_share",
+    "funding_per_household",
+    "funding_per_new_household",
+)
+_DEFAULT = RollupPolicy()
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "An unknown query parameter"},
@@ -54,6 +69,24 @@ def make_router(service: Service) -> APIRouter:
         ] = None,
         subdistrict: Annotated[str | None, Query(description="a subdistrict code")] = None,
         format: Annotated[Literal["json", "csv"], Query(description="json or csv")] = "json",
+        full_time_per_grid: Annotated[
+            int, Query(ge=0, le=100, description="full-time grid workers per grid")
+        ] = _DEFAULT.staff.full_time_per_grid,
+        households_per_staff: Annotated[
+            float, Query(ge=0, le=1e6, description="one more staff per this many households")
+        ] = _DEFAULT.staff.households_per_staff,
+        volunteer_share: Annotated[
+            float, Query(ge=0, le=1, description="registered volunteers / residents")
+        ] = _DEFAULT.service.volunteer_share,
+        model_volunteer_share: Annotated[
+            float, Query(ge=0, le=1, description="the same in model communities")
+        ] = _DEFAULT.service.model_volunteer_share,
+        funding_per_household: Annotated[
+            float, Query(ge=0, le=1e6, description="yuan per household per year")
+        ] = _DEFAULT.service.funding_per_household,
+        funding_per_new_household: Annotated[
+            float, Query(ge=0, le=1e6, description="yuan per new household per year")
+        ] = _DEFAULT.service.funding_per_new_household,
     ) -> Response:
         unknown = sorted(k for k in request.query_params if k not in _PARAMETERS)
         if unknown:
@@ -64,10 +97,21 @@ def make_router(service: Service) -> APIRouter:
         levels = levels_of(level)
         # the roster and service figures are replaced by their own imports: part of the key
         figures = service.call(lambda s: (s.read_staff().to_json(), s.read_service().to_json()))
-        key = (plan_id, service.latest_import(), figures, levels, subdistrict, format)
+        policy = RollupPolicy(
+            StaffPolicy(full_time_per_grid, households_per_staff),
+            ServicePolicy(
+                volunteer_share,
+                model_volunteer_share,
+                funding_per_household,
+                funding_per_new_household,
+            ),
+        )
+        key = (plan_id, service.latest_import(), figures, levels, subdistrict, format, policy)
 
         def compute() -> bytes:
-            report = service.call(lambda s: report_plan(s, plan_id, subdistrict=subdistrict))
+            report = service.call(
+                lambda s: report_plan(s, plan_id, subdistrict=subdistrict, policy=policy)
+            )
             if format == "csv":
                 return str(report.frame(levels).to_csv(index=False)).encode("utf-8")
             return orjson.dumps(report.to_json(levels), option=orjson.OPT_SERIALIZE_NUMPY)
