@@ -1,6 +1,9 @@
 """One store, one place: refuse layers that lie far from what a store already holds.
 
-A store holds one district (DESIGN.md, "Storage"). Roads of Florida imported into a store of
+A store holds one district (DESIGN.md, "Storage"): one or more of its subdistricts, whose
+layers may be imported one after the other (a district's subdistricts lie well within
+``MAX_DISTANCE_M`` of each other), and whose plans put communities into subdistricts
+(:mod:`gridplan.geo.hierarchy`). Roads of Florida imported into a store of
 central Helsinki would not fail anywhere at once: they would make blocks nobody asked for,
 plans over two continents and maps zoomed out to the whole world. :func:`require_same_place`
 refuses them before anything is written, with one line naming both places by their
