@@ -7,6 +7,7 @@ import io
 import json
 from pathlib import Path
 
+import geopandas as gpd
 import openpyxl
 import pytest
 from fastapi.testclient import TestClient
@@ -182,6 +183,14 @@ def test_subdistricts_by_band_then_scoped_report_and_check(demo_db: Path, tmp_pa
     )
     assert shown.exit_code == 0, shown.output
     assert json.loads(shown.stdout)["communities"] == 2
+    out = tmp_path / "subdistricts.gpkg"
+    exported = CliRunner().invoke(
+        app, ["plans", "export", "--db", str(db), "--level", "subdistrict", "--out", str(out)]
+    )
+    assert exported.exit_code == 0, exported.output
+    frame = gpd.read_file(out)
+    assert sorted(frame["code"]) == codes
+    assert frame["households"].sum() == pytest.approx(levels["district"][0]["households"])
 
 
 def test_stored_roster_and_service_feed_report_check_and_http(

@@ -29,7 +29,7 @@ from gridplan.ops.layers import read_check_layers
 from gridplan.plan import Level, Plan, PlanInfo
 
 #: What ``plans export --level`` can write.
-EXPORT_LEVELS: tuple[str, ...] = ("community", "grid", "units")
+EXPORT_LEVELS: tuple[str, ...] = ("community", "grid", "units", "subdistrict")
 
 
 def plan_summary(plan: Plan) -> dict[str, Any]:
@@ -222,7 +222,7 @@ def export_plan(
         frame = area_table(plan, lv, plan_findings(store, plan))
         if frame.empty:
             raise InputError(f"plan {plan.plan_id} has no {level} areas to export")
-        name = "communities" if lv is Level.COMMUNITY else "grids"
+        name = {Level.COMMUNITY: "communities", Level.GRID: "grids"}.get(lv, "subdistricts")
     paths = write_layers({name: frame}, out, crs=crs, encoding=encoding)
     return Exported(
         plan.plan_id,

@@ -3,9 +3,10 @@
 ::
 
     gridplan plans list [--db S]
-    gridplan plans show [ID] [--db S]              (default: the latest plan)
+    gridplan plans show [ID] [--db S] [--subdistrict CODE]   (default: the latest plan)
     gridplan plans diff A [B] [--db S]             (B default: the latest plan)
-    gridplan plans export [ID] --out FILE [--level community|grid|units] [--crs EPSG:4490]
+    gridplan plans export [ID] --out FILE [--level community|grid|units|subdistrict]
+        [--crs EPSG:4490]
         [--encoding UTF-8|GBK] [--db S]
 
 ``export`` writes GeoPackage, Shapefile (``.cpg`` written), GeoJSON, GeoParquet or CSV with
@@ -242,7 +243,9 @@ def export_command(
         Path, typer.Option("--out", help="file to write (.gpkg .shp .geojson .parquet .csv)")
     ],
     plan: PlanArg = None,
-    level: Annotated[str, typer.Option("--level", help="community, grid or units")] = "community",
+    level: Annotated[
+        str, typer.Option("--level", help="community, grid, units or subdistrict")
+    ] = "community",
     crs: Annotated[
         str | None, typer.Option("--crs", help="output CRS, e.g. EPSG:4490 (default EPSG:4326)")
     ] = None,
