@@ -255,3 +255,53 @@ def test_a_child_of_a_plan_with_subdistricts_stays_in_them() -> None:
     grids = child.areas_at(Level.GRID)
     pairs = zip(grids["code"], grids["parent_id"], strict=True)
     assert all(str(c).startswith(after[str(p)]) for c, p in pairs)
+
+
+def test_scenario_rename_moves_nobody_and_split_keeps_untouched_grids() -> None:
+    """A scenario on a stored base: renaming a (a new community of exactly its units) keeps
+    001 and moves no household; splitting b keeps every grid code of a and c."""
+    from gridplan.geo.scenario import ScenarioBase, parse_scenario, run_scenario
+
+    base = _base()
+    units = _units()
+    row = base.assignments.set_index("unit_id").reindex(units["unit_id"])
+
+    def run(steps: list[dict[str, object]]) -> Plan:
+        scenario = parse_scenario(
+            {
+                "name": "t",
+                "base": {"plan": "latest"},
+                "targets": {"community": {"households": [100, 400]}},
+                "seed": 3,
+                "steps": steps,
+            }
+        )
+        result = run_scenario(
+            scenario,
+            ScenarioBase(
+                units=units,
+                communities=row["community_id"].to_numpy(dtype=object),
+                grids=row["grid_id"].to_numpy(dtype=object),
+                parent_id=1,
+                codes=_codes(base, Level.COMMUNITY),
+                plan=base,
+                history=CodeHistory.from_plans([base]),
+            ),
+        )
+        return result.plan
+
+    renamed = run([{"action": "create", "name": "Zeta", "units": ["u00", "u10", "u01", "u11"]}])
+    assert "a" not in _codes(renamed, Level.COMMUNITY)
+    assert _codes(renamed, Level.COMMUNITY)["Zeta"] == "001"
+    assert renamed.metrics["households_moved"] == 0.0
+    assert plan_diff(base, renamed, units=units).households_moved == 0.0
+    split = run([{"action": "split", "community": "b", "parts": 2}])
+    grids = split.areas_at(Level.GRID)
+    untouched = grids[grids["parent_id"].isin(["a", "c"])]
+    kept = base.areas_at(Level.GRID)
+    assert set(untouched["code"]) == set(kept.loc[kept["parent_id"].isin(["a", "c"]), "code"])
+    assert sorted(_codes(split, Level.COMMUNITY).values()) == ["001", "002", "003", "004"]
+    comm = split.areas_at(Level.COMMUNITY).set_index("code")
+    # only the households of the new community (004) changed code: b's larger part kept 002
+    assert split.metrics["households_moved"] == comm.loc["004", "households"]
+    assert comm.loc["002", "households"] >= comm.loc["004", "households"]
