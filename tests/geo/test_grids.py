@@ -395,3 +395,41 @@ def test_grids_cut_along_a_footway_rather_than_across_nothing(seed: int) -> None
     along = {frozenset({"c00", "c01", "c02", "c03"}), frozenset({"c10", "c11", "c12", "c13"})}
     assert grids_of(roads) == across
     assert grids_of(grid_ways(roads, paths)) == along
+
+
+def test_a_compound_under_the_ceiling_stays_in_one_grid() -> None:
+    """The footway block above with a 200-household compound across the footway (the cells
+    of row 1): the grids no longer meet along the footway there, the compound stays whole."""
+    from shapely import LineString
+
+    from gridplan.geo.grids import grid_ways
+
+    cells = [
+        box(c * 100, r * 100, c * 100 + 100, r * 100 + 100) for c in range(2) for r in range(4)
+    ]
+    ids = [f"c{c}{r}" for c in range(2) for r in range(4)]
+    units = gpd.GeoDataFrame(
+        {"unit_id": ids, "households": 100.0, "residents": 250.0, "area_id": "A"},
+        geometry=cells,
+        crs=32650,
+    )
+    block = box(0, 0, 200, 400)
+    communities = gpd.GeoDataFrame({"area_id": ["A"], "code": ["001"]}, geometry=[block], crs=32650)
+    roads = gpd.GeoDataFrame({"road_class": ["local"]}, geometry=[block.exterior], crs=32650)
+    paths = gpd.GeoDataFrame(
+        {"path_class": ["footway"]}, geometry=[LineString([(100, 0), (100, 400)])], crs=32650
+    )
+    compound = gpd.GeoDataFrame(
+        {"compound_id": ["小区"]}, geometry=[box(5, 105, 195, 195)], crs=32650
+    )
+    result = divide_into_grids(
+        units,
+        communities,
+        params=GridParams(300, 500, seed=1),
+        roads=grid_ways(roads, paths),
+        compounds=compound,
+    )
+    grid_of = dict(zip(result.assignments["unit_id"], result.assignments["grid_id"], strict=True))
+    assert grid_of["c01"] == grid_of["c11"]
+    assert result.grids["households"].between(300, 500).all()
+    assert result.grids["households"].sum() == 800

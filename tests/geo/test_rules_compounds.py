@@ -112,3 +112,96 @@ def test_small_share_across_a_boundary_is_not_a_split() -> None:
         _two_communities(), compounds=comp, config=CheckConfig(compound_min_share=0.001)
     )
     assert (strict.findings["rule"] == "compound.split").sum() == 1
+
+
+def _one_compound(height: float = 20.0, **columns: object) -> gpd.GeoDataFrame:
+    """The compound of x 30..130 across the boundary of ``a`` and ``b`` (70 % in a)."""
+    return gpd.GeoDataFrame(
+        {"compound_id": ["c"], "name": ["新世纪豪园"], **{k: [v] for k, v in columns.items()}},
+        geometry=[_box(30, 50 - height / 2, 130, 50 + height / 2)],
+        crs=CRS,
+    )
+
+
+def _splits(report: object) -> list[str]:
+    findings = report.findings  # type: ignore[attr-defined]
+    return list(findings.loc[findings["rule"] == "compound.split", "message"])
+
+
+def test_a_compound_over_the_ceiling_may_be_divided() -> None:
+    """1,000 households cannot fit one grid of 300-500: their division is not a finding, while
+    the same compound of 400 households must not be cut."""
+    grid = CheckConfig(bands={("grid", "households"): (300.0, 500.0)})
+    big = check_areas(
+        _two_communities(), compounds=_one_compound(households=1000.0), level="grid", config=grid
+    )
+    assert _splits(big) == []
+    small = check_areas(
+        _two_communities(), compounds=_one_compound(households=400.0), level="grid", config=grid
+    )
+    assert len(_splits(small)) == 1
+
+
+def test_an_uncounted_compound_is_sized_by_the_units_inside() -> None:
+    grid = CheckConfig(bands={("grid", "households"): (300.0, 500.0)})
+    units = gpd.GeoDataFrame(
+        {"unit_id": ["u1", "u2"], "households": [300.0, 300.0]},
+        geometry=[_box(30, 40, 80, 60), _box(80, 40, 130, 60)],
+        crs=CRS,
+    )
+    sized = check_areas(
+        _two_communities(), compounds=_one_compound(), units=units, level="grid", config=grid
+    )
+    assert _splits(sized) == []  # 600 households inside: over the grid ceiling
+    few = units.assign(households=[100.0, 100.0])
+    assert len(_splits(check_areas(_two_communities(), compounds=_one_compound(), units=few,
+                                   level="grid", config=grid))) == 1  # fmt: skip
+
+
+def test_an_uncounted_compound_a_road_runs_through_is_a_neighbourhood() -> None:
+    """OSM residential landuse crossed by a street: divided along it, not a finding; the same
+    polygon with a count of its own (a gated 小区 with its internal road) is still one."""
+    road = gpd.GeoDataFrame(
+        {"road_id": ["r"], "road_class": ["local"]},
+        geometry=[shapely.LineString([(X0 + 100, Y0 - 10), (X0 + 100, Y0 + 110)])],
+        crs=CRS,
+    )
+    landuse = check_areas(_two_communities(), compounds=_one_compound(80), roads=road)
+    assert _splits(landuse) == []
+    gated = check_areas(
+        _two_communities(), compounds=_one_compound(80, households=900.0), roads=road
+    )
+    assert len(_splits(gated)) == 1
+    alone = check_areas(_two_communities(), compounds=_one_compound(80))  # no road through it
+    assert len(_splits(alone)) == 1
+    # a road along the compound's edge does not run through it
+    edge = road.set_geometry([shapely.LineString([(X0 + 30, Y0 - 10), (X0 + 30, Y0 + 110)])])
+    assert (
+        len(_splits(check_areas(_two_communities(), compounds=_one_compound(80), roads=edge))) == 1
+    )
+
+
+def test_a_compound_reaching_beyond_the_outline_is_not_split_by_it() -> None:
+    """Wholly in ``a`` but for a part beyond the subdistrict outline: not "in no community"."""
+    outline = gpd.GeoDataFrame({"outline_id": ["o"]}, geometry=[_box(0, 0, 200, 100)], crs=CRS)
+    over_edge = gpd.GeoDataFrame(
+        {"compound_id": ["e"], "households": [200.0]},
+        geometry=[_box(-10, 40, 60, 60)],
+        crs=CRS,
+    )
+    report = check_areas(_two_communities(), compounds=over_edge, outline=outline)
+    assert _splits(report) == []
+
+
+def test_a_compound_whose_cells_all_went_to_one_area_is_whole() -> None:
+    """Cells do not follow an uncounted compound's polygon: a 10 % sliver of it lies in the
+    neighbour's cell. Its own cell (the one its building made) is in ``a``: not split. Without
+    units the sliver counts."""
+    units = gpd.GeoDataFrame(
+        {"unit_id": ["ua", "ub"], "households": [120.0, 90.0]},
+        geometry=[_box(0, 0, 100, 100), _box(100, 0, 200, 100)],
+        crs=CRS,
+    )
+    sliver = gpd.GeoDataFrame({"compound_id": ["s"]}, geometry=[_box(10, 40, 110, 60)], crs=CRS)
+    assert _splits(check_areas(_two_communities(), compounds=sliver, units=units)) == []
+    assert len(_splits(check_areas(_two_communities(), compounds=sliver))) == 1

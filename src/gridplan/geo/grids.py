@@ -305,6 +305,7 @@ def divide_into_grids(
     residents_column: str = "residents",
     engine: PartitionEngine | None = None,
     progress: Callable[[str], None] | None = None,
+    compounds: gpd.GeoDataFrame | None = None,
 ) -> GridsResult:
     """Divide every community into contiguous grids in a household band.
 
@@ -328,6 +329,10 @@ def divide_into_grids(
         Partition engine (default :func:`default_engine`).
     progress
         Called with each community's id before it is divided.
+    compounds
+        Compound polygons (小区, residential landuse): the units inside one that holds at most
+        the ceiling stay in one grid (:func:`compound_groups`); a larger one is divided along
+        its buildings.
 
     Returns
     -------
@@ -419,6 +424,7 @@ def divide_into_grids(
     unplaced = [str(u) for u in metric.loc[~placed, "_uid"]]
     metric = metric[placed].assign(_area=community[placed]).reset_index(drop=True)
 
+    compound_polys = _compound_polygons(compounds, target)
     grid_rows: list[dict[str, object]] = []
     assign_rows: list[pd.DataFrame] = []
     comm_rows: list[dict[str, object]] = []
@@ -439,7 +445,9 @@ def divide_into_grids(
                 }
             )
             continue
-        labels, notes, explanation = _divide(sub, roads, p, run, target)
+        labels, notes, explanation = _divide_keeping_compounds(
+            sub, compound_polys, roads, p, run, target
+        )
         community_code = (
             scheme.community_code(codes[a_idx], area_pos[a_idx] + 1)
             if scheme is not None
@@ -530,6 +538,89 @@ def grid_ways(
         crs=roads.crs,
     )
     return gpd.GeoDataFrame(pd.concat([own, ways.to_crs(roads.crs)], ignore_index=True))
+
+
+def _compound_polygons(
+    compounds: gpd.GeoDataFrame | None, crs: CRS
+) -> npt.NDArray[np.object_] | None:
+    """The compound polygons in the metric CRS, smallest first (``None`` without any)."""
+    if compounds is None or compounds.empty:
+        return None
+    geoms = np.asarray(compounds.to_crs(crs).geometry.values, dtype=object)
+    geoms = geoms[np.isin(shapely.get_type_id(geoms), [3, 6])]
+    if not len(geoms):
+        return None
+    return geoms[np.argsort(shapely.area(geoms), kind="stable")]
+
+
+def compound_groups(
+    sub: gpd.GeoDataFrame, compounds: npt.NDArray[np.object_] | None, ceiling: float
+) -> npt.NDArray[np.int64]:
+    """Which compound each unit of one community belongs to, for the grid division: ``-1`` for
+    none; units sharing a group are one node, so a compound under the grid ceiling is never
+    cut between grids.
+
+    A unit (a building's cell) belongs to the smallest compound polygon holding its
+    representative point. A compound whose units hold more than ``ceiling`` households is no
+    group (it is divided along its buildings); so is a compound of one unit.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> import numpy as np
+    >>> from shapely import box
+    >>> sub = gpd.GeoDataFrame({"_hh": [100.0, 100.0, 400.0]},
+    ...     geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1), box(2, 0, 3, 1)], crs=32650)
+    >>> compound_groups(sub, np.array([box(0, 0, 2, 1)], dtype=object), 500).tolist()
+    [0, 0, -1]
+    """
+    out = np.full(len(sub), -1, dtype=np.int64)
+    if compounds is None or not len(sub):
+        return out
+    points = shapely.point_on_surface(np.asarray(sub.geometry.values, dtype=object))
+    ci, ui = shapely.STRtree(points).query(compounds, predicate="contains")
+    if not len(ci):
+        return out
+    order = np.lexsort((ci, ui))  # per unit, the smallest compound (compounds come smallest first)
+    ci, ui = ci[order], ui[order]
+    first = np.ones(len(ui), dtype=bool)
+    first[1:] = ui[1:] != ui[:-1]
+    out[ui[first]] = ci[first]
+    hh = sub["_hh"].to_numpy(dtype=float)
+    held = out >= 0
+    totals = pd.Series(hh[held]).groupby(out[held]).agg(["sum", "size"])
+    keep = set(totals.index[(totals["sum"] <= ceiling) & (totals["size"] > 1)].tolist())
+    out[~np.isin(out, list(keep))] = -1
+    return out
+
+
+def _divide_keeping_compounds(
+    sub: gpd.GeoDataFrame,
+    compounds: npt.NDArray[np.object_] | None,
+    roads: gpd.GeoDataFrame | None,
+    p: GridParams,
+    run: PartitionEngine,
+    crs: CRS,
+) -> tuple[npt.NDArray[np.int64], dict[int, str], str | None]:
+    """:func:`_divide` with the units of each compound under the ceiling merged into one."""
+    groups = compound_groups(sub, compounds, p.hi)
+    if (groups < 0).all():
+        return _divide(sub, roads, p, run, crs)
+    key = np.where(groups >= 0, -1 - groups, np.arange(len(sub)))  # one key per node
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    merged = sub.iloc[first].copy()
+    merged["_hh"] = np.bincount(inverse, weights=sub["_hh"].to_numpy(dtype=float))
+    merged["_res"] = np.bincount(inverse, weights=sub["_res"].to_numpy(dtype=float))
+    geoms = np.asarray(sub.geometry.values, dtype=object)
+    merged_geoms = np.asarray(merged.geometry.values, dtype=object).copy()
+    for node in np.unique(inverse[groups >= 0]):
+        merged_geoms[node] = shapely.union_all(geoms[inverse == node])
+    merged = merged.set_geometry(gpd.GeoSeries(merged_geoms, index=merged.index, crs=sub.crs))
+    if "kind" in merged.columns:
+        is_group = np.bincount(inverse, weights=(groups >= 0).astype(float)) > 0
+        merged["kind"] = np.where(is_group, "compound", merged["kind"].to_numpy(dtype=object))
+    labels, notes, explanation = _divide(merged.reset_index(drop=True), roads, p, run, crs)
+    return labels[inverse], notes, explanation
 
 
 def _divide(

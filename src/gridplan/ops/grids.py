@@ -106,10 +106,18 @@ def grid_areas(
     name: str = "grids",
     source: str = "grids",
     progress: Callable[[str], None] | None = None,
+    compounds: gpd.GeoDataFrame | None = None,
 ) -> GridOutcome:
-    """Divide community polygons (a normalised ``areas`` layer) into grids of units."""
+    """Divide community polygons (a normalised ``areas`` layer) into grids of units; a
+    compound under the grid ceiling stays in one grid."""
     result = divide_into_grids(
-        units, communities, params=params, scheme=scheme, roads=roads, progress=progress
+        units,
+        communities,
+        params=params,
+        scheme=scheme,
+        roads=roads,
+        progress=progress,
+        compounds=compounds,
     )
     plan = result.to_plan(communities, name=name, source=source)
     band = written_band(communities, Level.COMMUNITY)
@@ -164,7 +172,13 @@ def grid_store(
         )
     ways = grid_ways(layers.roads, layers.paths if follow_paths else None)
     result = divide_into_grids(
-        units, communities, params=params, scheme=scheme, roads=ways, progress=progress
+        units,
+        communities,
+        params=params,
+        scheme=scheme,
+        roads=ways,
+        progress=progress,
+        compounds=layers.compounds,
     )
     title = name or f"{parent.name}: grids {params.lo:g}–{params.hi:g}"
     targets = {

@@ -117,6 +117,12 @@ def grids_command(
     roads: Annotated[
         Path | None, typer.Option("--roads", help="road centrelines (cuts prefer roads)")
     ] = None,
+    compounds: Annotated[
+        Path | None,
+        typer.Option(
+            "--compounds", help="compound polygons: one under the ceiling stays in one grid"
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option("--seed", help="random seed (results repeat)")] = 0,
     time_limit: Annotated[
         float, typer.Option("--time-limit", help="seconds per community for the engine")
@@ -137,16 +143,16 @@ def grids_command(
     ] = None,
 ) -> None:
     """Divide the communities into grids."""
-    frames = frames_by_input(coords or [], ("areas", "units", "roads"))
+    frames = frames_by_input(coords or [], ("areas", "units", "roads", "compounds"))
     if out is not None:
         check_output(out, store=resolve_db(db))
     check_time_limit(time_limit)
     scheme = CodeScheme.parse(codes) if codes else None
     params = GridParams(lo=band[0], hi=band[1], seed=seed, time_limit=time_limit)
     if areas is None:
-        if units is not None or roads is not None:
+        if units is not None or roads is not None or compounds is not None:
             raise InputError(
-                "--units and --roads go with --areas; on the store its layers are used"
+                "--units, --roads and --compounds go with --areas; on the store its layers are used"
             )
         if any(f is not Coords.WGS84 for f in frames.values()):
             raise InputError(
@@ -184,6 +190,7 @@ def grids_command(
             units, LayerKind.UNITS, fields=fields, id_field=unit_id_field, coords=frames["units"]
         )
         road_layer = read_input(roads, LayerKind.ROADS, coords=frames["roads"])
+        compound_layer = read_input(compounds, LayerKind.COMPOUNDS, coords=frames["compounds"])
         with _CommunityBar(len(area_layer)) as step:
             outcome = grid_areas(
                 unit_layer,
@@ -193,8 +200,11 @@ def grids_command(
                 roads=road_layer,
                 name=plan_name or f"grids {units.stem}",
                 progress=step,
+                compounds=compound_layer,
             )
-        checked = check_plan(outcome.plan, CheckLayers(roads=road_layer, units=unit_layer))
+        checked = check_plan(
+            outcome.plan, CheckLayers(roads=road_layer, units=unit_layer, compounds=compound_layer)
+        )
         plan_id = None
         if store:
             with open_store(resolve_db(db)) as st:

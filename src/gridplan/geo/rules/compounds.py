@@ -1,9 +1,13 @@
 """``compound.split`` (a compound cut by a boundary) and ``compound.unassigned``.
 
-A compound polygon is split when at least two sides — areas, or "no area" for the part
-outside every area — each hold at least ``compound_min_share`` of its area; the message gives
-the share on each side. A compound is unassigned when no area holds that share of it (a
-point: when no area contains it).
+A compound polygon is split when at least two sides — areas, or "no area" for its part inside
+the outline but outside every area — each hold at least ``compound_min_share`` of its area; the
+message gives the share on each side. A compound holding more than the level's ceiling (its own
+count, else the units inside it: the cells of its buildings) cannot fit one area and must be
+divided, so its division is not a finding. A compound with no count of its own that a road runs
+through (OSM residential landuse spanning several blocks: a neighbourhood, not one gated
+compound, which is why it shapes no unit either) is not reported when divided. A compound is
+unassigned when no area holds that share of it (a point: when no area contains it).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import numpy.typing as npt
 import pandas as pd
 import shapely
 
+from gridplan.errors import InputError
 from gridplan.geo.rules.config import CheckConfig
 from gridplan.geo.rules.context import CheckContext
 from gridplan.geo.rules.finding import fmt, label, no_findings, raw_findings
@@ -40,7 +45,14 @@ def _sides(ctx: CheckContext, config: CheckConfig, pieces: CompoundPieces) -> _S
         weights=sides["share"].to_numpy(dtype=float),
         minlength=len(geoms),
     )
-    outside = np.clip(1.0 - covered, 0.0, 1.0)
+    # a part beyond the outline is outside the plan's reach, not "in no area"
+    within = np.ones(len(geoms), dtype=float)
+    polys = np.isin(shapely.get_type_id(geoms), [3, 6])
+    if ctx.outline is not None and not shapely.is_empty(ctx.outline) and polys.any():
+        whole = shapely.area(geoms[polys])
+        inside = shapely.area(shapely.intersection(geoms[polys], ctx.outline))
+        within[polys] = np.where(whole > 0, inside / np.where(whole > 0, whole, 1.0), 1.0)
+    outside: npt.NDArray[np.float64] = np.clip(within - covered, 0.0, 1.0).astype(float)
     is_point = shapely.get_type_id(geoms) == shapely.GeometryType.POINT
     outside[is_point] = np.where(covered[is_point] > 0, 0.0, 1.0)
     big = sides[sides["share"] >= config.compound_min_share].sort_values(
@@ -63,10 +75,11 @@ def split_findings(
     cids = comp["compound_id"].to_numpy(dtype=object)
     cnames = comp["name"].to_numpy(dtype=object)
     where = _sides(ctx, config, pieces)
+    too_big = _above_ceiling(ctx, config) | _uncounted_across_roads(ctx) | _whole_in_units(ctx)
     areas, values, messages, shapes = [], [], [], []
     for c in range(len(comp)):
         held = where.held.get(c)
-        if held is None:
+        if held is None or too_big[c]:
             continue
         out_share = float(where.outside[c])
         with_outside = out_share >= config.compound_min_share
@@ -85,6 +98,102 @@ def split_findings(
         )
         shapes.append(geoms[c])
     return raw_findings("compound.split", areas, values, messages, shapes)
+
+
+def _whole_in_units(ctx: CheckContext) -> npt.NDArray[np.bool_]:
+    """Whether each compound without a count of its own is whole at the grain of the units
+    (a counted compound shapes the units — carved, or divided along its buildings — so its
+    polygon follows unit edges and its area tells): every unit whose
+    representative point lies in it (its buildings' cells, or the compound's own unit) lies in
+    one area; or none does (no building of it is a unit: an empty piece of landuse).
+
+    A plan cannot divide finer than its units, so a compound drawn across the edges of cells
+    that all went to one grid is not split, though a sliver of its polygon lies in the next
+    grid's cells. Without units every compound is judged by its area alone."""
+    assert ctx.compounds is not None
+    comp = ctx.compounds
+    out = np.zeros(len(comp), dtype=bool)
+    units = ctx.units
+    if units is None or not len(units):
+        return out
+    geoms = np.asarray(comp.geometry.values, dtype=object)
+    counted = np.zeros(len(comp), dtype=bool)
+    for col in ("households", "residents"):
+        if col in comp.columns:
+            counted |= np.isfinite(pd.to_numeric(comp[col], errors="coerce").to_numpy(float))
+    polys = np.flatnonzero(np.isin(shapely.get_type_id(geoms), [3, 6]) & ~counted)
+    if not len(polys):
+        return out
+    points = shapely.point_on_surface(np.asarray(units.geometry.values, dtype=object))
+    pi, ai = shapely.STRtree(np.asarray(ctx.geoms, dtype=object)).query(points, predicate="within")
+    area_of = np.full(len(points), -1, dtype=np.int64)
+    area_of[pi[::-1]] = ai[::-1]  # the first area holding each point
+    ci, ui = shapely.STRtree(points).query(geoms[polys], predicate="contains")
+    areas_per = pd.Series(area_of[ui]).groupby(ci).nunique()
+    whole = np.ones(len(polys), dtype=bool)  # no unit inside: no building of it, no household
+    whole[areas_per.index.to_numpy(dtype=np.int64)] = areas_per.to_numpy() <= 1
+    out[polys] = whole
+    return out
+
+
+def _above_ceiling(ctx: CheckContext, config: CheckConfig) -> npt.NDArray[np.bool_]:
+    """Whether each compound holds more than the level's ceiling: its own count of the band's
+    measure, else the sum over the units whose representative point lies inside it."""
+    assert ctx.compounds is not None
+    comp = ctx.compounds
+    none = np.zeros(len(comp), dtype=bool)
+    try:
+        ceiling = config.band(ctx.level)[1]
+    except InputError:
+        return none
+    measure = config.measure
+    own = (
+        pd.to_numeric(comp[measure], errors="coerce").to_numpy(dtype=float)
+        if measure in comp.columns
+        else np.full(len(comp), np.nan)
+    )
+    size = own.copy()
+    units = ctx.units
+    unknown = np.flatnonzero(~np.isfinite(own))
+    if len(unknown) and units is not None and len(units) and measure in units.columns:
+        geoms = np.asarray(comp.geometry.values, dtype=object)[unknown]
+        polys = np.isin(shapely.get_type_id(geoms), [3, 6])
+        counts = pd.to_numeric(units[measure], errors="coerce").fillna(0.0).to_numpy(dtype=float)
+        points = shapely.point_on_surface(np.asarray(units.geometry.values, dtype=object))
+        ci, ui = shapely.STRtree(points).query(geoms[polys], predicate="contains")
+        sums = np.bincount(ci, weights=counts[ui], minlength=int(polys.sum()))
+        size[unknown[polys]] = sums
+    return np.isfinite(size) & (size > ceiling)
+
+
+#: A road runs through a compound when at least this many metres of it lie more than
+#: :data:`_EDGE` metres inside the compound's edge (a road drawn along the edge does not).
+_THROUGH = 20.0
+_EDGE = 2.0
+
+
+def _uncounted_across_roads(ctx: CheckContext) -> npt.NDArray[np.bool_]:
+    """Whether each compound has no household or resident count and a road runs through it."""
+    assert ctx.compounds is not None
+    comp = ctx.compounds
+    out = np.zeros(len(comp), dtype=bool)
+    if ctx.roads is None or not len(ctx.roads):
+        return out
+    counted = np.zeros(len(comp), dtype=bool)
+    for col in ("households", "residents"):
+        if col in comp.columns:
+            counted |= np.isfinite(pd.to_numeric(comp[col], errors="coerce").to_numpy(float))
+    geoms = np.asarray(comp.geometry.values, dtype=object)
+    candidates = np.flatnonzero(~counted & np.isin(shapely.get_type_id(geoms), [3, 6]))
+    if not len(candidates):
+        return out
+    cores = shapely.buffer(geoms[candidates], -_EDGE)
+    roads = np.asarray(ctx.roads.geometry.values, dtype=object)
+    ci, ri = shapely.STRtree(roads).query(cores, predicate="intersects")
+    inside = shapely.length(shapely.intersection(roads[ri], cores[ci]))
+    through = np.bincount(ci, weights=inside, minlength=len(candidates)) >= _THROUGH
+    out[candidates[through]] = True
+    return out
 
 
 def unassigned_findings(
