@@ -209,3 +209,33 @@ def test_the_store_is_byte_identical_after_every_refusal(
         assert result.exit_code == 2, (case, result.output)
         assert hashlib.sha256(store.read_bytes()).hexdigest() == before, case
     assert sorted(p.name for p in tmp_path.iterdir()) == listing
+
+
+@pytest.mark.parametrize("entry", ["assign", "check"])
+def test_a_gbk_csv_reads_with_encoding_on_every_command(tmp_path: Path, entry: str) -> None:
+    """The message without ``--encoding`` names the option, and the option exists on every
+    command that reads files (it was on ``import`` only)."""
+    areas = tmp_path / "areas.geojson"
+    gpd.GeoDataFrame(
+        {"area_id": ["A", "B"], "name": ["青新社区", "锦青社区"]},
+        geometry=[box(118.5, 24.7, 118.51, 24.71), box(118.51, 24.7, 118.52, 24.71)],
+        crs=4326,
+    ).to_file(areas)
+    csv = tmp_path / "compounds.csv"
+    csv.write_bytes(
+        "compound_id,name,households,lon,lat\nc1,银星花园,300,118.505,24.705\n"
+        "c2,新世纪豪园,200,118.515,24.705\n".encode("gbk")
+    )
+    args = {
+        "assign": ["assign", "--compounds", str(csv), "--areas", str(areas), "--out",
+                   str(tmp_path / "o.csv")],
+        "check": ["check", "--areas", str(areas), "--compounds", str(csv)],
+    }[entry]  # fmt: skip
+    refused = runner.invoke(app, args)
+    assert refused.exit_code == 2
+    assert "--encoding" in refused.stderr and "Traceback" not in refused.output
+    ok = runner.invoke(app, [*args, "--encoding", "gbk"])
+    assert ok.exit_code in (0, 1), ok.output  # check exits 1 when it finds problems
+    assert "not utf-8" not in ok.output
+    if entry == "assign":
+        assert "银星花园" in (tmp_path / "o.csv").read_text(encoding="utf-8")

@@ -18,7 +18,17 @@ import os
 import sys
 from collections.abc import Callable
 from enum import StrEnum
-from typing import IO, TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar, cast, overload
+from typing import (
+    IO,
+    TYPE_CHECKING,
+    Annotated,
+    Any,
+    Literal,
+    ParamSpec,
+    TypeVar,
+    cast,
+    overload,
+)
 
 import typer
 from rich.cells import cell_len
@@ -164,6 +174,39 @@ CoordsOption = typer.Option(
 )
 
 
+#: The ``--encoding`` option of every command that reads files (``read_input`` uses it).
+Encoding = Annotated[
+    str | None,
+    typer.Option(
+        "--encoding",
+        help="text encoding of CSV inputs and of Shapefiles without .cpg (e.g. GBK, gb18030; "
+        "default UTF-8)",
+    ),
+]
+
+_input_encoding: list[str] = []
+
+
+def use_encoding(encoding: str | None) -> None:
+    """Read this command's input files in ``encoding`` (``None``: UTF-8).
+
+    Raises
+    ------
+    InputError
+        If Python knows no such encoding.
+    """
+    import codecs
+
+    _input_encoding.clear()
+    if encoding is None:
+        return
+    try:
+        codecs.lookup(encoding)
+    except LookupError as exc:
+        raise InputError(f"--encoding {encoding!r}: not a known text encoding") from exc
+    _input_encoding.append(encoding)
+
+
 def guarded(func: Callable[P, R]) -> Callable[P, R]:
     """Turn gridplan errors into a one-line reason on stderr and exit status 2."""
 
@@ -258,4 +301,6 @@ def read_input(path: Path | None, kind: LayerKind, **options: Any) -> gpd.GeoDat
         return None
     from gridplan.data.readers import read_layer_file  # geopandas: not for every --help
 
+    if _input_encoding and "encoding" not in options:
+        options["encoding"] = _input_encoding[0]
     return read_layer_file(path, kind, checked=True, note=note, **options)

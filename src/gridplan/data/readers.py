@@ -250,7 +250,7 @@ def read_table(path: str | Path, *, encoding: str = "utf-8") -> pd.DataFrame:
     except UnicodeDecodeError as exc:
         raise InputError(
             f"{src.name}: not {encoding} text ({exc.reason} at byte {exc.start}); re-save it "
-            "as UTF-8 or pass its encoding (e.g. gb18030)"
+            "as UTF-8 or name its encoding with --encoding (e.g. --encoding gb18030)"
         ) from exc
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise InputError(f"{src.name}: not a CSV table ({exc})") from exc
@@ -275,6 +275,15 @@ def _read_vector(
             )
         layer = named[0]
     chosen = layer or (layers[0] if layers else None)
+    # NaN coordinates make GEOS warn while parsing; validation names the feature instead
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message="invalid value encountered", category=RuntimeWarning
+        )
+        return _read_chosen(src, chosen, encoding)
+
+
+def _read_chosen(src: Path, chosen: str | None, encoding: str) -> gpd.GeoDataFrame:
     if encoding.lower().replace("-", "") not in ("utf8", "utf8sig"):
         try:  # e.g. a GBK Shapefile without its .cpg: the encoding the user names
             return pyogrio.read_dataframe(src, layer=chosen, encoding=encoding)

@@ -32,6 +32,7 @@ import typer
 from gridplan.api.console import (
     CoordsOption,
     DbOption,
+    Encoding,
     FormatOption,
     OutputFormat,
     console,
@@ -39,6 +40,7 @@ from gridplan.api.console import (
     print_json,
     read_input,
     resolve_db,
+    use_encoding,
 )
 from gridplan.data.crs import Coords, frames_by_input
 from gridplan.data.layers import LayerKind
@@ -123,8 +125,10 @@ def assign_command(
     ] = None,
     db: str | None = DbOption,
     output: OutputFormat = FormatOption,
+    encoding: Encoding = None,
 ) -> None:
     """Assign every compound and write the result."""
+    use_encoding(encoding)
     frames = frames_by_input(coords or [], ("compounds", "areas", "roads"))
     if out is not None:
         check_output(out, store=resolve_db(db))

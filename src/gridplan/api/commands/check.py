@@ -40,6 +40,7 @@ from rich.table import Table
 from gridplan.api.console import (
     CoordsOption,
     DbOption,
+    Encoding,
     FormatOption,
     OutputFormat,
     console,
@@ -48,6 +49,7 @@ from gridplan.api.console import (
     print_json,
     read_input,
     resolve_db,
+    use_encoding,
 )
 from gridplan.data.crs import Coords, frames_by_input
 from gridplan.data.layers import LayerKind
@@ -196,8 +198,10 @@ def check_command(
     plan_name: Annotated[
         str | None, typer.Option("--plan-name", help="name of the stored plan")
     ] = None,
+    encoding: Encoding = None,
 ) -> None:
     """Run the checks and print the report."""
+    use_encoding(encoding)
     frames = frames_by_input(
         coords or [],
         ("areas", "roads", "compounds", "outline", "units", "facilities", "paths", "buildings"),

@@ -40,6 +40,7 @@ from rich.table import Table
 from gridplan.api.console import (
     CoordsOption,
     DbOption,
+    Encoding,
     FormatOption,
     OutputFormat,
     check_time_limit,
@@ -49,6 +50,7 @@ from gridplan.api.console import (
     print_json,
     read_input,
     resolve_db,
+    use_encoding,
 )
 from gridplan.data.crs import Coords, frames_by_input
 from gridplan.data.layers import LayerKind
@@ -141,8 +143,10 @@ def grids_command(
     plan_name: Annotated[
         str | None, typer.Option("--plan-name", help="name of the stored plan")
     ] = None,
+    encoding: Encoding = None,
 ) -> None:
     """Divide the communities into grids."""
+    use_encoding(encoding)
     frames = frames_by_input(coords or [], ("areas", "units", "roads", "compounds"))
     if out is not None:
         check_output(out, store=resolve_db(db))

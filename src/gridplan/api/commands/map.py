@@ -34,6 +34,7 @@ from rich.table import Table
 from gridplan.api.console import (
     CoordsOption,
     DbOption,
+    Encoding,
     FormatOption,
     OutputFormat,
     console,
@@ -42,6 +43,7 @@ from gridplan.api.console import (
     print_json,
     read_input,
     resolve_db,
+    use_encoding,
 )
 from gridplan.data.crs import Coords, frames_by_input
 from gridplan.data.layers import LayerKind
@@ -143,8 +145,10 @@ def map_command(
     coords: list[str] | None = CoordsOption,
     title: Annotated[str | None, typer.Option("--title", help="map title")] = None,
     output: OutputFormat = FormatOption,
+    encoding: Encoding = None,
 ) -> None:
     """Render the map and report what it holds."""
+    use_encoding(encoding)
     frames = frames_by_input(
         coords or [], ("areas", "grids", "roads", "compounds", "facilities", "units")
     )

@@ -46,6 +46,7 @@ from rich.table import Table
 from gridplan.api.console import (
     CoordsOption,
     DbOption,
+    Encoding,
     FormatOption,
     OutputFormat,
     check_time_limit,
@@ -55,6 +56,7 @@ from gridplan.api.console import (
     print_json,
     read_input,
     resolve_db,
+    use_encoding,
 )
 from gridplan.data.crs import Coords, frames_by_input
 from gridplan.data.layers import LayerKind
@@ -149,8 +151,10 @@ def partition_command(
     ] = False,
     db: str | None = DbOption,
     output: OutputFormat = FormatOption,
+    encoding: Encoding = None,
 ) -> None:
     """Partition the units; store the plan (store) or write it (files)."""
+    use_encoding(encoding)
     frames = frames_by_input(coords or [], ("units", "roads"))
     t0 = time.perf_counter()
     if out is not None:
