@@ -494,7 +494,11 @@ class _Runner:
     def _regrid(self, step: Regrid) -> str:
         """Grids by :func:`gridplan.geo.grids.divide_into_grids` (nothing forced: a unit above
         the ceiling becomes a grid of its own, and the summary says which communities have
-        grids out of band and why)."""
+        grids out of band and why; compounds under the ceiling stay whole, as in
+        ``gridplan grids``).
+
+        A community whose units did not change and whose base grids all lie inside it and in
+        the grid band keeps them (minimal change: its grids, and so their codes, last)."""
         from gridplan.geo.grids import GridParams, divide_into_grids
         from gridplan.geo.plans import dissolve_units
 
@@ -504,7 +508,14 @@ class _Runner:
             else [self.resolve(c) for c in step.communities]
         )
         measure, lo, hi = self.sc.band("grid")
-        nodes = np.flatnonzero(np.isin(self.community, scope))
+        kept = [c for c in scope if self._grids_last(c, measure, lo, hi)]
+        scope_new = [c for c in scope if c not in kept]
+        self.regridded.update(kept)
+        if not scope_new:
+            if not kept:
+                raise _StepFailedError("no units in the communities to grid")
+            return f"{len(scope)} communities: all {len(kept)} unchanged keep their grids"
+        nodes = np.flatnonzero(np.isin(self.community, scope_new))
         if len(nodes) == 0:
             raise _StepFailedError("no units in the communities to grid")
         sub = self.units.iloc[nodes].assign(area_id=self.community[nodes])
@@ -514,7 +525,12 @@ class _Runner:
         else:
             params = GridParams(lo, hi, seed=self.sc.seed)
         result = divide_into_grids(
-            sub, areas, params=params, roads=self.base.roads, households_column=measure
+            sub,
+            areas,
+            params=params,
+            roads=self.base.roads,
+            households_column=measure,
+            compounds=self.base.compounds,
         )
         grid_of = dict(
             zip(
@@ -525,9 +541,11 @@ class _Runner:
         )
         ids = self.units["unit_id"].astype(str).to_numpy(dtype=object)
         self.grid[nodes] = np.array([grid_of.get(u) for u in ids[nodes]], dtype=object)
-        self.regridded.update(scope)
+        self.regridded.update(scope_new)
         bad = result.communities[~result.communities["valid"].astype(bool)]
-        out = f"{len(scope)} communities → {len(result.grids)} grids"
+        out = f"{len(scope_new)} communities → {len(result.grids)} grids"
+        if kept:
+            out += f"; {len(kept)} unchanged keep their grids"
         if len(bad):
             why = "; ".join(
                 f"{self.names.get(str(a), str(a))}: {e}"
@@ -535,6 +553,34 @@ class _Runner:
             )
             out += f" ({len(bad)} with grids out of band — {why})"
         return out
+
+    def _grids_last(self, community: str, measure: str, lo: float, hi: float) -> bool:
+        """Whether ``community`` holds exactly the units of one base community and keeps its
+        base grids: every unit gridded, every grid inside it and in ``[lo, hi]``."""
+        if self.base.grids is None:
+            return False
+        nodes = np.flatnonzero(self.community == community)
+        start = _texts(self.base.communities)
+        grids = _texts(self.base.grids)
+        owners = {start[i] for i in nodes}
+        if len(nodes) == 0 or len(owners) != 1 or None in owners:
+            return False
+        owner = owners.pop()
+        if set(np.flatnonzero(start == owner).tolist()) != set(nodes.tolist()):
+            return False
+        mine = grids[nodes]
+        if any(g is None for g in mine):
+            return False
+        inside = np.isin(grids, np.unique(mine.astype(str)))
+        if set(np.flatnonzero(inside).tolist()) != set(nodes.tolist()):
+            return False  # a grid reaches outside the community
+        values = self.graph.households if measure == "households" else self.graph.residents
+        totals = pd.Series(np.asarray(values)[nodes]).groupby(mine).sum()
+        eps = 1e-9 * max(1.0, hi)
+        if ((totals < lo - eps) | (totals > hi + eps)).any():
+            return False
+        self.grid[nodes] = mine
+        return True
 
     # -- helpers ---------------------------------------------------------------------
     def _fresh(self, name: str) -> str:
