@@ -127,9 +127,10 @@ def test_partition_json_contract(tmp_path: Path) -> None:
     assert data["source"] == str(units)
     assert data["out"] == [str(out)]
     assert data["findings"] == {"community": {}}
-    assert [set(a) for a in data["areas"]] == [
-        {"district", "code", "households", "residents", "measure", "units", "road_boundary_share"}
-    ] * 2
+    keys = {"district", "code", "households", "residents", "measure", "units", "blocks"}
+    assert [set(a) for a in data["areas"]] == [keys | {"road_boundary_share"}] * 2
+    # units counts the units each community holds (here one block each is one unit)
+    assert sum(a["units"] for a in data["areas"]) == len(gpd.read_file(units))
     assert sorted(a["code"] for a in data["areas"]) == ["001", "002"]
     assert sorted(a["households"] for a in data["areas"]) == [4.0, 4.0]
 

@@ -724,6 +724,15 @@ class EditBase:
         # units count the households of detached parts: only those of scope areas in more
         # than one part matter (the other areas' counts are their own column)
         multi = {a for a in scope_ids if shapely.get_num_geometries(geoms[a]) > 1}
+        # compound.split reads the units inside a compound (whose cells went where): the
+        # units of every context area sharing a compound with the scope
+        comp, ctree = self._compounds
+        if comp is not None and ctree is not None:
+            _, hit = ctree.query(arr[sorted(scope)], predicate="dwithin", distance=tol)
+            if len(hit):
+                cgeoms = np.asarray(comp.geometry.values, dtype=object)[np.unique(hit)]
+                _, sharing = tree.query(cgeoms, predicate="intersects")
+                multi |= {ids[i] for i in np.unique(sharing).tolist() if i in context}
         report = self._run(
             state,
             context_ids,

@@ -100,11 +100,17 @@ class PartitionOutcome:
 
     def to_json(self, seconds: float) -> dict[str, Any]:
         """``{"valid", "reason", "plan_id", "areas": [{"district", "code", "households",
-        "residents", "measure" (the partitioned measure's total), "units",
-        "road_boundary_share"}], "households_moved", "findings", "seconds"}``; counts
-        unknown for every unit of a community are ``None``."""
+        "residents", "measure" (the partitioned measure's total), "units", "blocks" (the
+        partition's nodes: road blocks, or cells of a block cut), "road_boundary_share"}],
+        "households_moved", "findings", "seconds"}``; counts unknown for every unit of a
+        community are ``None``."""
         r = self.result
         codes = self.codes()
+        per_unit = (
+            self.units["community_id"].astype(str).value_counts().to_dict()
+            if "community_id" in self.units.columns
+            else {}
+        )
         counts: dict[str, tuple[float | None, float | None]] = {}
         if self.plan is not None:
             areas = self.plan.areas_at(Level.COMMUNITY)
@@ -126,7 +132,8 @@ class PartitionOutcome:
                     "households": counts.get(name, (float(r.totals[i]), None))[0],
                     "residents": counts.get(name, (None, None))[1],
                     "measure": float(r.totals[i]),
-                    "units": int(r.units[i]),
+                    "units": int(per_unit.get(str(name), r.units[i])),
+                    "blocks": int(r.units[i]),
                     "road_boundary_share": float(r.road_share[i]),
                 }
                 for i, name in enumerate(r.names)

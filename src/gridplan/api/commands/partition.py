@@ -27,8 +27,8 @@ EPSG:4326) and in the units' frame (``--coords gcj02`` in, GCJ-02 out) unless
 ``--out-coords`` says otherwise.
 
 JSON on stdout: ``{"valid", "reason", "plan_id", "areas": [{"district", "code",
-"households", "units", "road_boundary_share"}], "households_moved", "findings", "seconds",
-"out"}``. When no valid plan exists the summary says why (``valid`` false), nothing is
+"households", "units", "blocks", "road_boundary_share"}], "households_moved", "findings",
+"seconds", "out"}``. When no valid plan exists the summary says why (``valid`` false), nothing is
 written or stored and the exit status is 1.
 """
 
@@ -285,7 +285,7 @@ def _print(data: dict[str, Any], outcome: PartitionOutcome, at: str = "") -> Non
     found = ", ".join(f"{r} {n}" for lv in by_level.values() for r, n in lv.items()) or "none"
     console.print(f"findings: {found}", highlight=False)
     table = Table(title="communities")
-    for col in ("community", "code", "households", "units", "road share"):
+    for col in ("community", "code", "households", "units", "blocks", "road share"):
         table.add_column(col, justify="left" if col in ("community", "code") else "right")
     for a in data["areas"]:
         table.add_row(
@@ -293,6 +293,7 @@ def _print(data: dict[str, Any], outcome: PartitionOutcome, at: str = "") -> Non
             a["code"] or "",
             "unknown" if a["households"] is None else f"{a['households']:,.0f}",
             str(a["units"]),
+            str(a["blocks"]),
             f"{a['road_boundary_share']:.0%}",
         )
     console.print(table)
