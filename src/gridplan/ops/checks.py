@@ -170,19 +170,55 @@ def check_stored_plan(
         If ``level`` is given and the plan has no areas at it.
     """
     plan = store.load_plan(plan_id)
+    layers = read_check_layers(store)
     if subdistrict is not None:
         if save:
             raise InputError("the findings of one subdistrict are not the plan's: no save")
         plan = within_subdistrict(plan, subdistrict)
+        layers = layers_within(layers, plan)
     levels = (level,) if level is not None else (Level.COMMUNITY, Level.GRID)
-    result = check_plan(
-        plan, read_check_layers(store), config=config, overrides=overrides, levels=levels
-    )
+    result = check_plan(plan, layers, config=config, overrides=overrides, levels=levels)
     if level is not None:
         result.report(level)  # the plan must have areas at the level asked for
     if save and plan.plan_id is not None:
         store.save_findings(plan.plan_id, result.findings)
     return result
+
+
+def layers_within(layers: CheckLayers, plan: Plan) -> CheckLayers:
+    """The check layers cut to a part of a district's plan (one subdistrict): its units, the
+    compounds, buildings and facilities whose representative point lies in its communities,
+    and no outline (the district's would make the other subdistricts a gap), so the check of
+    one subdistrict reports nothing of the others."""
+    from dataclasses import replace
+
+    import shapely
+
+    communities = plan.areas_at(Level.COMMUNITY)
+    if communities.empty:
+        return replace(layers, outline=None)
+    union = shapely.union_all(np.asarray(communities.to_crs(4326).geometry.values, dtype=object))
+
+    def inside(layer: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
+        if layer is None or not len(layer):
+            return layer
+        points = shapely.point_on_surface(
+            np.asarray(layer.to_crs(4326).geometry.values, dtype=object)
+        )
+        return layer[shapely.contains(union, points)].reset_index(drop=True)
+
+    units = layers.units
+    if units is not None and len(plan.assignments):
+        mine = set(plan.assignments["unit_id"].astype(str))
+        units = units[units["unit_id"].astype(str).isin(mine)].reset_index(drop=True)
+    return replace(
+        layers,
+        outline=None,
+        units=units,
+        compounds=inside(layers.compounds),
+        buildings=inside(layers.buildings),
+        facilities=inside(layers.facilities),
+    )
 
 
 def check_drawn(
