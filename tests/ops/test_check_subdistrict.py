@@ -69,3 +69,16 @@ def test_one_subdistrict_is_checked_alone(gpkg_store: Any) -> None:
     assert set(report.findings["rule"]) <= set(whole.report("community").findings["rule"])
     assert not (report.findings["rule"] == "compound.unassigned").any()
     assert not (report.findings["rule"] == "coverage.gap").any()
+
+    # the same over HTTP
+    from fastapi.testclient import TestClient
+
+    from gridplan.api.app import create_app
+    from gridplan.settings import Settings
+
+    client = TestClient(create_app(Settings(), store=gpkg_store))
+    doc = client.get(f"/plans/{plan_id}/checks", params={"subdistrict": "001"}).json()
+    served = doc["levels"]["community"] if "levels" in doc else doc["community"]
+    assert [a["id"] for a in served["areas"]] == ["a"]
+    assert client.get(f"/plans/{plan_id}/checks", params={"subdistrict": "009"}).status_code == 404
+    assert client.get(f"/plans/{plan_id}/checks", params={"subdistrict": "x"}).status_code == 422

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import orjson
 import yaml
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from starlette.responses import HTMLResponse, Response
 
 from gridplan.api.auth import writer
@@ -25,7 +25,7 @@ from gridplan.geo.diff import plan_diff
 from gridplan.geo.scenario import Scenario, parse_scenario
 from gridplan.geo.scenario.schema import scenario_json_schema
 from gridplan.maps.render import map_html, render_plan_map
-from gridplan.ops.checks import check_plan, jsonable
+from gridplan.ops.checks import check_plan, in_subdistrict, jsonable
 from gridplan.ops.layers import read_check_layers
 from gridplan.ops.maps import stored_map_layers
 from gridplan.ops.scenario import run_stored_scenario
@@ -103,12 +103,15 @@ def make_router(service: Service) -> APIRouter:
     reports = SharedResults(max_entries=CHECK_CACHE_SIZE)
     maps = SharedResults(max_entries=MAP_CACHE_SIZE)
 
-    def checked(plan_id: int, import_id: int) -> bytes:
+    def checked(plan_id: int, import_id: int, subdistrict: str | None = None) -> bytes:
         def compute() -> bytes:
             plan = service.plans.get(plan_id)
-            return orjson.dumps(check_plan(plan, service.call(read_check_layers)).to_json())
+            layers = service.call(read_check_layers)
+            if subdistrict is not None:
+                plan, layers = in_subdistrict(plan, layers, subdistrict)
+            return orjson.dumps(check_plan(plan, layers).to_json())
 
-        return reports.get((plan_id, import_id), compute)
+        return reports.get((plan_id, import_id, subdistrict), compute)
 
     def mapped(plan_id: int, import_id: int) -> str:
         def compute() -> str:
@@ -153,8 +156,18 @@ def make_router(service: Service) -> APIRouter:
         summary="Check a plan against the boundary rules (per level)",
         responses=_ERRORS,
     )
-    def checks(plan_id: PlanId) -> Response:
-        body = checked(plan_id, service.latest_import())
+    def checks(
+        plan_id: PlanId,
+        subdistrict: Annotated[
+            str | None,
+            Query(
+                pattern=r"^[0-9]{3}([0-9]{6})?$",
+                description="only this subdistrict of the plan: its 9-digit code or last 3 "
+                "digits (its units, compounds and facilities; no district outline)",
+            ),
+        ] = None,
+    ) -> Response:
+        body = checked(plan_id, service.latest_import(), subdistrict)
         return Response(body, media_type="application/json")
 
     @router.get(

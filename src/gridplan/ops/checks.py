@@ -174,8 +174,7 @@ def check_stored_plan(
     if subdistrict is not None:
         if save:
             raise InputError("the findings of one subdistrict are not the plan's: no save")
-        plan = within_subdistrict(plan, subdistrict)
-        layers = layers_within(layers, plan)
+        plan, layers = in_subdistrict(plan, layers, subdistrict)
     levels = (level,) if level is not None else (Level.COMMUNITY, Level.GRID)
     result = check_plan(plan, layers, config=config, overrides=overrides, levels=levels)
     if level is not None:
@@ -183,6 +182,19 @@ def check_stored_plan(
     if save and plan.plan_id is not None:
         store.save_findings(plan.plan_id, result.findings)
     return result
+
+
+def in_subdistrict(plan: Plan, layers: CheckLayers, subdistrict: str) -> tuple[Plan, CheckLayers]:
+    """The part of ``plan`` in one subdistrict and the layers to check it against (what
+    ``gridplan check --subdistrict`` and ``GET /plans/{id}/checks?subdistrict=`` check).
+
+    Raises
+    ------
+    NotFoundError
+        If no community of the plan lies in that subdistrict.
+    """
+    part = within_subdistrict(plan, subdistrict)
+    return part, layers_within(layers, part)
 
 
 def layers_within(layers: CheckLayers, plan: Plan) -> CheckLayers:
