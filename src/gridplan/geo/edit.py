@@ -43,9 +43,11 @@ import shapely
 from pyproj import CRS
 
 from gridplan.data.crs import STORAGE_CRS, metric_crs, to_storage
+from gridplan.data.layers import LayerKind
 from gridplan.errors import InputError, NotFoundError
 from gridplan.geo.plans import area_texts, dissolve_units, plan_from_units
 from gridplan.geo.rules import CheckConfig, CheckLayers, check_areas
+from gridplan.geo.rules.context import checked_layer
 from gridplan.geo.rules.levels import stored_areas
 from gridplan.plan import Level, Plan
 
@@ -227,7 +229,8 @@ class EditBase:
                 "only plans made of units can be edited"
             )
         self.plan = plan
-        self.layers = layers if layers is not None else CheckLayers(units=units)
+        # normalised and validated once here, not on every live check
+        self.layers = _checked_layers(layers if layers is not None else CheckLayers(units=units))
         assigned = plan.assignments.drop_duplicates("unit_id").set_index("unit_id")
         ids = units["unit_id"].astype(str)
         missing = sorted(set(assigned.index.astype(str)) - set(ids))
@@ -1079,3 +1082,26 @@ def _changed(a: ObjArray, b: ObjArray) -> npt.NDArray[np.bool_]:
 
 
 __all__ = ["UNION_RULES", "EditBase", "EditPreview", "LevelCheck", "Move"]
+
+
+#: The layer kind of each :class:`CheckLayers` field.
+_KINDS = {
+    "roads": LayerKind.ROADS,
+    "compounds": LayerKind.COMPOUNDS,
+    "outline": LayerKind.OUTLINE,
+    "units": LayerKind.UNITS,
+    "facilities": LayerKind.FACILITIES,
+    "paths": LayerKind.PATHS,
+    "buildings": LayerKind.BUILDINGS,
+}
+
+
+def _checked_layers(layers: CheckLayers) -> CheckLayers:
+    """Every given layer through :func:`~gridplan.geo.rules.context.checked_layer`."""
+    done = {}
+    for f in fields(CheckLayers):
+        layer = getattr(layers, f.name)
+        kind = _KINDS.get(f.name)
+        if kind is not None and layer is not None and len(layer):
+            done[f.name] = checked_layer(kind, layer, f.name)
+    return replace(layers, **done)

@@ -199,7 +199,28 @@ def _level(level: Level | str) -> str:
         raise InputError(f"level must be community or grid, not {level!r}") from exc
 
 
+#: ``attrs`` key marking a layer :func:`checked_layer` normalised and validated (its kind).
+CHECKED = "gridplan_checked_layer"
+
+
+def checked_layer(kind: LayerKind, gdf: gpd.GeoDataFrame, source: str) -> gpd.GeoDataFrame:
+    """``gdf`` normalised to ``kind`` and validated, and marked so that checks given it (or a
+    row subset of it: pandas keeps ``attrs``) skip doing both again — for a caller that
+    checks the same layers many times, like the editor's live check.
+
+    Raises
+    ------
+    InvalidFeaturesError
+        If a feature is invalid.
+    """
+    layer = _layer(kind, gdf, source)
+    layer.attrs[CHECKED] = kind.value
+    return layer
+
+
 def _layer(kind: LayerKind, gdf: gpd.GeoDataFrame, source: str) -> gpd.GeoDataFrame:
+    if gdf.attrs.get(CHECKED) == kind.value:
+        return gdf
     require_crs(gdf, source)
     layer = normalise(kind, gdf, source=source)
     valid, problems = validate(kind, layer, source=source)
