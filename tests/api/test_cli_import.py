@@ -209,3 +209,26 @@ def test_unknown_csv_encoding_is_bad_input(tmp_path: Path) -> None:
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert result.stderr.strip() == "error: --encoding 'nope': not a known text encoding"
     assert not db.exists()
+
+
+def test_import_says_the_next_step(tmp_path: Path) -> None:
+    """Roads in: the next step is ``units``; drawn areas in: ``check`` of the plan they made."""
+    from shapely import LineString
+
+    roads = tmp_path / "roads.geojson"
+    gpd.GeoDataFrame(
+        {"road_id": ["r1"], "highway": ["residential"]},
+        geometry=[LineString([(118.58, 24.80), (118.59, 24.80)])],
+        crs=4326,
+    ).to_file(roads)
+    db = tmp_path / "s.gpkg"
+    result = runner.invoke(app, ["import", str(roads), "--kind", "roads", "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    assert f"next: gridplan units --db {db}" in result.output
+    areas = tmp_path / "areas.geojson"
+    gpd.GeoDataFrame(
+        {"area_id": ["A"]}, geometry=[box(118.58, 24.80, 118.581, 24.801)], crs=4326
+    ).to_file(areas)
+    drawn = runner.invoke(app, ["import", str(areas), "--kind", "areas", "--db", str(db)])
+    assert drawn.exit_code == 0, drawn.output
+    assert f"next: gridplan check --db {db} --plan 1" in drawn.output

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from gridplan import DEFAULT_STORE
 from gridplan.api.console import (
     DbOption,
     FormatOption,
@@ -278,3 +279,13 @@ def _print_table(result: FileImportResult, url: str) -> None:
         for p in result.skipped:
             skipped.add_row(p.layer, p.feature, p.reason)
         console.print(skipped)
+    at = "" if url == DEFAULT_STORE else f" --db {url}"
+    if result.plan_id is not None:
+        console.print(
+            f"next: gridplan check{at} --plan {result.plan_id}",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
+    elif result.loaded.get("roads"):
+        console.print(f"next: gridplan units{at}", highlight=False, markup=False, soft_wrap=True)
