@@ -134,7 +134,7 @@ def add_reach(
                     "color": "#e65100",
                     "weight": 1,
                     "fillColor": UNREACHED_COLOUR,
-                    "fillOpacity": 0.75,
+                    "fillOpacity": 0.45,
                     "radius": 5,
                 }
             },

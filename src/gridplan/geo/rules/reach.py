@@ -96,7 +96,7 @@ register(
         severity="warning",
         order=110,
         label="households beyond a walk of their service centre",
-        style={"color": "#e65100", "weight": 2, "fillColor": "#ff9800", "fillOpacity": 0.6},
+        style={"color": "#e65100", "weight": 1, "fillColor": "#ff9800", "fillOpacity": 0.15},
         run=_outside,
     )
 )
