@@ -254,3 +254,25 @@ def test_diff_map_of_unit_plans_totals_households() -> None:
     assert moves_table == [["青新社区 → 阳光社区", "2", "1,000", "0"]]
     assert "households moved in all: 1,000" in page
     assert [i[2] for i in labels_of(page, "gp-move-label")] == ["青新社区 → 阳光社区<br>1,000户"]
+
+
+def test_households_that_stayed_under_a_new_code_are_labelled_by_code() -> None:
+    """A merge gives the bigger part's code to the community that keeps its name: the
+    households that stayed moved only in code, and the label says so (not "C002 → C002")."""
+    import geopandas as gpd
+    from shapely import box
+
+    from gridplan.maps.diff import _Names, _pair, _recoded
+
+    old = gpd.GeoDataFrame(
+        {"area_id": ["1", "4"], "name": ["C001", "C002"], "code": ["001", "002"]},
+        geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)],
+        crs=4326,
+    )
+    new = gpd.GeoDataFrame(
+        {"area_id": ["4"], "name": ["C002"], "code": ["001"]}, geometry=[box(0, 0, 2, 1)], crs=4326
+    )
+    names = _Names({"1": "C001", "4": "C002"})
+    names.recoded = _recoded(old, new)
+    assert _pair("4", "4", names) == "C002: code 002 → 001"
+    assert _pair("1", "4", names) == "C001 → C002"

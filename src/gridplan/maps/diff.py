@@ -124,7 +124,8 @@ def render_diff_map(
     canvas.add_title(title if title is not None else f"{_name(before)} → {_name(after)}")
     table = diff.areas.set_index("area_id")
     table = table[~table.index.duplicated()]
-    names = {**_names(old), **_names(new)}
+    names = _Names({**_names(old), **_names(new)})
+    names.recoded = _recoded(old, new)
     after_layer, after_shown = _add_after(canvas, new, table)
     _add_before(canvas, old)
     removed = old[old["area_id"].isin(table.index[table["change"] == "removed"])]
@@ -165,8 +166,7 @@ def render_diff_map(
         )
     if moved_layer is not None and moved_shown is not None:
         move_text = [
-            f"{names.get(str(f), escape(str(f)))} → {names.get(str(t), escape(str(t)))}"
-            + ("" if np.isnan(float(h)) else f"<br>{format_count(float(h))}户")
+            _pair(f, t, names) + ("" if np.isnan(float(h)) else f"<br>{format_count(float(h))}户")
             for f, t, h in zip(moved["from_id"], moved["to_id"], moved["households"], strict=True)
         ]
         _label_areas(
@@ -287,9 +287,40 @@ def _label_compounds(
 def _compound_texts(moved: gpd.GeoDataFrame, names: dict[str, str]) -> list[str]:
     label = text_column(moved, "name", fallback=moved["compound_id"].astype(str))
     return [
-        f"{n}: {_side_name(f, names)} → {_side_name(t, names)}"
+        f"{n}: {_pair(f, t, names)}"
         for n, f, t in zip(label, moved["from_id"], moved["to_id"], strict=True)
     ]
+
+
+class _Names(dict[str, str]):
+    """Area names by id, and the areas whose community code changed (id -> old, new)."""
+
+    def __init__(self, names: dict[str, str]) -> None:
+        super().__init__(names)
+        self.recoded: dict[str, tuple[str, str]] = {}
+
+
+def _recoded(old: gpd.GeoDataFrame, new: gpd.GeoDataFrame) -> dict[str, tuple[str, str]]:
+    """Areas that kept their id but not their code (a merge gave them another's code)."""
+    if "code" not in old.columns or "code" not in new.columns:
+        return {}
+    before = dict(zip(old["area_id"].astype(str), old["code"], strict=True))
+    out: dict[str, tuple[str, str]] = {}
+    for a, c in zip(new["area_id"].astype(str), new["code"], strict=True):
+        b = before.get(a)
+        if b is not None and c is not None and not pd.isna(b) and not pd.isna(c) and b != c:
+            out[a] = (str(b), str(c))
+    return out
+
+
+def _pair(f: object, t: object, names: dict[str, str]) -> str:
+    """``from → to``; for households that stayed in an area whose code changed (their
+    community code is what moved), ``name: code A → B``."""
+    recoded = getattr(names, "recoded", {})
+    if f is not None and str(f) == str(t) and str(f) in recoded:
+        a, b = recoded[str(f)]
+        return f"{_side_name(f, names)}: code {escape(a)} → {escape(b)}"
+    return f"{_side_name(f, names)} → {_side_name(t, names)}"
 
 
 def _side_name(value: object, names: dict[str, str]) -> str:
@@ -574,7 +605,7 @@ def _move_rows(
         units = MISSING if e.units is None else f"{e.units:,}"
         rows.append(
             f'<tr data-bounds="{panel_bounds(e.box)}">'
-            f"<td>{_side_name(f, names)} → {_side_name(t, names)}</td>"
+            f"<td>{_pair(f, t, names)}</td>"
             f'<td class="n">{units}</td><td class="n">{_hh(e.households)}</td>'
             f'<td class="n" title="{", ".join(e.compounds)}">{len(e.compounds)}</td></tr>'
         )
