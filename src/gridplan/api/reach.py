@@ -19,6 +19,7 @@ from fastapi import APIRouter, Path, Query, Request
 from pydantic import Field
 from starlette.responses import Response
 
+from gridplan.api.features import refuse_unknown_parameters
 from gridplan.api.service import PLAN_ID_MAX, Service, SharedResults
 from gridplan.errors import InputError
 from gridplan.ops.reach import plan_reach
@@ -114,12 +115,7 @@ def make_router(service: Service) -> APIRouter:
             bool, Query(description="include the isochrones and unreached households")
         ] = True,
     ) -> Response:
-        unknown = sorted({k for k in request.query_params if k not in _PARAMETERS})
-        if unknown:
-            raise InputError(
-                f"unknown query parameter(s) {', '.join(repr(k) for k in unknown)}; "
-                f"{request.url.path} takes {', '.join(_PARAMETERS)}"
-            )
+        refuse_unknown_parameters(request, _PARAMETERS)
         if metres and minutes:
             raise InputError("give metres or minutes, not both")
         for name, values in (("metres", metres), ("minutes", minutes)):

@@ -21,8 +21,8 @@ import orjson
 from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
+from gridplan.api.features import refuse_unknown_parameters
 from gridplan.api.service import PLAN_ID_MAX, Service, SharedResults
-from gridplan.errors import InputError
 from gridplan.geo.rollup import RollupPolicy, ServicePolicy, StaffPolicy
 from gridplan.ops.report import levels_of, report_plan
 
@@ -88,12 +88,7 @@ def make_router(service: Service) -> APIRouter:
             float, Query(ge=0, le=1e6, description="yuan per new household per year")
         ] = _DEFAULT.service.funding_per_new_household,
     ) -> Response:
-        unknown = sorted(k for k in request.query_params if k not in _PARAMETERS)
-        if unknown:
-            raise InputError(
-                f"unknown query parameter(s) {', '.join(map(repr, unknown))}; "
-                f"{request.url.path} takes {', '.join(_PARAMETERS)}"
-            )
+        refuse_unknown_parameters(request, _PARAMETERS)
         levels = levels_of(level)
         # the roster and service figures are replaced by their own imports: part of the key
         figures = service.call(lambda s: (s.read_staff().to_json(), s.read_service().to_json()))
