@@ -73,26 +73,11 @@ ROLLUP_COLUMNS: tuple[str, ...] = (
     "findings",
 )
 
+#: Columns that are not counts, and ``staff_short`` (a shortfall per area, not a sum).
+_NOT_ADDITIVE = frozenset({"level", "code", "name", "parent_code", "staff_short", "findings"})
+
 #: The additive columns (a level's sum equals the level above).
-ADDITIVE: tuple[str, ...] = (
-    "households",
-    "residents",
-    "residents_estimated",
-    "units",
-    "buildings",
-    "compounds",
-    "grids",
-    "staff",
-    "staff_full_time",
-    "staff_needed",
-    "volunteers",
-    "volunteers_target",
-    "volunteers_short",
-    "model_communities",
-    "new_households",
-    "funding_yuan",
-    "new_household_funding_yuan",
-)
+ADDITIVE: tuple[str, ...] = tuple(c for c in ROLLUP_COLUMNS if c not in _NOT_ADDITIVE)
 
 
 @dataclass(frozen=True)
