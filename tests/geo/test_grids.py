@@ -346,11 +346,9 @@ def test_providence_tracts_grids_in_band_or_explained(shared_data: Path) -> None
         assert unit.GEOID10 in comm.loc[unit.area_id, "explanation"]
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_grids_cut_along_a_footway_rather_than_across_nothing(seed: int) -> None:
+def _footway_block() -> tuple[gpd.GeoDataFrame, ...]:
     """One road block of eight 100-household cells (2 x 4, 200 m x 400 m) with a footway down
-    its middle: without the footway the engine cuts across (200 m along nothing); with it,
-    the two 400-household grids meet along the footway (400 m, but along a walkable way)::
+    its middle: units, the community, its roads, the footway::
 
         +----+----+
         | 03 | 13 |
@@ -363,8 +361,6 @@ def test_grids_cut_along_a_footway_rather_than_across_nothing(seed: int) -> None
         +----+----+
     """
     from shapely import LineString
-
-    from gridplan.geo.grids import grid_ways
 
     cells = [
         box(c * 100, r * 100, c * 100 + 100, r * 100 + 100) for c in range(2) for r in range(4)
@@ -383,6 +379,17 @@ def test_grids_cut_along_a_footway_rather_than_across_nothing(seed: int) -> None
         geometry=[LineString([(100, 0), (100, 400)])],
         crs=32650,
     )
+    return units, communities, roads, paths
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_grids_cut_along_a_footway_rather_than_across_nothing(seed: int) -> None:
+    """The footway block: without the footway the engine cuts across (200 m along nothing);
+    with it, the two 400-household grids meet along the footway (400 m, but along a walkable
+    way)."""
+    from gridplan.geo.grids import grid_ways
+
+    units, communities, roads, paths = _footway_block()
 
     def grids_of(ways: gpd.GeoDataFrame | None) -> set[frozenset[str]]:
         result = divide_into_grids(
@@ -398,27 +405,11 @@ def test_grids_cut_along_a_footway_rather_than_across_nothing(seed: int) -> None
 
 
 def test_a_compound_under_the_ceiling_stays_in_one_grid() -> None:
-    """The footway block above with a 200-household compound across the footway (the cells
-    of row 1): the grids no longer meet along the footway there, the compound stays whole."""
-    from shapely import LineString
-
+    """The footway block with a 200-household compound across the footway (the cells of row
+    1): the grids no longer meet along the footway there, the compound stays whole."""
     from gridplan.geo.grids import grid_ways
 
-    cells = [
-        box(c * 100, r * 100, c * 100 + 100, r * 100 + 100) for c in range(2) for r in range(4)
-    ]
-    ids = [f"c{c}{r}" for c in range(2) for r in range(4)]
-    units = gpd.GeoDataFrame(
-        {"unit_id": ids, "households": 100.0, "residents": 250.0, "area_id": "A"},
-        geometry=cells,
-        crs=32650,
-    )
-    block = box(0, 0, 200, 400)
-    communities = gpd.GeoDataFrame({"area_id": ["A"], "code": ["001"]}, geometry=[block], crs=32650)
-    roads = gpd.GeoDataFrame({"road_class": ["local"]}, geometry=[block.exterior], crs=32650)
-    paths = gpd.GeoDataFrame(
-        {"path_class": ["footway"]}, geometry=[LineString([(100, 0), (100, 400)])], crs=32650
-    )
+    units, communities, roads, paths = _footway_block()
     compound = gpd.GeoDataFrame(
         {"compound_id": ["小区"]}, geometry=[box(5, 105, 195, 195)], crs=32650
     )
