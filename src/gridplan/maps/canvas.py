@@ -170,6 +170,33 @@ class MapCanvas:
             f"gridplan.follow({self.map.get_name()}, {leader.get_name()}, {layer.get_name()});"
         )
 
+    def outline_above(
+        self,
+        leader: Any,
+        shown: gpd.GeoDataFrame,
+        keys: Sequence[str],
+        styles: Mapping[str, dict[str, Any]],
+        name: str,
+    ) -> None:
+        """The outlines of ``leader``'s areas again in the boundary pane (above grids and
+        findings), styled by ``keys``, not interactive, shown exactly when ``leader`` is."""
+        layer = geojson_layer(
+            self,
+            shown,
+            pd.DataFrame({"_s": list(keys)}),
+            name=name,
+            styles=dict(styles),
+            tooltip=None,
+            popup=None,
+            highlight=None,
+            pane=PANE_BOUNDS,
+            interactive=False,
+            control=False,
+            show=False,
+        )
+        layer.add_to(self.map)
+        self.follow(leader, layer)
+
     def labels(
         self,
         leader: Any,

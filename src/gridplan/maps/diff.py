@@ -367,22 +367,9 @@ def _add_after(
         pane=PANE_FILL,
     )
     layer.add_to(canvas.map)
-    outline = geojson_layer(
-        canvas,
-        shown,
-        pd.DataFrame({"_s": props["change"]}),
-        name="Community boundaries after",
-        styles={c: _change_style(c, None) for c in sorted(set(props["change"]))},
-        tooltip=None,
-        popup=None,
-        highlight=None,
-        pane=PANE_BOUNDS,
-        interactive=False,
-        control=False,
-        show=False,
-    )
-    outline.add_to(canvas.map)
-    canvas.follow(layer, outline)
+    changes = [str(c) for c in props["change"]]
+    styles = {c: _change_style(c, None) for c in sorted(set(changes))}
+    canvas.outline_above(layer, shown, changes, styles, "Community boundaries after")
     return layer, shown
 
 

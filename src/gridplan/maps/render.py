@@ -56,7 +56,6 @@ from gridplan.errors import InputError
 from gridplan.geo.diff import areas_holding
 from gridplan.maps.canvas import (
     MISSING,
-    PANE_BOUNDS,
     PANE_FILL,
     PANE_FINDINGS,
     PANE_GRIDS,
@@ -334,22 +333,7 @@ def _add_boundaries(canvas: MapCanvas, drawn: _Drawn) -> None:
     """The community outlines again, above grids and findings (shown with the communities)."""
     keys = [str(s) for s in drawn.status]
     styles = {k: {**status_style(k), "fill": False} for k in sorted(set(keys))}
-    layer = geojson_layer(
-        canvas,
-        drawn.shown,
-        pd.DataFrame({"_s": keys}),
-        name="Community boundaries",
-        styles=styles,
-        tooltip=None,
-        popup=None,
-        highlight=None,
-        pane=PANE_BOUNDS,
-        interactive=False,
-        control=False,
-        show=False,
-    )
-    layer.add_to(canvas.map)
-    canvas.follow(drawn.layer, layer)
+    canvas.outline_above(drawn.layer, drawn.shown, keys, styles, "Community boundaries")
 
 
 def _add_community_labels(canvas: MapCanvas, drawn: _Drawn, band: Band | None) -> None:
