@@ -117,10 +117,7 @@ def _whole_in_units(ctx: CheckContext) -> npt.NDArray[np.bool_]:
     if units is None or not len(units):
         return out
     geoms = np.asarray(comp.geometry.values, dtype=object)
-    counted = np.zeros(len(comp), dtype=bool)
-    for col in ("households", "residents"):
-        if col in comp.columns:
-            counted |= np.isfinite(pd.to_numeric(comp[col], errors="coerce").to_numpy(float))
+    counted = _counted(comp)
     polys = np.flatnonzero(np.isin(shapely.get_type_id(geoms), [3, 6]) & ~counted)
     if not len(polys):
         return out
@@ -172,6 +169,15 @@ _THROUGH = 20.0
 _EDGE = 2.0
 
 
+def _counted(comp: pd.DataFrame) -> npt.NDArray[np.bool_]:
+    """Whether each compound carries a household or resident count of its own."""
+    counted = np.zeros(len(comp), dtype=bool)
+    for col in ("households", "residents"):
+        if col in comp.columns:
+            counted |= np.isfinite(pd.to_numeric(comp[col], errors="coerce").to_numpy(float))
+    return counted
+
+
 def _uncounted_across_roads(ctx: CheckContext) -> npt.NDArray[np.bool_]:
     """Whether each compound has no household or resident count and a road runs through it."""
     assert ctx.compounds is not None
@@ -179,10 +185,7 @@ def _uncounted_across_roads(ctx: CheckContext) -> npt.NDArray[np.bool_]:
     out = np.zeros(len(comp), dtype=bool)
     if ctx.roads is None or not len(ctx.roads):
         return out
-    counted = np.zeros(len(comp), dtype=bool)
-    for col in ("households", "residents"):
-        if col in comp.columns:
-            counted |= np.isfinite(pd.to_numeric(comp[col], errors="coerce").to_numpy(float))
+    counted = _counted(comp)
     geoms = np.asarray(comp.geometry.values, dtype=object)
     candidates = np.flatnonzero(~counted & np.isin(shapely.get_type_id(geoms), [3, 6]))
     if not len(candidates):
