@@ -33,7 +33,7 @@ HEAVY = (
 )
 
 _PROBE = """\
-import json, sys
+import gc, json, sys
 sys.argv = ["gridplan", *json.loads(sys.argv[1])]
 from gridplan.api.cli import main
 try:
@@ -42,12 +42,21 @@ except SystemExit as exc:
     code = exc.code
 else:
     code = 0
-sys.stderr.write("\\nMODULES " + json.dumps({"code": code, "modules": sorted(sys.modules)}))
+sys.stderr.write("\\nMODULES " + json.dumps({
+    "code": code, "modules": sorted(sys.modules),
+    "gc": {"threshold": gc.get_threshold()[0], "frozen": gc.get_freeze_count()},
+}))
 """
 
 
 def _run_in_fresh_process(args: list[str]) -> tuple[int, str, set[str]]:
     """Run ``gridplan ARGS`` in a new interpreter: exit code, stdout, modules imported."""
+    code, out, modules, _ = _run_with_gc(args)
+    return code, out, modules
+
+
+def _run_with_gc(args: list[str]) -> tuple[int, str, set[str], dict[str, int]]:
+    """:func:`_run_in_fresh_process`, and the collector's threshold and frozen objects."""
     done = subprocess.run(
         [sys.executable, "-c", _PROBE, json.dumps(args)],
         capture_output=True,
@@ -59,7 +68,7 @@ def _run_in_fresh_process(args: list[str]) -> tuple[int, str, set[str]]:
     )
     assert "MODULES " in done.stderr, done.stderr
     report = json.loads(done.stderr.rsplit("MODULES ", 1)[1])
-    return report["code"], done.stdout, set(report["modules"])
+    return report["code"], done.stdout, set(report["modules"]), report["gc"]
 
 
 def _base_env() -> dict[str, str]:
@@ -92,6 +101,29 @@ def test_a_command_imports_only_its_own_module() -> None:
     assert others == {"gridplan.api.commands.assign"}
     assert not any(_imported(modules, m) for m in ("folium", "fastapi", "gridplan.ops.demo"))
     assert not _imported(modules, "gridplan.geo.scenario")
+
+
+def test_a_command_parses_its_options_without_pydantic() -> None:
+    # typer 0.29 builds a pydantic TypeAdapter per option: 0.1 s of every command's start
+    code, _, modules = _run_in_fresh_process(["assign", "--compounds", "missing.gpkg"])
+    assert code == 2
+    assert not _imported(modules, "pydantic")
+
+
+def test_a_command_process_freezes_its_imports_and_collects_less_often() -> None:
+    code, _, _, collector = _run_with_gc(["assign", "--help"])
+    assert code == 0
+    assert collector["threshold"] == cli.GC_THRESHOLD
+    assert collector["frozen"] > 10_000  # the modules geopandas and the command brought
+
+
+def test_a_host_process_invoking_the_app_freezes_nothing() -> None:
+    import gc
+
+    before = gc.get_freeze_count()
+    result = CliRunner().invoke(app, ["assign", "--help"])
+    assert result.exit_code == 0
+    assert gc.get_freeze_count() == before
 
 
 def test_version_in_a_fresh_process() -> None:
