@@ -441,7 +441,7 @@ def test_real_subdistrict_readable_at_the_opening_view(
     )
     _wait(browser, f"return {_MAP}.getZoom() > {zoom}")
     _wait(browser, _READY)
-    time.sleep(0.2)
+    time.sleep(0.4)  # past the settle pass (SETTLE_MS in gridplan-map.js)
     centre = browser.execute_script(f"const c = {_MAP}.getCenter(); return [c.lng, c.lat];")
     ward = layers.communities.to_crs(4326).set_index("area_id").geometry["W05"]
     assert ward.envelope.contains(shapely.Point(*centre))

@@ -64,14 +64,28 @@
             map.gpDeclutter = true;
             map.on("zoomend moveend resize", function () { schedule(map); });
             map.whenReady(function () { schedule(map); });
+            if (document.fonts && document.fonts.ready) {
+                document.fonts.ready.then(function () { schedule(map); });
+            }
         }
         return group;
     };
 
     var pending = null;
+    var settling = null;
+    //: ms after a pass when it is made once more: a glyph drawn for the first time (the
+    //: arrows, Chinese text) may come from a fallback font that loads after the first layout
+    //: and changes the labels' sizes with no map event to say so
+    var SETTLE_MS = 150;
     function schedule(map) {
         if (pending !== null) { return; }
-        pending = window.setTimeout(function () { pending = null; declutter(map); }, 0);
+        pending = window.setTimeout(function () {
+            pending = null;
+            declutter(map);
+            if (settling !== null) { window.clearTimeout(settling); }
+            settling = window.setTimeout(function () { settling = null; declutter(map); },
+                SETTLE_MS);
+        }, 0);
     }
 
     function overlaps(a, b) {
